@@ -1,0 +1,44 @@
+/* virtio.h — virtio 1.x devices over the MMIO transport, engine-neutral: a device sees guest memory
+ * (vmk_mem), an interrupt line (vmk_irq) and the I/O event loop, and exposes MMIO register handlers.
+ * Devices: blk, net (libslirp user networking or TAP), rng, console. Every value read from guest
+ * memory or a virtqueue is untrusted: a malformed ring marks the device NEEDS_RESET, never crashes. */
+#ifndef VMK_VIRTIO_H
+#define VMK_VIRTIO_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "../base/base.h"
+#include "../mem/mem.h"
+
+#define VIRTIO_MMIO_SIZE 0x1000ull     /* window size an engine reserves per device */
+
+typedef struct virtio_dev virtio_dev;
+typedef struct virtio_env {
+    vmk_mem  *mem;
+    vmk_loop *loop;
+    vmk_irq   irq;
+} virtio_env;
+
+/* path of a raw image; readonly opens O_RDONLY and advertises VIRTIO_BLK_F_RO. */
+virtio_dev *virtio_blk_new(const virtio_env *env, const char *path, bool readonly, char *err, size_t errlen);
+/* spec: "user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]..." (libslirp NAT, guest 10.0.2.15/24, gw 10.0.2.2,
+ * dns 10.0.2.3) or "tap=NAME". mac may be NULL for a generated 52:54:00:xx:xx:xx address. */
+virtio_dev *virtio_net_new(const virtio_env *env, const char *spec, const uint8_t *mac, char *err, size_t errlen);
+/* Validates a --net spec without opening anything (for the CLI). 0 or -1 with err. */
+int         virtio_net_parse_spec(const char *spec, char *err, size_t errlen);
+virtio_dev *virtio_rng_new(const virtio_env *env, char *err, size_t errlen);
+virtio_dev *virtio_console_new(const virtio_env *env, vmk_chardev *chr, char *err, size_t errlen);
+void        virtio_dev_free(virtio_dev *d);
+
+/* MMIO register handlers (opaque = virtio_dev *). */
+extern const vmk_mmio_ops virtio_mmio_ops;
+
+typedef struct virtio_stats {
+    uint64_t rd_bytes, wr_bytes, rd_reqs, wr_reqs, flushes;     /* blk */
+    uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;        /* net */
+} virtio_stats;
+void virtio_dev_get_stats(virtio_dev *d, virtio_stats *st);
+bool virtio_dev_is_broken(virtio_dev *d);                       /* DEVICE_NEEDS_RESET was set */
+const char *virtio_dev_name(virtio_dev *d);                     /* "virtio-blk", ... */
+
+#endif
