@@ -2,7 +2,7 @@
 # `make CC=clang` builds build-clang/. `make check` is the whole test suite (see README).
 # Each src/<module>/ becomes a static library; a unit test tests/<module>/test_*.c links with its
 # module's dependency closure only, so a half-written module never breaks another module's tests.
-# Modules may add rules in src/<m>/module.mk or tests/<m>/module.mk (included below).
+# Modules may add rules in src/<m>/*.mk or tests/<m>/*.mk (all included below).
 
 CC      ?= cc
 ifeq ($(origin CC),default)
@@ -105,5 +105,5 @@ run: deps $(B)/vmkit
 clean:
 	rm -rf build build-asan build-clang
 
--include $(wildcard src/*/module.mk tests/*/module.mk)
+-include $(wildcard src/*/*.mk tests/*/*.mk)
 -include $(ALL_OBJS:.o=.d) $(patsubst $(B)/tests/%,$(B)/tobj/%.d,$(TEST_BINS))
