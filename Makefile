@@ -23,7 +23,7 @@ endif
 
 PKGS      := slirp glib-2.0
 CFLAGS    ?=
-CFLAGS    += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) $(SANFLAGS) -MMD -MP -pthread \
+CFLAGS    += -std=c17 -D_GNU_SOURCE= -Wall -Wextra -Werror $(OPT) $(SANFLAGS) -MMD -MP -pthread \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS   += $(SANFLAGS) -pthread
 LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfdt -lseccomp -lsecp256k1 -lcrypto -lgmp \
