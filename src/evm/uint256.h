@@ -1,0 +1,324 @@
+/* uint256.h — header-only 256-bit unsigned/two's-complement arithmetic for the EVM (interpreter, host,
+ * precompiles). Four uint64_t limbs, little-endian (w[0] is the least significant). No allocation.
+ * Division is Knuth's algorithm D on 64-bit limbs (with unsigned __int128 for the 128/64 steps) and a
+ * fast path for single-limb divisors. All EVM corner cases follow the Yellow Paper: x/0 = 0, x%0 = 0,
+ * SDIV(-2^255, -1) = -2^255, shifts >= 256 give 0 (SAR: 0 or all ones). */
+#ifndef VMK_UINT256_H
+#define VMK_UINT256_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include "evm.h"
+
+typedef struct { uint64_t w[4]; } u256;
+typedef unsigned __int128 u256__u128;
+
+#define U256_INLINE static inline __attribute__((always_inline, unused))
+
+U256_INLINE u256 u256_zero(void) { u256 r = {{0, 0, 0, 0}}; return r; }
+U256_INLINE u256 u256_from_u64(uint64_t x) { u256 r = {{x, 0, 0, 0}}; return r; }
+U256_INLINE u256 u256_max(void) { u256 r = {{~0ull, ~0ull, ~0ull, ~0ull}}; return r; }
+
+static inline uint64_t u256__load_be64(const uint8_t *p) {
+    uint64_t x; memcpy(&x, p, 8); return __builtin_bswap64(x);
+}
+static inline void u256__store_be64(uint8_t *p, uint64_t x) {
+    x = __builtin_bswap64(x); memcpy(p, &x, 8);
+}
+U256_INLINE u256 u256_from_be(const uint8_t b[32]) {
+    u256 r;
+    r.w[3] = u256__load_be64(b); r.w[2] = u256__load_be64(b + 8);
+    r.w[1] = u256__load_be64(b + 16); r.w[0] = u256__load_be64(b + 24);
+    return r;
+}
+U256_INLINE void u256_to_be(u256 a, uint8_t b[32]) {
+    u256__store_be64(b, a.w[3]); u256__store_be64(b + 8, a.w[2]);
+    u256__store_be64(b + 16, a.w[1]); u256__store_be64(b + 24, a.w[0]);
+}
+/* Loads n (0..32) big-endian bytes as a number (PUSHn, short inputs). */
+U256_INLINE u256 u256_from_be_n(const uint8_t *b, unsigned n) {
+    uint8_t buf[32] = {0};
+    if (n > 32) n = 32;
+    memcpy(buf + 32 - n, b, n);
+    return u256_from_be(buf);
+}
+U256_INLINE u256 u256_from_bytes32(evm_bytes32 b) { return u256_from_be(b.bytes); }
+U256_INLINE evm_bytes32 u256_to_bytes32(u256 a) { evm_bytes32 b; u256_to_be(a, b.bytes); return b; }
+/* Address <-> number: the address is the low 160 bits. */
+U256_INLINE evm_address u256_to_address(u256 a) {
+    uint8_t b[32]; evm_address r; u256_to_be(a, b); memcpy(r.bytes, b + 12, 20); return r;
+}
+U256_INLINE u256 u256_from_address(const evm_address *a) {
+    uint8_t b[32] = {0}; memcpy(b + 12, a->bytes, 20); return u256_from_be(b);
+}
+
+U256_INLINE bool u256_is_zero(u256 a) { return (a.w[0] | a.w[1] | a.w[2] | a.w[3]) == 0; }
+U256_INLINE bool u256_eq(u256 a, u256 b) {
+    return ((a.w[0] ^ b.w[0]) | (a.w[1] ^ b.w[1]) | (a.w[2] ^ b.w[2]) | (a.w[3] ^ b.w[3])) == 0;
+}
+U256_INLINE bool u256_lt(u256 a, u256 b) {
+    /* borrow out of a - b */
+    uint64_t t, br = 0;
+    for (int i = 0; i < 4; i++) {
+        t = a.w[i] - b.w[i];
+        uint64_t b1 = a.w[i] < b.w[i];
+        uint64_t b2 = t < br;
+        br = b1 | b2;
+    }
+    (void)t;
+    return br != 0;
+}
+U256_INLINE bool u256_gt(u256 a, u256 b) { return u256_lt(b, a); }
+U256_INLINE bool u256_le(u256 a, u256 b) { return !u256_lt(b, a); }
+U256_INLINE bool u256_ge(u256 a, u256 b) { return !u256_lt(a, b); }
+U256_INLINE bool u256_is_neg(u256 a) { return (a.w[3] >> 63) != 0; }
+U256_INLINE bool u256_slt(u256 a, u256 b) {
+    bool an = u256_is_neg(a), bn = u256_is_neg(b);
+    if (an != bn) return an;
+    return u256_lt(a, b);
+}
+U256_INLINE bool u256_sgt(u256 a, u256 b) { return u256_slt(b, a); }
+U256_INLINE bool u256_fits_u64(u256 a) { return (a.w[1] | a.w[2] | a.w[3]) == 0; }
+U256_INLINE uint64_t u256_to_u64(u256 a) { return a.w[0]; }   /* truncating */
+
+U256_INLINE u256 u256_add(u256 a, u256 b) {
+    u256 r; unsigned long long c = 0;
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_addcll)
+    r.w[0] = __builtin_addcll(a.w[0], b.w[0], 0, &c);
+    r.w[1] = __builtin_addcll(a.w[1], b.w[1], c, &c);
+    r.w[2] = __builtin_addcll(a.w[2], b.w[2], c, &c);
+    r.w[3] = __builtin_addcll(a.w[3], b.w[3], c, &c);
+    return r;
+#endif
+#endif
+    u256__u128 s = 0;
+    for (int i = 0; i < 4; i++) { s = (u256__u128)a.w[i] + b.w[i] + (uint64_t)c; r.w[i] = (uint64_t)s; c = (uint64_t)(s >> 64); }
+    return r;
+}
+U256_INLINE u256 u256_sub(u256 a, u256 b) {
+    u256 r; uint64_t br = 0;
+    for (int i = 0; i < 4; i++) {
+        uint64_t t = a.w[i] - b.w[i];
+        uint64_t b1 = a.w[i] < b.w[i];
+        r.w[i] = t - br;
+        br = b1 | (t < br);
+    }
+    return r;
+}
+U256_INLINE u256 u256_neg(u256 a) { return u256_sub(u256_zero(), a); }
+U256_INLINE u256 u256_and(u256 a, u256 b) { u256 r; for (int i = 0; i < 4; i++) r.w[i] = a.w[i] & b.w[i]; return r; }
+U256_INLINE u256 u256_or(u256 a, u256 b)  { u256 r; for (int i = 0; i < 4; i++) r.w[i] = a.w[i] | b.w[i]; return r; }
+U256_INLINE u256 u256_xor(u256 a, u256 b) { u256 r; for (int i = 0; i < 4; i++) r.w[i] = a.w[i] ^ b.w[i]; return r; }
+U256_INLINE u256 u256_not(u256 a) { u256 r; for (int i = 0; i < 4; i++) r.w[i] = ~a.w[i]; return r; }
+
+/* low 256 bits of a*b */
+U256_INLINE u256 u256_mul(u256 a, u256 b) {
+    u256 r = {{0, 0, 0, 0}};
+    for (int i = 0; i < 4; i++) {
+        uint64_t carry = 0;
+        if (a.w[i] == 0) continue;
+        for (int j = 0; i + j < 4; j++) {
+            u256__u128 p = (u256__u128)a.w[i] * b.w[j] + r.w[i + j] + carry;
+            r.w[i + j] = (uint64_t)p; carry = (uint64_t)(p >> 64);
+        }
+    }
+    return r;
+}
+/* full 512-bit product into p[8] */
+static inline void u256_mul_full(u256 a, u256 b, uint64_t p[8]) {
+    for (int i = 0; i < 8; i++) p[i] = 0;
+    for (int i = 0; i < 4; i++) {
+        uint64_t carry = 0;
+        for (int j = 0; j < 4; j++) {
+            u256__u128 t = (u256__u128)a.w[i] * b.w[j] + p[i + j] + carry;
+            p[i + j] = (uint64_t)t; carry = (uint64_t)(t >> 64);
+        }
+        p[i + 4] = carry;
+    }
+}
+
+U256_INLINE unsigned u256_clz(u256 a) {
+    if (a.w[3]) return (unsigned)__builtin_clzll(a.w[3]);
+    if (a.w[2]) return 64 + (unsigned)__builtin_clzll(a.w[2]);
+    if (a.w[1]) return 128 + (unsigned)__builtin_clzll(a.w[1]);
+    if (a.w[0]) return 192 + (unsigned)__builtin_clzll(a.w[0]);
+    return 256;
+}
+U256_INLINE unsigned u256_bit_length(u256 a) { return 256 - u256_clz(a); }
+U256_INLINE unsigned u256_byte_length(u256 a) { return (u256_bit_length(a) + 7) / 8; }
+
+/* Knuth D: u[0..m) / v[0..n) with v[n-1] != 0, m >= n, m <= 8. q gets m-n+1 limbs, r gets n limbs. */
+static inline void u256__divrem(const uint64_t *u, int m, const uint64_t *v, int n, uint64_t *q, uint64_t *r) {
+    if (n == 1) {
+        uint64_t d = v[0], rem = 0;
+        for (int i = m - 1; i >= 0; i--) {
+            u256__u128 num = ((u256__u128)rem << 64) | u[i];
+            q[i] = (uint64_t)(num / d); rem = (uint64_t)(num % d);
+        }
+        r[0] = rem;
+        return;
+    }
+    uint64_t un[9], vn[4];
+    unsigned s = (unsigned)__builtin_clzll(v[n - 1]);
+    for (int i = n - 1; i > 0; i--) vn[i] = s ? (v[i] << s) | (v[i - 1] >> (64 - s)) : v[i];
+    vn[0] = v[0] << s;
+    un[m] = s ? u[m - 1] >> (64 - s) : 0;
+    for (int i = m - 1; i > 0; i--) un[i] = s ? (u[i] << s) | (u[i - 1] >> (64 - s)) : u[i];
+    un[0] = u[0] << s;
+    const u256__u128 b = (u256__u128)1 << 64;
+    for (int j = m - n; j >= 0; j--) {
+        u256__u128 num = ((u256__u128)un[j + n] << 64) | un[j + n - 1];
+        u256__u128 qhat = num / vn[n - 1];
+        u256__u128 rhat = num - qhat * vn[n - 1];
+        while (qhat >= b || qhat * vn[n - 2] > ((rhat << 64) | un[j + n - 2])) {
+            qhat--; rhat += vn[n - 1];
+            if (rhat >= b) break;
+        }
+        uint64_t borrow = 0, carry = 0;
+        for (int i = 0; i < n; i++) {
+            u256__u128 p = qhat * vn[i] + carry;
+            carry = (uint64_t)(p >> 64);
+            uint64_t plo = (uint64_t)p;
+            uint64_t t = un[i + j] - plo;
+            uint64_t b1 = un[i + j] < plo;
+            un[i + j] = t - borrow;
+            borrow = b1 + (t < borrow);
+        }
+        uint64_t t = un[j + n] - carry;
+        uint64_t b1 = un[j + n] < carry;
+        un[j + n] = t - borrow;
+        uint64_t neg = b1 | (t < borrow);
+        if (neg) {
+            qhat--;
+            uint64_t c = 0;
+            for (int i = 0; i < n; i++) {
+                u256__u128 sm = (u256__u128)un[i + j] + vn[i] + c;
+                un[i + j] = (uint64_t)sm; c = (uint64_t)(sm >> 64);
+            }
+            un[j + n] += c;
+        }
+        q[j] = (uint64_t)qhat;
+    }
+    for (int i = 0; i < n; i++) r[i] = s ? (un[i] >> s) | (un[i + 1] << (64 - s)) : un[i];
+}
+static inline int u256__nlimbs(const uint64_t *x, int n) { while (n > 0 && x[n - 1] == 0) n--; return n; }
+
+/* quotient and remainder; division by zero gives 0, 0 */
+static inline void u256_divmod(u256 a, u256 b, u256 *q, u256 *r) {
+    u256 qq = u256_zero(), rr = u256_zero();
+    int n = u256__nlimbs(b.w, 4), m = u256__nlimbs(a.w, 4);
+    if (n == 0) { if (q) *q = qq; if (r) *r = rr; return; }
+    if (m < n || u256_lt(a, b)) { if (q) *q = qq; if (r) *r = a; return; }
+    if (m == 1) { qq.w[0] = a.w[0] / b.w[0]; rr.w[0] = a.w[0] % b.w[0]; }
+    else u256__divrem(a.w, m, b.w, n, qq.w, rr.w);
+    if (q) *q = qq;
+    if (r) *r = rr;
+}
+U256_INLINE u256 u256_div(u256 a, u256 b) { u256 q; u256_divmod(a, b, &q, NULL); return q; }
+U256_INLINE u256 u256_mod(u256 a, u256 b) { u256 r; u256_divmod(a, b, NULL, &r); return r; }
+U256_INLINE u256 u256_sdiv(u256 a, u256 b) {
+    bool an = u256_is_neg(a), bn = u256_is_neg(b);
+    u256 q = u256_div(an ? u256_neg(a) : a, bn ? u256_neg(b) : b);
+    return an != bn ? u256_neg(q) : q;
+}
+U256_INLINE u256 u256_smod(u256 a, u256 b) {
+    bool an = u256_is_neg(a), bn = u256_is_neg(b);
+    u256 r = u256_mod(an ? u256_neg(a) : a, bn ? u256_neg(b) : b);
+    return an ? u256_neg(r) : r;
+}
+/* (a + b) % m with the full 257-bit sum; m == 0 gives 0 */
+static inline u256 u256_addmod(u256 a, u256 b, u256 m) {
+    int n = u256__nlimbs(m.w, 4);
+    if (n == 0) return u256_zero();
+    uint64_t s[5]; unsigned long long c = 0;
+    for (int i = 0; i < 4; i++) {
+        u256__u128 t = (u256__u128)a.w[i] + b.w[i] + c;
+        s[i] = (uint64_t)t; c = (unsigned long long)(t >> 64);
+    }
+    s[4] = c;
+    int k = u256__nlimbs(s, 5);
+    u256 r = u256_zero();
+    if (k < n) { for (int i = 0; i < 4; i++) r.w[i] = s[i]; return r; }
+    uint64_t q[5];
+    u256__divrem(s, k, m.w, n, q, r.w);
+    return r;
+}
+/* (a * b) % m with the full 512-bit product; m == 0 gives 0 */
+static inline u256 u256_mulmod(u256 a, u256 b, u256 m) {
+    int n = u256__nlimbs(m.w, 4);
+    if (n == 0) return u256_zero();
+    uint64_t p[8];
+    u256_mul_full(a, b, p);
+    int k = u256__nlimbs(p, 8);
+    u256 r = u256_zero();
+    if (k < n) { for (int i = 0; i < 4; i++) r.w[i] = p[i]; return r; }
+    uint64_t q[8];
+    u256__divrem(p, k, m.w, n, q, r.w);
+    return r;
+}
+/* a ** e mod 2^256 */
+static inline u256 u256_exp(u256 a, u256 e) {
+    u256 r = u256_from_u64(1);
+    unsigned bits = u256_bit_length(e);
+    for (unsigned i = 0; i < bits; i++) {
+        if ((e.w[i / 64] >> (i % 64)) & 1) r = u256_mul(r, a);
+        if (i + 1 < bits) a = u256_mul(a, a);
+    }
+    return r;
+}
+/* value << shift (shift as a 256-bit number) */
+U256_INLINE u256 u256_shl_n(u256 v, unsigned s) {   /* s < 256 */
+    u256 r = {{0, 0, 0, 0}};
+    unsigned limbs = s / 64, bits = s % 64;
+    for (int i = 3; i >= (int)limbs; i--) {
+        uint64_t x = v.w[i - limbs] << bits;
+        if (bits && i - (int)limbs - 1 >= 0) x |= v.w[i - limbs - 1] >> (64 - bits);
+        r.w[i] = x;
+    }
+    return r;
+}
+U256_INLINE u256 u256_shr_n(u256 v, unsigned s) {   /* s < 256 */
+    u256 r = {{0, 0, 0, 0}};
+    unsigned limbs = s / 64, bits = s % 64;
+    for (unsigned i = 0; i + limbs < 4; i++) {
+        uint64_t x = v.w[i + limbs] >> bits;
+        if (bits && i + limbs + 1 < 4) x |= v.w[i + limbs + 1] << (64 - bits);
+        r.w[i] = x;
+    }
+    return r;
+}
+U256_INLINE u256 u256_shl(u256 shift, u256 v) {
+    if (!u256_fits_u64(shift) || shift.w[0] >= 256) return u256_zero();
+    return u256_shl_n(v, (unsigned)shift.w[0]);
+}
+U256_INLINE u256 u256_shr(u256 shift, u256 v) {
+    if (!u256_fits_u64(shift) || shift.w[0] >= 256) return u256_zero();
+    return u256_shr_n(v, (unsigned)shift.w[0]);
+}
+U256_INLINE u256 u256_sar(u256 shift, u256 v) {
+    bool neg = u256_is_neg(v);
+    if (!u256_fits_u64(shift) || shift.w[0] >= 256) return neg ? u256_max() : u256_zero();
+    if (!neg) return u256_shr_n(v, (unsigned)shift.w[0]);
+    return u256_not(u256_shr_n(u256_not(v), (unsigned)shift.w[0]));
+}
+/* BYTE(i, x): the i-th byte counting from the most significant; i >= 32 gives 0 */
+U256_INLINE u256 u256_byte(u256 i, u256 x) {
+    if (!u256_fits_u64(i) || i.w[0] >= 32) return u256_zero();
+    unsigned k = 31 - (unsigned)i.w[0];           /* byte index from the least significant */
+    return u256_from_u64((x.w[k / 8] >> (8 * (k % 8))) & 0xff);
+}
+/* SIGNEXTEND(b, x): extend the sign of byte b (0 = least significant); b >= 31 leaves x */
+U256_INLINE u256 u256_signextend(u256 b, u256 x) {
+    if (!u256_fits_u64(b) || b.w[0] >= 31) return x;
+    unsigned bit = (unsigned)b.w[0] * 8 + 7;
+    unsigned limb = bit / 64, off = bit % 64;
+    bool neg = (x.w[limb] >> off) & 1;
+    uint64_t mask = off == 63 ? ~0ull : ((1ull << (off + 1)) - 1);
+    u256 r = x;
+    r.w[limb] = neg ? (x.w[limb] | ~mask) : (x.w[limb] & mask);
+    for (unsigned i = limb + 1; i < 4; i++) r.w[i] = neg ? ~0ull : 0;
+    return r;
+}
+
+#endif
