@@ -1,0 +1,333 @@
+/* machine.c — the RISC-V virt-like machine: physical bus dispatch (CLINT, PLIC, UART, test device,
+ * virtio-mmio), mtime, and the run loop: one vCPU thread runs every hart round-robin in slices; when
+ * all harts wait in WFI it sleeps on an eventfd until the next timer deadline or rv_machine_wake. */
+#include "riscv.h"
+#include "cpu.h"
+#include "platform.h"
+#include "../dev/dev.h"
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SLICE_INSNS 50000u
+#define MAX_SLEEP_NS 1000000000ull
+
+typedef struct virtio_slot {
+    const vmk_mmio_ops *ops;
+    void *opaque;
+    bool reserved;
+} virtio_slot;
+
+struct rv_machine {
+    vmk_mem *mem;
+    unsigned nharts;
+    rv_hart *harts[RV_MAX_HARTS];
+    bool idle[RV_MAX_HARTS];
+    rv_plic *plic;
+    rv_clint *clint;
+    vmk_uart *uart;
+    virtio_slot virtio[RV_VIRTIO_SLOTS];
+    unsigned nvirtio;
+    uint64_t start_ns;
+    int wake_fd;
+    atomic_int stop;                 /* 0 = run; 1 = stop requested */
+    atomic_int exit_status;
+    atomic_bool sleeping;
+    uint64_t sleeps, slices;
+};
+
+/* ---------- contract with the hart side ---------- */
+uint64_t rv_machine_mtime(rv_machine *m) { return rv_clint_mtime(m->clint); }
+unsigned rv_machine_nharts(rv_machine *m) { return m->nharts; }
+rv_hart *rv_machine_hart(rv_machine *m, unsigned i) { return i < m->nharts ? m->harts[i] : NULL; }
+
+void rv_machine_wake(rv_machine *m)
+{
+    if (!atomic_load_explicit(&m->sleeping, memory_order_acquire)) return;
+    uint64_t one = 1;
+    ssize_t r = write(m->wake_fd, &one, sizeof(one));
+    (void)r;
+}
+
+static void stop_with(rv_machine *m, int status)
+{
+    int expected = 0;
+    if (atomic_compare_exchange_strong(&m->stop, &expected, 1)) atomic_store(&m->exit_status, status);
+    for (unsigned i = 0; i < m->nharts; i++) if (m->harts[i]) rv_hart_kick(m->harts[i]);
+    uint64_t one = 1;
+    ssize_t r = write(m->wake_fd, &one, sizeof(one));
+    (void)r;
+}
+
+void rv_machine_request_stop(rv_machine *m, int status) { stop_with(m, status); }
+
+/* sifive,test0: 0x5555 = poweroff, 0x7777 = reset, 0x3333 | code << 16 = fail with code */
+static void test_write(rv_machine *m, uint64_t off, uint64_t val)
+{
+    if (off != 0) return;
+    uint32_t v = (uint32_t)val;
+    switch (v & 0xffff) {
+    case 0x5555: vmk_info("guest powered off"); stop_with(m, 0); break;
+    case 0x7777: vmk_info("guest requested reset: exiting"); stop_with(m, 0); break;
+    case 0x3333: {
+        int code = (int)(v >> 16);
+        vmk_info("guest reported failure code %d", code);
+        stop_with(m, code ? (code & 0xff ? code & 0xff : 1) : 1);
+        break;
+    }
+    default: vmk_debug("test device: unknown command 0x%x", v); break;
+    }
+}
+
+static uint64_t size_mask(unsigned size) { return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1; }
+
+bool rv_bus_read(rv_machine *m, uint64_t pa, unsigned size, uint64_t *val)
+{
+    if (pa >= RV_VIRTIO_BASE && pa < RV_VIRTIO_BASE + RV_VIRTIO_SLOTS * RV_VIRTIO_STRIDE) {
+        unsigned s = (unsigned)((pa - RV_VIRTIO_BASE) / RV_VIRTIO_STRIDE);
+        uint64_t off = (pa - RV_VIRTIO_BASE) % RV_VIRTIO_STRIDE;
+        if (off + size > RV_VIRTIO_STRIDE) return false;
+        *val = m->virtio[s].ops ? m->virtio[s].ops->read(m->virtio[s].opaque, off, size) & size_mask(size) : 0;
+        return true;
+    }
+    if (pa >= RV_UART_BASE && pa < RV_UART_BASE + VMK_UART_MMIO_SIZE) {
+        *val = vmk_uart_ops.read(m->uart, pa - RV_UART_BASE, size) & size_mask(size);
+        return true;
+    }
+    if (pa >= RV_CLINT_BASE && pa < RV_CLINT_BASE + RV_CLINT_SIZE && pa + size <= RV_CLINT_BASE + RV_CLINT_SIZE) {
+        *val = rv_clint_ops.read(m->clint, pa - RV_CLINT_BASE, size);
+        return true;
+    }
+    if (pa >= RV_PLIC_BASE && pa < RV_PLIC_BASE + RV_PLIC_SIZE && pa + size <= RV_PLIC_BASE + RV_PLIC_SIZE) {
+        *val = rv_plic_ops.read(m->plic, pa - RV_PLIC_BASE, size);
+        return true;
+    }
+    if (pa >= RV_TEST_BASE && pa < RV_TEST_BASE + RV_TEST_SIZE) {
+        *val = 0;
+        return true;
+    }
+    return false;
+}
+
+bool rv_bus_write(rv_machine *m, uint64_t pa, unsigned size, uint64_t val)
+{
+    val &= size_mask(size);
+    if (pa >= RV_VIRTIO_BASE && pa < RV_VIRTIO_BASE + RV_VIRTIO_SLOTS * RV_VIRTIO_STRIDE) {
+        unsigned s = (unsigned)((pa - RV_VIRTIO_BASE) / RV_VIRTIO_STRIDE);
+        uint64_t off = (pa - RV_VIRTIO_BASE) % RV_VIRTIO_STRIDE;
+        if (off + size > RV_VIRTIO_STRIDE) return false;
+        if (m->virtio[s].ops) m->virtio[s].ops->write(m->virtio[s].opaque, off, val, size);
+        return true;
+    }
+    if (pa >= RV_UART_BASE && pa < RV_UART_BASE + VMK_UART_MMIO_SIZE) {
+        vmk_uart_ops.write(m->uart, pa - RV_UART_BASE, val, size);
+        return true;
+    }
+    if (pa >= RV_CLINT_BASE && pa < RV_CLINT_BASE + RV_CLINT_SIZE && pa + size <= RV_CLINT_BASE + RV_CLINT_SIZE) {
+        rv_clint_ops.write(m->clint, pa - RV_CLINT_BASE, val, size);
+        return true;
+    }
+    if (pa >= RV_PLIC_BASE && pa < RV_PLIC_BASE + RV_PLIC_SIZE && pa + size <= RV_PLIC_BASE + RV_PLIC_SIZE) {
+        rv_plic_ops.write(m->plic, pa - RV_PLIC_BASE, val, size);
+        return true;
+    }
+    if (pa >= RV_TEST_BASE && pa < RV_TEST_BASE + RV_TEST_SIZE) {
+        test_write(m, pa - RV_TEST_BASE, val);
+        return true;
+    }
+    return false;
+}
+
+/* ---------- interrupt wiring ---------- */
+static void plic_out(void *opaque, unsigned ctx, bool level)
+{
+    rv_machine *m = opaque;
+    unsigned h = ctx / 2;
+    if (h < m->nharts) rv_hart_set_irq(m->harts[h], (ctx & 1) ? RV_IRQ_SEI : RV_IRQ_MEI, level);
+}
+
+static void clint_irq(void *opaque, unsigned hart, unsigned bit, bool level)
+{
+    rv_machine *m = opaque;
+    if (hart < m->nharts) rv_hart_set_irq(m->harts[hart], bit, level);
+}
+
+static uint64_t clint_time(void *opaque)
+{
+    rv_machine *m = opaque;
+    return (vmk_now_ns() - m->start_ns) / (1000000000ull / RV_TIMEBASE_HZ);
+}
+
+/* ---------- lifecycle ---------- */
+rv_machine *rv_machine_new(vmk_mem *mem, unsigned ncpus, vmk_chardev *console, char *err, size_t errlen)
+{
+    if (ncpus == 0 || ncpus > RV_MAX_HARTS) {
+        vmk_seterr(err, errlen, "--cpus must be between 1 and %u", RV_MAX_HARTS);
+        return NULL;
+    }
+    if (mem->base != RV_RAM_BASE) {
+        vmk_seterr(err, errlen, "RISC-V guest RAM must start at 0x%llx", (unsigned long long)RV_RAM_BASE);
+        return NULL;
+    }
+    rv_machine *m = vmk_xcalloc(1, sizeof(*m));
+    m->mem = mem;
+    m->nharts = ncpus;
+    m->start_ns = vmk_now_ns();
+    m->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (m->wake_fd < 0) {
+        vmk_seterr(err, errlen, "eventfd: %s", strerror(errno));
+        free(m);
+        return NULL;
+    }
+    m->plic = rv_plic_new(2 * ncpus, RV_PLIC_NDEV, plic_out, m);
+    m->clint = rv_clint_new(ncpus, clint_time, clint_irq, m);
+    for (unsigned i = 0; i < ncpus; i++) {
+        m->harts[i] = rv_hart_new(m, i, mem);
+        if (!m->harts[i]) {
+            vmk_seterr(err, errlen, "cannot create hart %u", i);
+            rv_machine_free(m);
+            return NULL;
+        }
+    }
+    m->uart = vmk_uart_new(console, (vmk_irq){ .set = rv_plic_irq_cb, .ctx = m->plic, .line = RV_UART_IRQ });
+    return m;
+}
+
+void rv_machine_free(rv_machine *m)
+{
+    if (!m) return;
+    vmk_uart_free(m->uart);
+    for (unsigned i = 0; i < m->nharts; i++) if (m->harts[i]) rv_hart_free(m->harts[i]);
+    rv_plic_free(m->plic);
+    rv_clint_free(m->clint);
+    if (m->wake_fd >= 0) close(m->wake_fd);
+    free(m);
+}
+
+int rv_machine_reserve_virtio(rv_machine *m, vmk_irq *irq, char *err, size_t errlen)
+{
+    if (m->nvirtio >= RV_VIRTIO_SLOTS) {
+        vmk_seterr(err, errlen, "too many virtio devices (at most %u)", RV_VIRTIO_SLOTS);
+        return -1;
+    }
+    int s = (int)m->nvirtio++;
+    m->virtio[s].reserved = true;
+    *irq = (vmk_irq){ .set = rv_plic_irq_cb, .ctx = m->plic, .line = 1u + (unsigned)s };
+    return s;
+}
+
+void rv_machine_attach_virtio(rv_machine *m, int slot, const vmk_mmio_ops *ops, void *opaque)
+{
+    if (slot < 0 || (unsigned)slot >= m->nvirtio) return;
+    m->virtio[slot].opaque = opaque;
+    m->virtio[slot].ops = ops;
+}
+
+int rv_check_kernel(const char *path, char *err, size_t errlen) { return rv_boot_check_kernel(path, err, errlen); }
+
+int rv_machine_boot(rv_machine *m, const char *bios, const char *kernel, const char *initrd,
+                    const char *cmdline, char *err, size_t errlen)
+{
+    vmk_mmio_dev devs[RV_VIRTIO_SLOTS];
+    unsigned n = 0;
+    for (unsigned i = 0; i < m->nvirtio; i++) {
+        if (!m->virtio[i].ops) continue;
+        devs[n++] = (vmk_mmio_dev){ .base = RV_VIRTIO_BASE + i * RV_VIRTIO_STRIDE, .size = RV_VIRTIO_STRIDE,
+                                    .ops = m->virtio[i].ops, .opaque = m->virtio[i].opaque,
+                                    .compatible = "virtio,mmio", .irq = 1 + i };
+    }
+    rv_fdt_cfg fc = { .nharts = m->nharts, .virtio = devs, .nvirtio = n };
+    rv_boot_cfg bc = { .bios = bios, .kernel = kernel, .initrd = initrd, .cmdline = cmdline };
+    rv_boot_info bi;
+    if (rv_boot_load(m->mem, &bc, &fc, &bi, err, errlen) < 0) return -1;
+    vmk_info("boot: firmware at 0x%llx, kernel at 0x%llx, initrd 0x%llx-0x%llx, dtb at 0x%llx",
+             (unsigned long long)bi.entry, (unsigned long long)bi.kernel_addr,
+             (unsigned long long)bi.initrd_start, (unsigned long long)bi.initrd_end,
+             (unsigned long long)bi.dtb_addr);
+    for (unsigned i = 0; i < m->nharts; i++) {
+        rv_hart_reset(m->harts[i], bi.entry);
+        rv_hart_set_xreg(m->harts[i], 10, i);
+        rv_hart_set_xreg(m->harts[i], 11, bi.dtb_addr);
+        rv_hart_set_xreg(m->harts[i], 12, bi.fw_info_addr);
+        m->idle[i] = false;
+    }
+    return 0;
+}
+
+/* ---------- run loop ---------- */
+static bool hart_runnable(rv_machine *m, unsigned i, uint64_t now)
+{
+    if (!m->idle[i]) return true;
+    if (rv_hart_wakeup_pending(m->harts[i])) return true;
+    return rv_hart_timer_deadline(m->harts[i]) <= now;
+}
+
+static void idle_sleep(rv_machine *m)
+{
+    uint64_t now = rv_machine_mtime(m), deadline = UINT64_MAX;
+    for (unsigned i = 0; i < m->nharts; i++) {
+        uint64_t d = rv_clint_mtimecmp(m->clint, i);
+        if (d < deadline) deadline = d;
+        d = rv_hart_timer_deadline(m->harts[i]);
+        if (d < deadline) deadline = d;
+    }
+    uint64_t ns = MAX_SLEEP_NS;
+    if (deadline != UINT64_MAX) {
+        if (deadline <= now) return;
+        uint64_t t = deadline - now;
+        if (t < MAX_SLEEP_NS / (1000000000ull / RV_TIMEBASE_HZ)) ns = t * (1000000000ull / RV_TIMEBASE_HZ);
+    }
+    atomic_store_explicit(&m->sleeping, true, memory_order_seq_cst);
+    /* re-check after announcing the sleep: an interrupt posted before this point did not write the fd */
+    bool any = atomic_load(&m->stop) != 0;
+    for (unsigned i = 0; i < m->nharts && !any; i++) any = rv_hart_wakeup_pending(m->harts[i]);
+    if (!any) {
+        struct pollfd p = { .fd = m->wake_fd, .events = POLLIN };
+        struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull) };
+        ppoll(&p, 1, &ts, NULL);
+        m->sleeps++;
+    }
+    atomic_store_explicit(&m->sleeping, false, memory_order_seq_cst);
+    uint64_t junk;
+    while (read(m->wake_fd, &junk, sizeof(junk)) > 0) {}
+}
+
+int rv_machine_run(rv_machine *m)
+{
+    while (!atomic_load_explicit(&m->stop, memory_order_acquire)) {
+        uint64_t now = rv_machine_mtime(m);
+        rv_clint_update(m->clint, now);
+        bool all_idle = true;
+        for (unsigned i = 0; i < m->nharts; i++) {
+            if (!hart_runnable(m, i, now)) continue;
+            enum rv_run_result r = rv_hart_run(m->harts[i], SLICE_INSNS);
+            m->slices++;
+            m->idle[i] = (r == RV_RUN_WFI);
+            if (!m->idle[i]) all_idle = false;
+            if (m->nharts > 1) rv_hart_clear_reservation(m->harts[i]);
+            if (atomic_load_explicit(&m->stop, memory_order_relaxed)) break;
+        }
+        if (all_idle && !atomic_load(&m->stop)) {
+            now = rv_machine_mtime(m);
+            rv_clint_update(m->clint, now);
+            bool runnable = false;
+            for (unsigned i = 0; i < m->nharts && !runnable; i++) runnable = hart_runnable(m, i, now);
+            if (!runnable) idle_sleep(m);
+        }
+    }
+    return atomic_load(&m->exit_status);
+}
+
+void rv_machine_get_stats(rv_machine *m, rv_machine_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    for (unsigned i = 0; i < m->nharts; i++) st->instret += rv_hart_instret(m->harts[i]);
+    st->sleeps = m->sleeps;
+    st->run_slices = m->slices;
+}
