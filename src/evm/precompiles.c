@@ -1,0 +1,391 @@
+/* precompiles.c — Ethereum precompiled contracts: dispatch by address and revision, gas schedules,
+ * and 0x01 ecrecover (libsecp256k1), 0x02 sha256 / 0x03 ripemd160 (OpenSSL EVP), 0x04 identity,
+ * 0x05 modexp (GMP; EIP-198 / EIP-2565 gas), 0x09 blake2f (EIP-152). bn254 (0x06-0x08) lives in
+ * bn254.c, the KZG point evaluation (0x0a) in kzg.c. Every input is untrusted: any length, any
+ * claimed size; gas is always charged before any work or allocation proportional to the input. */
+#include "precompiles.h"
+#include "bn254.h"
+
+#include <gmp.h>
+#include <openssl/evp.h>
+#include <secp256k1.h>
+#include <secp256k1_recovery.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* implemented in kzg.c */
+int evm_kzg_point_evaluation(const uint8_t *in, size_t len, uint8_t out[64]);
+
+/* Largest length (bytes) of a modexp operand we accept once its gas has been paid; only a gas limit far
+ * beyond any real block (~10^13) can reach it. Beyond it the call fails like out-of-gas. */
+#define MODEXP_MAX_LEN (16u << 20)
+
+static void release_output(const evm_result *r) { free((void *)r->output_data); }
+
+static evm_result res_fail(enum evm_status st)
+{
+    evm_result r;
+    memset(&r, 0, sizeof r);
+    r.status = st;
+    r.gas_left = 0;
+    return r;
+}
+
+/* Success with a copy of out[0..n) (n may be 0). */
+static evm_result res_ok(int64_t gas_left, const uint8_t *out, size_t n)
+{
+    evm_result r;
+    memset(&r, 0, sizeof r);
+    r.status = EVM_SUCCESS;
+    r.gas_left = gas_left;
+    if (n) {
+        uint8_t *p = malloc(n);
+        if (!p) return res_fail(EVM_OUT_OF_MEMORY);
+        memcpy(p, out, n);
+        r.output_data = p;
+        r.output_size = n;
+        r.release = release_output;
+    }
+    return r;
+}
+
+/* Success taking ownership of a malloc'd buffer. */
+static evm_result res_own(int64_t gas_left, uint8_t *out, size_t n)
+{
+    evm_result r;
+    memset(&r, 0, sizeof r);
+    r.status = EVM_SUCCESS;
+    r.gas_left = gas_left;
+    if (n) {
+        r.output_data = out;
+        r.output_size = n;
+        r.release = release_output;
+    } else {
+        free(out);
+    }
+    return r;
+}
+
+/* Copies in[off .. off+n) into dst, zero-filling whatever lies beyond the input. off may be huge. */
+static void read_padded(const uint8_t *in, size_t len, uint64_t off, uint8_t *dst, size_t n)
+{
+    memset(dst, 0, n);
+    if (off >= len) return;
+    size_t avail = len - (size_t)off;
+    memcpy(dst, in + off, avail < n ? avail : n);
+}
+
+static uint64_t words(size_t len) { return (uint64_t)(len / 32) + (len % 32 != 0); }
+
+/* base + per_word * words(len), saturating at INT64_MAX. */
+static int64_t linear_gas(size_t len, int64_t base, int64_t per_word)
+{
+    uint64_t w = words(len);
+    if (w > (uint64_t)(INT64_MAX - base) / (uint64_t)per_word) return INT64_MAX;
+    return base + (int64_t)(w * (uint64_t)per_word);
+}
+
+/* ------------------------------------------------------------------ address & availability */
+
+static int precompile_id(const evm_address *addr)
+{
+    for (int i = 0; i < 19; i++)
+        if (addr->bytes[i]) return 0;
+    return addr->bytes[19];
+}
+
+bool evm_is_precompile(const evm_address *addr, enum evm_revision rev)
+{
+    int id = precompile_id(addr);
+    if (id >= 1 && id <= 4) return true;
+    if (id >= 5 && id <= 8) return rev >= EVM_BYZANTIUM;
+    if (id == 9) return rev >= EVM_ISTANBUL;
+    if (id == 10) return rev >= EVM_CANCUN;
+    return false;
+}
+
+/* ------------------------------------------------------------------ 0x01 ecrecover */
+
+static const uint8_t SECP256K1_N[32] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+    0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41};
+
+static bool is_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i]) return false;
+    return true;
+}
+
+/* Fills out[32] with the recovered address word; returns false for any invalid signature. */
+static bool ecrecover(const uint8_t in[128], uint8_t out[32])
+{
+    const uint8_t *hash = in, *v = in + 32, *r = in + 64, *s = in + 96;
+    if (!is_zero(v, 31) || (v[31] != 27 && v[31] != 28)) return false;
+    if (is_zero(r, 32) || is_zero(s, 32)) return false;
+    if (memcmp(r, SECP256K1_N, 32) >= 0 || memcmp(s, SECP256K1_N, 32) >= 0) return false;
+    const secp256k1_context *ctx = secp256k1_context_static;
+    secp256k1_ecdsa_recoverable_signature sig;
+    if (!secp256k1_ecdsa_recoverable_signature_parse_compact(ctx, &sig, in + 64, v[31] - 27)) return false;
+    secp256k1_pubkey pk;
+    if (!secp256k1_ecdsa_recover(ctx, &pk, &sig, hash)) return false;
+    uint8_t ser[65];
+    size_t n = sizeof ser;
+    if (!secp256k1_ec_pubkey_serialize(ctx, ser, &n, &pk, SECP256K1_EC_UNCOMPRESSED) || n != 65) return false;
+    uint8_t h[32];
+    evm_keccak256(ser + 1, 64, h);
+    memset(out, 0, 12);
+    memcpy(out + 12, h + 12, 20);
+    return true;
+}
+
+/* ------------------------------------------------------------------ 0x02 / 0x03 hashes */
+
+static bool evp_hash(const char *name, const uint8_t *in, size_t len, uint8_t *out, unsigned *outlen)
+{
+    EVP_MD *md = EVP_MD_fetch(NULL, name, NULL);
+    if (!md) return false;
+    int ok = EVP_Digest(len ? in : (const uint8_t *)"", len, out, outlen, md, NULL);
+    EVP_MD_free(md);
+    return ok == 1;
+}
+
+/* ------------------------------------------------------------------ 0x05 modexp */
+
+/* A 32-byte big-endian length, saturated to UINT64_MAX. */
+static uint64_t len_word(const uint8_t w[32])
+{
+    if (!is_zero(w, 24)) return UINT64_MAX;
+    uint64_t v = 0;
+    for (int i = 24; i < 32; i++) v = v << 8 | w[i];
+    return v;
+}
+
+typedef unsigned __int128 u128;
+
+static u128 sat_mul(u128 a, u128 b)
+{
+    if (a && b > ~(u128)0 / a) return ~(u128)0;
+    return a * b;
+}
+
+/* Gas of a modexp call per EIP-198 (before Berlin) or EIP-2565; saturated to INT64_MAX. */
+static int64_t modexp_gas(const uint8_t *in, size_t len, enum evm_revision rev,
+                          uint64_t blen, uint64_t elen, uint64_t mlen)
+{
+    /* adjusted exponent length: uses the first (up to) 32 bytes of the exponent */
+    uint8_t head[32];
+    size_t hn = elen < 32 ? (size_t)elen : 32;
+    uint64_t eoff = blen > UINT64_MAX - 96 ? UINT64_MAX : 96 + blen;
+    read_padded(in, len, eoff, head, hn);
+    int hbits = 0;
+    for (size_t i = 0; i < hn; i++)
+        if (head[i]) { hbits = (int)(hn - 1 - i) * 8 + (32 - __builtin_clz(head[i])); break; }
+    /* hbits = bit length of the head value (0 if zero) */
+    u128 adj;
+    if (elen <= 32) adj = hbits ? (u128)(hbits - 1) : 0;
+    else adj = (u128)8 * (elen - 32) + (hbits ? (u128)(hbits - 1) : 0);
+    if (adj < 1) adj = 1;
+
+    uint64_t x = blen > mlen ? blen : mlen;
+    const uint64_t XCAP = (uint64_t)1 << 40;   /* beyond it, any formula exceeds INT64_MAX gas */
+    u128 gas;
+    if (x > XCAP) return INT64_MAX;
+    if (rev >= EVM_BERLIN) {
+        u128 w = ((u128)x + 7) / 8;
+        u128 mc = w * w;
+        gas = sat_mul(mc, adj) / 3;
+        if (gas < 200) gas = 200;
+    } else {
+        u128 xx = (u128)x * x, mc;
+        if (x <= 64) mc = xx;
+        else if (x <= 1024) mc = xx / 4 + 96 * (u128)x - 3072;
+        else mc = xx / 16 + 480 * (u128)x - 199680;
+        gas = sat_mul(mc, adj) / 20;
+    }
+    return gas > (u128)INT64_MAX ? INT64_MAX : (int64_t)gas;
+}
+
+static evm_result run_modexp(const uint8_t *in, size_t len, int64_t gas, enum evm_revision rev)
+{
+    uint8_t w[32];
+    read_padded(in, len, 0, w, 32);
+    uint64_t blen = len_word(w);
+    read_padded(in, len, 32, w, 32);
+    uint64_t elen = len_word(w);
+    read_padded(in, len, 64, w, 32);
+    uint64_t mlen = len_word(w);
+
+    int64_t cost = modexp_gas(in, len, rev, blen, elen, mlen);
+    if (cost > gas) return res_fail(EVM_OUT_OF_GAS);
+    gas -= cost;
+    if (mlen == 0) return res_ok(gas, NULL, 0);
+    if (blen > MODEXP_MAX_LEN || elen > MODEXP_MAX_LEN || mlen > MODEXP_MAX_LEN)
+        return res_fail(EVM_OUT_OF_GAS);
+
+    size_t total = (size_t)(blen + elen + mlen);
+    uint8_t *buf = calloc(total ? total : 1, 1);
+    uint8_t *out = calloc((size_t)mlen, 1);
+    if (!buf || !out) { free(buf); free(out); return res_fail(EVM_OUT_OF_MEMORY); }
+    read_padded(in, len, 96, buf, total);
+    mpz_t b, e, m, r;
+    mpz_inits(b, e, m, r, NULL);
+    mpz_import(b, (size_t)blen, 1, 1, 0, 0, buf);
+    mpz_import(e, (size_t)elen, 1, 1, 0, 0, buf + blen);
+    mpz_import(m, (size_t)mlen, 1, 1, 0, 0, buf + blen + elen);
+    if (mpz_sgn(m) != 0) {
+        mpz_powm(r, b, e, m);   /* r in [0, m), m < 256^mlen: fits */
+        size_t cnt = 0;
+        size_t sz = (mpz_sizeinbase(r, 2) + 7) / 8;
+        if (mpz_sgn(r) != 0 && sz <= mlen) mpz_export(out + (mlen - sz), &cnt, 1, 1, 0, 0, r);
+    }
+    mpz_clears(b, e, m, r, NULL);
+    free(buf);
+    return res_own(gas, out, (size_t)mlen);
+}
+
+/* ------------------------------------------------------------------ 0x09 blake2f */
+
+static const uint64_t BLAKE2B_IV[8] = {
+    0x6a09e667f3bcc908ULL, 0xbb67ae8584caa73bULL, 0x3c6ef372fe94f82bULL, 0xa54ff53a5f1d36f1ULL,
+    0x510e527fade682d1ULL, 0x9b05688c2b3e6c1fULL, 0x1f83d9abfb41bd6bULL, 0x5be0cd19137e2179ULL};
+static const uint8_t BLAKE2B_SIGMA[10][16] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
+    {11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4}, {7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8},
+    {9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13}, {2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9},
+    {12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11}, {13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
+    {6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5}, {10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0}};
+
+static uint64_t rd64le(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+static void wr64le(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint64_t rotr64(uint64_t x, int n) { return x >> n | x << (64 - n); }
+
+#define B2_G(a, b, c, d, x, y) do { \
+        v[a] = v[a] + v[b] + (x); v[d] = rotr64(v[d] ^ v[a], 32); \
+        v[c] = v[c] + v[d];       v[b] = rotr64(v[b] ^ v[c], 24); \
+        v[a] = v[a] + v[b] + (y); v[d] = rotr64(v[d] ^ v[a], 16); \
+        v[c] = v[c] + v[d];       v[b] = rotr64(v[b] ^ v[c], 63); } while (0)
+
+/* The BLAKE2b compression function F with a caller-chosen number of rounds (EIP-152). */
+static void blake2b_f(uint32_t rounds, uint64_t h[8], const uint64_t m[16], const uint64_t t[2], bool last)
+{
+    uint64_t v[16];
+    for (int i = 0; i < 8; i++) { v[i] = h[i]; v[i + 8] = BLAKE2B_IV[i]; }
+    v[12] ^= t[0];
+    v[13] ^= t[1];
+    if (last) v[14] = ~v[14];
+    for (uint32_t r = 0; r < rounds; r++) {
+        const uint8_t *s = BLAKE2B_SIGMA[r % 10];
+        B2_G(0, 4, 8, 12, m[s[0]], m[s[1]]);
+        B2_G(1, 5, 9, 13, m[s[2]], m[s[3]]);
+        B2_G(2, 6, 10, 14, m[s[4]], m[s[5]]);
+        B2_G(3, 7, 11, 15, m[s[6]], m[s[7]]);
+        B2_G(0, 5, 10, 15, m[s[8]], m[s[9]]);
+        B2_G(1, 6, 11, 12, m[s[10]], m[s[11]]);
+        B2_G(2, 7, 8, 13, m[s[12]], m[s[13]]);
+        B2_G(3, 4, 9, 14, m[s[14]], m[s[15]]);
+    }
+    for (int i = 0; i < 8; i++) h[i] ^= v[i] ^ v[i + 8];
+}
+
+static evm_result run_blake2f(const uint8_t *in, size_t len, int64_t gas)
+{
+    if (len != 213) return res_fail(EVM_PRECOMPILE_FAILURE);
+    uint32_t rounds = (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
+    if ((int64_t)rounds > gas) return res_fail(EVM_OUT_OF_GAS);
+    if (in[212] > 1) return res_fail(EVM_PRECOMPILE_FAILURE);
+    uint64_t h[8], m[16], t[2];
+    for (int i = 0; i < 8; i++) h[i] = rd64le(in + 4 + 8 * i);
+    for (int i = 0; i < 16; i++) m[i] = rd64le(in + 68 + 8 * i);
+    t[0] = rd64le(in + 196);
+    t[1] = rd64le(in + 204);
+    blake2b_f(rounds, h, m, t, in[212] == 1);
+    uint8_t out[64];
+    for (int i = 0; i < 8; i++) wr64le(out + 8 * i, h[i]);
+    return res_ok(gas - rounds, out, 64);
+}
+
+/* ------------------------------------------------------------------ dispatch */
+
+evm_result evm_run_precompile(const evm_message *msg, enum evm_revision rev)
+{
+    if (!evm_is_precompile(&msg->code_address, rev)) return res_fail(EVM_REJECTED);
+    int id = precompile_id(&msg->code_address);
+    const uint8_t *in = msg->input_size ? msg->input_data : (const uint8_t *)"";
+    size_t len = msg->input_data ? msg->input_size : 0;
+    int64_t gas = msg->gas < 0 ? 0 : msg->gas;
+    int64_t cost;
+
+    switch (id) {
+    case 1: {
+        cost = 3000;
+        if (cost > gas) return res_fail(EVM_OUT_OF_GAS);
+        uint8_t buf[128], out[32];
+        read_padded(in, len, 0, buf, sizeof buf);
+        if (!ecrecover(buf, out)) return res_ok(gas - cost, NULL, 0);
+        return res_ok(gas - cost, out, 32);
+    }
+    case 2:
+    case 3: {
+        cost = id == 2 ? linear_gas(len, 60, 12) : linear_gas(len, 600, 120);
+        if (cost > gas) return res_fail(EVM_OUT_OF_GAS);
+        uint8_t d[64], out[32];
+        unsigned n = 0;
+        if (!evp_hash(id == 2 ? "SHA256" : "RIPEMD160", in, len, d, &n)) return res_fail(EVM_INTERNAL_ERROR);
+        if (id == 2) return res_ok(gas - cost, d, 32);
+        memset(out, 0, 12);
+        memcpy(out + 12, d, 20);
+        return res_ok(gas - cost, out, 32);
+    }
+    case 4:
+        cost = linear_gas(len, 15, 3);
+        if (cost > gas) return res_fail(EVM_OUT_OF_GAS);
+        return res_ok(gas - cost, in, len);
+    case 5:
+        return run_modexp(in, len, gas, rev);
+    case 6:
+    case 7: {
+        bool ist = rev >= EVM_ISTANBUL;
+        cost = id == 6 ? (ist ? 150 : 500) : (ist ? 6000 : 40000);
+        if (cost > gas) return res_fail(EVM_OUT_OF_GAS);
+        uint8_t buf[128], out[64];
+        read_padded(in, len, 0, buf, sizeof buf);
+        int rc = id == 6 ? bn254_g1_add(buf, buf + 64, out) : bn254_g1_mul(buf, buf + 64, out);
+        if (rc != 0) return res_fail(EVM_PRECOMPILE_FAILURE);
+        return res_ok(gas - cost, out, 64);
+    }
+    case 8: {
+        bool ist = rev >= EVM_ISTANBUL;
+        if (len % 192 != 0) return res_fail(EVM_PRECOMPILE_FAILURE);
+        uint64_t k = len / 192;
+        uint64_t base = ist ? 45000 : 100000, per = ist ? 34000 : 80000;
+        if (k > (uint64_t)(INT64_MAX - base) / per) return res_fail(EVM_OUT_OF_GAS);
+        cost = (int64_t)(base + per * k);
+        if (cost > gas) return res_fail(EVM_OUT_OF_GAS);
+        int rc = bn254_pairing_check(in, (size_t)k);
+        if (rc < 0) return res_fail(EVM_PRECOMPILE_FAILURE);
+        uint8_t out[32] = {0};
+        out[31] = (uint8_t)(rc == 1);
+        return res_ok(gas - cost, out, 32);
+    }
+    case 9:
+        return run_blake2f(in, len, gas);
+    case 10: {
+        cost = 50000;
+        if (cost > gas) return res_fail(EVM_OUT_OF_GAS);
+        uint8_t out[64];
+        if (evm_kzg_point_evaluation(in, len, out) != 0) return res_fail(EVM_PRECOMPILE_FAILURE);
+        return res_ok(gas - cost, out, 64);
+    }
+    default:
+        return res_fail(EVM_REJECTED);
+    }
+}
