@@ -1,0 +1,46 @@
+/* main.c — the vmkit command: dispatches `vmkit <cmd> ...` to the subcommands in cli.h and handles
+ * `vmkit --help` and `vmkit --version`. */
+#include "cli.h"
+#include "../base/base.h"
+#include <stdio.h>
+#include <string.h>
+
+#define VMKIT_VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: vmkit <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  run   boot a virtual machine (RV64GC software engine: OpenSBI + Linux); no options boots\n"
+            "        the default guest from the images directory. See `vmkit run --help`.\n"
+            "  evm   execute Ethereum state tests / bytecode. See `vmkit evm --help`.\n"
+            "\n"
+            "  vmkit --help       this text\n"
+            "  vmkit --version    print the version\n"
+            "\n"
+            "environment: VMKIT_LOG=error|warn|info|debug, VMKIT_IMAGES=<dir of default guest images>\n");
+}
+
+int main(int argc, char **argv)
+{
+    vmk_log_init();
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V") || !strcmp(cmd, "version")) {
+        printf("vmkit %s\n", VMKIT_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "evm")) return cmd_evm(argc - 1, argv + 1);
+    fprintf(stderr, "vmkit: unknown command '%s' (see vmkit --help)\n", cmd);
+    return 2;
+}
