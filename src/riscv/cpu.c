@@ -1,0 +1,747 @@
+/* cpu.c — the RV64GC hart: lifecycle and public API of cpu.h, the decoded-block cache (keyed by
+ * physical address, validated by per-page code generations, chained within a page), the
+ * interpreter (one switch over predecoded instructions), traps and interrupt delivery, and the
+ * run loop that checks kicks, interrupts, Sstc and the budget only at block boundaries. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "fpu.h"
+#include "hart.h"
+
+__extension__ typedef __int128 rv_i128;
+__extension__ typedef unsigned __int128 rv_u128;
+
+#define BTAB_SIZE (1u << RV_BTAB_BITS)
+#define CHECK_INTERVAL 4096u        /* instructions between Sstc / store-epoch polls */
+
+/* ---------------- lifecycle ---------------- */
+rv_hart *rv_hart_new(rv_machine *m, unsigned hartid, vmk_mem *mem)
+{
+    rv_hart *h = vmk_xcalloc(1, sizeof *h);
+    h->m = m;
+    h->mem = mem;
+    h->hartid = hartid;
+    h->cm = rv_codemap_get(mem);
+    h->btab = vmk_xcalloc(BTAB_SIZE, sizeof *h->btab);
+    h->arena_size = RV_ARENA_SIZE;
+    h->arena = vmk_xmalloc(h->arena_size);
+    atomic_init(&h->mip_dev, 0);
+    atomic_init(&h->kick, 0);
+    rv_hart_reset(h, RV_RAM_BASE);
+    return h;
+}
+
+void rv_hart_free(rv_hart *h)
+{
+    if (!h) return;
+    rv_codemap_put(h->cm);
+    free(h->btab);
+    free(h->arena);
+    free(h);
+}
+
+void rv_hart_reset(rv_hart *h, uint64_t pc)
+{
+    memset(h->x, 0, sizeof h->x);
+    memset(h->f, 0, sizeof h->f);
+    h->pc = pc;
+    h->priv = RV_PRIV_M;
+    h->mstatus = 0;
+    h->misa = (2ull << 62) | (1u << 0) | (1u << 2) | (1u << 3) | (1u << 5) | (1u << 8) | (1u << 12) |
+              (1u << 18) | (1u << 20);
+    h->medeleg = h->mideleg = h->mie = 0;
+    h->mtvec = h->stvec = h->mepc = h->sepc = h->mcause = h->scause = h->mtval = h->stval = 0;
+    h->mscratch = h->sscratch = h->satp = h->menvcfg = h->senvcfg = 0;
+    h->stimecmp = UINT64_MAX;
+    h->mcounteren = h->scounteren = h->mcountinhibit = 0;
+    h->fflags = h->frm = 0;
+    memset(h->pmpcfg, 0, sizeof h->pmpcfg);
+    memset(h->pmpaddr, 0, sizeof h->pmpaddr);
+    h->cycle_off = h->instret_off = 0;
+    h->mip_sw = 0;
+    atomic_store(&h->mip_dev, 0);
+    h->res_valid = false;
+    h->force_check = true;
+    rv_tlb_flush_all(h);
+    rv_mmu_update_ctx(h);
+    memset(h->btab, 0, BTAB_SIZE * sizeof *h->btab);
+    h->arena_used = 0;
+    h->store_epoch_seen = atomic_load(&h->cm->store_epoch);
+}
+
+void rv_hart_set_xreg(rv_hart *h, unsigned reg, uint64_t val)
+{
+    if (reg > 0 && reg < 32) h->x[reg] = val;
+}
+uint64_t rv_hart_get_xreg(const rv_hart *h, unsigned reg) { return reg < 32 ? h->x[reg] : 0; }
+uint64_t rv_hart_get_pc(const rv_hart *h) { return h->pc; }
+uint64_t rv_hart_instret(const rv_hart *h) { return h->instret; }
+void rv_hart_clear_reservation(rv_hart *h) { h->res_valid = false; }
+
+void rv_hart_kick(rv_hart *h) { atomic_fetch_or(&h->kick, KICK_RETURN); }
+
+void rv_hart_set_irq(rv_hart *h, unsigned irq_bit, bool level)
+{
+    if (irq_bit >= 64) return;
+    if (level) atomic_fetch_or(&h->mip_dev, 1ull << irq_bit);
+    else atomic_fetch_and(&h->mip_dev, ~(1ull << irq_bit));
+    atomic_fetch_or(&h->kick, KICK_IRQ);
+    rv_machine_wake(h->m);
+}
+
+bool rv_hart_wakeup_pending(const rv_hart *h)
+{
+    uint64_t mip = rv_mip(h);
+    if ((h->menvcfg & MENVCFG_STCE) && rv_machine_mtime(h->m) >= h->stimecmp) mip |= 1ull << RV_IRQ_STI;
+    return (mip & h->mie) != 0;
+}
+
+uint64_t rv_hart_timer_deadline(const rv_hart *h)
+{
+    if (!(h->menvcfg & MENVCFG_STCE)) return UINT64_MAX;
+    return h->stimecmp;
+}
+
+void rv_hart_invalidate_code(rv_hart *h, uint64_t pa, uint64_t len)
+{
+    rv_code_written(h->cm, h->mem, pa, len);
+}
+
+void rv_hart_dump(const rv_hart *h)
+{
+    static const char *names[32] = { "zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0",
+        "a1", "a2", "a3", "a4", "a5", "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10",
+        "s11", "t3", "t4", "t5", "t6" };
+    fprintf(stderr, "hart %u pc=%016" PRIx64 " priv=%u instret=%" PRIu64 "\n", h->hartid, h->pc, h->priv,
+            h->instret);
+    for (unsigned i = 0; i < 32; i++)
+        fprintf(stderr, "%4s=%016" PRIx64 "%s", names[i], h->x[i], (i % 4 == 3) ? "\n" : " ");
+    fprintf(stderr, "mstatus=%016" PRIx64 " mip=%016" PRIx64 " mie=%016" PRIx64 " satp=%016" PRIx64 "\n",
+            h->mstatus, rv_mip(h), h->mie, h->satp);
+    fprintf(stderr, "mepc=%016" PRIx64 " mcause=%016" PRIx64 " mtval=%016" PRIx64 " mtvec=%016" PRIx64 "\n",
+            h->mepc, h->mcause, h->mtval, h->mtvec);
+    fprintf(stderr, "sepc=%016" PRIx64 " scause=%016" PRIx64 " stval=%016" PRIx64 " stvec=%016" PRIx64 "\n",
+            h->sepc, h->scause, h->stval, h->stvec);
+    fprintf(stderr, "medeleg=%" PRIx64 " mideleg=%" PRIx64 " menvcfg=%" PRIx64 " stimecmp=%" PRIx64 "\n",
+            h->medeleg, h->mideleg, h->menvcfg, h->stimecmp);
+}
+
+/* ---------------- traps ---------------- */
+void rv_trap(rv_hart *h, uint64_t cause, uint64_t tval, bool irq)
+{
+    unsigned priv = h->priv;
+    bool deleg = priv <= RV_PRIV_S && (((irq ? h->mideleg : h->medeleg) >> cause) & 1);
+    uint64_t c = cause | (irq ? 1ull << 63 : 0);
+    if (deleg) {
+        h->scause = c;
+        h->sepc = h->pc;
+        h->stval = tval;
+        uint64_t s = h->mstatus;
+        s = (s & ~MS_SPIE) | ((s & MS_SIE) ? MS_SPIE : 0);
+        s &= ~MS_SIE;
+        s = (s & ~MS_SPP) | (priv == RV_PRIV_S ? MS_SPP : 0);
+        h->mstatus = s;
+        h->priv = RV_PRIV_S;
+        h->pc = (h->stvec & ~3ull) + (((h->stvec & 1) && irq) ? 4 * cause : 0);
+    } else {
+        h->mcause = c;
+        h->mepc = h->pc;
+        h->mtval = tval;
+        uint64_t s = h->mstatus;
+        s = (s & ~MS_MPIE) | ((s & MS_MIE) ? MS_MPIE : 0);
+        s &= ~MS_MIE;
+        s = (s & ~MS_MPP) | ((uint64_t)priv << MS_MPP_SHIFT);
+        h->mstatus = s;
+        h->priv = RV_PRIV_M;
+        h->pc = (h->mtvec & ~3ull) + (((h->mtvec & 1) && irq) ? 4 * cause : 0);
+    }
+    rv_mmu_update_ctx(h);
+}
+
+/* Takes the highest-priority pending and enabled interrupt. */
+static bool take_irq(rv_hart *h)
+{
+    uint64_t pend = rv_mip(h) & h->mie;
+    if (!pend) return false;
+    uint64_t mp = pend & ~h->mideleg, sp = pend & h->mideleg, take = 0;
+    if (mp && (h->priv < RV_PRIV_M || (h->mstatus & MS_MIE))) take = mp;
+    else if (sp && (h->priv < RV_PRIV_S || (h->priv == RV_PRIV_S && (h->mstatus & MS_SIE)))) take = sp;
+    if (!take) return false;
+    static const unsigned order[6] = { RV_IRQ_MEI, RV_IRQ_MSI, RV_IRQ_MTI, RV_IRQ_SEI, RV_IRQ_SSI, RV_IRQ_STI };
+    for (unsigned i = 0; i < 6; i++)
+        if ((take >> order[i]) & 1) { rv_trap(h, order[i], 0, true); return true; }
+    return false;
+}
+
+/* instruction bits at pc for an illegal-instruction tval (0 when unreadable) */
+static uint64_t insn_bits(rv_hart *h, uint64_t pc)
+{
+    uint64_t pa, ec = h->exc_cause, et = h->exc_tval;
+    uint64_t r = 0;
+    uint8_t *p = rv_fetch_ptr(h, pc, &pa);
+    if (p) {
+        uint16_t lo;
+        memcpy(&lo, p, 2);
+        if ((lo & 3) != 3) r = lo;
+        else if ((pc & 0xfff) <= 0xffc) { uint32_t w; memcpy(&w, p, 4); r = w; }
+        else {
+            uint8_t *q = rv_fetch_ptr(h, pc + 2, &pa);
+            if (q) { uint16_t hi; memcpy(&hi, q, 2); r = lo | ((uint32_t)hi << 16); }
+        }
+    }
+    h->exc_cause = ec;
+    h->exc_tval = et;
+    return r;
+}
+
+/* ---------------- block cache ---------------- */
+typedef struct blk {
+    struct blk *link[2];       /* chained successors in the same page: [0] jump/branch target, [1] other */
+    rv_block b;
+} blk;
+
+static void blocks_flush(rv_hart *h)
+{
+    memset(h->btab, 0, BTAB_SIZE * sizeof *h->btab);
+    h->arena_used = 0;
+    h->flushes++;
+}
+
+static inline unsigned bhash(uint64_t pa) { return (unsigned)((pa >> 1) ^ (pa >> 13)) & (BTAB_SIZE - 1); }
+
+static blk *get_block(rv_hart *h, blk *tmp)
+{
+    uint64_t pc = h->pc, pa;
+    uint8_t *p = rv_fetch_ptr(h, pc, &pa);
+    if (!p) { rv_trap(h, h->exc_cause, h->exc_tval, false); return NULL; }
+    rv_code_mark(h, pa);
+    uint32_t gen = rv_code_gen(h->cm, h->mem, pa);
+    unsigned hi = bhash(pa);
+    for (rv_block *b = h->btab[hi]; b; b = b->next)
+        if (b->pa == pa) {
+            if (b->gen == gen) return (blk *)((char *)b - offsetof(blk, b));
+            break;
+        }
+    size_t need = sizeof(blk) + RV_BLOCK_MAX * sizeof(rv_insn);
+    if (h->arena_used + need > h->arena_size) blocks_flush(h);
+    blk *k = (blk *)(h->arena + h->arena_used);
+    unsigned left = 0x1000 - (unsigned)(pa & 0xfff), off = 0, n = 0;
+    while (n < RV_BLOCK_MAX && off + 2 <= left) {
+        uint16_t lo;
+        memcpy(&lo, p + off, 2);
+        uint32_t raw = lo;
+        if ((lo & 3) == 3) {
+            if (off + 4 > left) break;
+            uint16_t hw;
+            memcpy(&hw, p + off + 2, 2);
+            raw |= (uint32_t)hw << 16;
+        }
+        rv_insn *in = &k->b.insns[n];
+        rv_decode(raw, in);
+        in->off = (uint16_t)off;
+        off += in->len;
+        n++;
+        if (rv_op_ends_block(in->op)) break;
+    }
+    if (n == 0) {
+        /* 32-bit instruction crossing into the next page */
+        uint16_t lo, hw;
+        memcpy(&lo, p, 2);
+        uint64_t pa2;
+        uint8_t *q = rv_fetch_ptr(h, pc + 2, &pa2);
+        if (!q) { rv_trap(h, h->exc_cause, h->exc_tval, false); return NULL; }
+        memcpy(&hw, q, 2);
+        tmp->link[0] = tmp->link[1] = NULL;
+        tmp->b.pa = pa;
+        tmp->b.gen = 0;
+        tmp->b.n = 1;
+        rv_decode(lo | ((uint32_t)hw << 16), &tmp->b.insns[0]);
+        tmp->b.insns[0].off = 0;
+        tmp->b.bytes = 4;
+        return tmp;
+    }
+    k->link[0] = k->link[1] = NULL;
+    k->b.pa = pa;
+    k->b.gen = gen;
+    k->b.n = (uint16_t)n;
+    k->b.bytes = (uint16_t)off;
+    k->b.next = h->btab[hi];
+    h->btab[hi] = &k->b;
+    h->arena_used += (sizeof(blk) + n * sizeof(rv_insn) + 15) & ~(size_t)15;
+    return k;
+}
+
+/* ---------------- interpreter helpers ---------------- */
+static inline uint32_t unbox32(uint64_t v)
+{
+    return (v >> 32) == 0xffffffffu ? (uint32_t)v : RV_F32_CANON_NAN;
+}
+static inline uint64_t box32(uint32_t v) { return 0xffffffff00000000ull | v; }
+static inline uint64_t sx32(uint64_t v) { return (uint64_t)(int64_t)(int32_t)(uint32_t)v; }
+
+static inline int resolve_rm(const rv_hart *h, unsigned rm)
+{
+    if (rm == RV_RM_DYN) rm = h->frm;
+    return rm <= 4 ? (int)rm : -1;
+}
+
+static uint64_t amo_w(unsigned op, uint32_t *p, uint32_t v)
+{
+    uint32_t old = __atomic_load_n(p, __ATOMIC_RELAXED), nv;
+    switch (op) {
+    case OP_AMOSWAP_W: return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
+    case OP_AMOADD_W: return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
+    case OP_AMOXOR_W: return __atomic_fetch_xor(p, v, __ATOMIC_SEQ_CST);
+    case OP_AMOAND_W: return __atomic_fetch_and(p, v, __ATOMIC_SEQ_CST);
+    case OP_AMOOR_W: return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
+    default: break;
+    }
+    do {
+        switch (op) {
+        case OP_AMOMIN_W: nv = (int32_t)old < (int32_t)v ? old : v; break;
+        case OP_AMOMAX_W: nv = (int32_t)old > (int32_t)v ? old : v; break;
+        case OP_AMOMINU_W: nv = old < v ? old : v; break;
+        default: nv = old > v ? old : v; break;
+        }
+    } while (!__atomic_compare_exchange_n(p, &old, nv, true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+    return old;
+}
+
+static uint64_t amo_d(unsigned op, uint64_t *p, uint64_t v)
+{
+    uint64_t old = __atomic_load_n(p, __ATOMIC_RELAXED), nv;
+    switch (op) {
+    case OP_AMOSWAP_D: return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
+    case OP_AMOADD_D: return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
+    case OP_AMOXOR_D: return __atomic_fetch_xor(p, v, __ATOMIC_SEQ_CST);
+    case OP_AMOAND_D: return __atomic_fetch_and(p, v, __ATOMIC_SEQ_CST);
+    case OP_AMOOR_D: return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
+    default: break;
+    }
+    do {
+        switch (op) {
+        case OP_AMOMIN_D: nv = (int64_t)old < (int64_t)v ? old : v; break;
+        case OP_AMOMAX_D: nv = (int64_t)old > (int64_t)v ? old : v; break;
+        case OP_AMOMINU_D: nv = old < v ? old : v; break;
+        default: nv = old > v ? old : v; break;
+        }
+    } while (!__atomic_compare_exchange_n(p, &old, nv, true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+    return old;
+}
+
+static inline uint64_t div64(uint64_t a, uint64_t b)
+{
+    if (b == 0) return ~0ull;
+    if ((int64_t)a == INT64_MIN && (int64_t)b == -1) return a;
+    return (uint64_t)((int64_t)a / (int64_t)b);
+}
+static inline uint64_t rem64(uint64_t a, uint64_t b)
+{
+    if (b == 0) return a;
+    if ((int64_t)a == INT64_MIN && (int64_t)b == -1) return 0;
+    return (uint64_t)((int64_t)a % (int64_t)b);
+}
+static inline uint64_t div32(uint64_t a, uint64_t b)
+{
+    int32_t x = (int32_t)a, y = (int32_t)b;
+    if (y == 0) return ~0ull;
+    if (x == INT32_MIN && y == -1) return sx32((uint32_t)x);
+    return sx32((uint32_t)(x / y));
+}
+static inline uint64_t rem32(uint64_t a, uint64_t b)
+{
+    int32_t x = (int32_t)a, y = (int32_t)b;
+    if (y == 0) return sx32((uint32_t)x);
+    if (x == INT32_MIN && y == -1) return 0;
+    return sx32((uint32_t)(x % y));
+}
+
+/* ---------------- run loop ---------------- */
+enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
+{
+    struct { blk k; rv_insn ins[1]; } tmpst;
+    blk *tmp = &tmpst.k;
+    uint64_t *const x = h->x;
+    uint64_t *const f = h->f;
+    const uint64_t end = h->instret + max_insns;
+    uint64_t check_at = 0, timer_at = 0;
+    blk *next = NULL;
+    enum rv_run_result ret = RV_RUN_BUDGET;
+    h->force_check = false;
+
+    for (;;) {
+        unsigned k = atomic_load_explicit(&h->kick, memory_order_relaxed);
+        if (RV_UNLIKELY(k || h->instret >= check_at)) {
+            next = NULL;
+            if (k) k = atomic_exchange(&h->kick, 0);
+            if (h->instret >= timer_at) {
+                unsigned ep = atomic_load_explicit(&h->cm->store_epoch, memory_order_relaxed);
+                if (ep != h->store_epoch_seen) { h->store_epoch_seen = ep; rv_tlb_flush_store(h); }
+                rv_sstc_update(h);
+                timer_at = h->instret + CHECK_INTERVAL;
+            }
+            take_irq(h);
+            if (k & KICK_RETURN) return RV_RUN_KICKED;
+            if (h->instret >= end) return RV_RUN_BUDGET;
+            check_at = end < timer_at ? end : timer_at;
+        }
+        blk *kb = next;
+        if (!kb) {
+            kb = get_block(h, tmp);
+            if (!kb) { check_at = 0; continue; }
+        }
+        next = NULL;
+        const rv_block *b = &kb->b;
+        const rv_insn *ins = b->insns;
+        const rv_insn *const iend = ins + b->n;
+        const uint64_t bpc = h->pc;
+        rv_tlbe *const tl = h->tlb[h->dctx][RV_ACC_LOAD];
+        rv_tlbe *const ts = h->tlb[h->dctx][RV_ACC_STORE];
+        uint64_t npc, cause, tval, va, v;
+        int li = 1;          /* which link slot the successor uses */
+
+#define PC() (bpc + ins->off)
+#define RD x[ins->rd]
+#define RS1 x[ins->rs1]
+#define RS2 x[ins->rs2]
+#define IMM ((uint64_t)(int64_t)ins->imm)
+#define EXC(c, t) do { cause = (c); tval = (t); goto exception; } while (0)
+#define JUMP(t, slot) do { npc = (t); li = (slot); goto block_end; } while (0)
+#define SYSEND(t) do { npc = (t); goto sys_end; } while (0)
+#define LOADV(T) do { \
+            va = RS1 + IMM; \
+            rv_tlbe *e_ = &tl[(va >> 12) & (RV_TLB_SIZE - 1)]; \
+            if (RV_LIKELY(e_->tag == (va >> 12) && (va & 0xfff) <= 0x1000 - sizeof(T))) { \
+                T t_; memcpy(&t_, (void *)(uintptr_t)(va + e_->addend), sizeof(T)); v = t_; \
+            } else if (!rv_load_slow(h, va, sizeof(T), &v)) EXC(h->exc_cause, h->exc_tval); \
+            } while (0)
+#define LOAD(T, conv) do { LOADV(T); RD = conv((T)v); } while (0)
+#define STORE(T, val) do { \
+            va = RS1 + IMM; \
+            rv_tlbe *e_ = &ts[(va >> 12) & (RV_TLB_SIZE - 1)]; \
+            T t_ = (T)(val); \
+            if (RV_LIKELY(e_->tag == (va >> 12) && (va & 0xfff) <= 0x1000 - sizeof(T))) { \
+                memcpy((void *)(uintptr_t)(va + e_->addend), &t_, sizeof(T)); \
+            } else if (!rv_store_slow(h, va, sizeof(T), (uint64_t)t_)) EXC(h->exc_cause, h->exc_tval); \
+            } while (0)
+#define S8(t)  ((uint64_t)(int64_t)(int8_t)(t))
+#define S16(t) ((uint64_t)(int64_t)(int16_t)(t))
+#define S32(t) ((uint64_t)(int64_t)(int32_t)(t))
+#define U(t)   ((uint64_t)(t))
+#define FPON() do { if (RV_UNLIKELY(!(h->mstatus & MS_FS))) goto illegal; } while (0)
+#define FRM(var) int var = resolve_rm(h, ins->rm); if (RV_UNLIKELY(var < 0)) goto illegal
+#define FDONE() do { h->fflags |= fl; h->mstatus |= MS_FS; } while (0)
+#define F32A unbox32(f[ins->rs1])
+#define F32B unbox32(f[ins->rs2])
+#define F32C unbox32(f[ins->rs3])
+#define BR(cond) do { if (cond) JUMP(PC() + IMM, 0); else JUMP(PC() + ins->len, 1); } while (0)
+
+        for (; ins < iend; ins++) {
+            switch (ins->op) {
+            case OP_LUI: RD = IMM; break;
+            case OP_AUIPC: RD = PC() + IMM; break;
+            case OP_JAL: { uint64_t p = PC(); RD = p + ins->len; JUMP(p + IMM, 0); }
+            case OP_JALR: { uint64_t p = PC(), t = (RS1 + IMM) & ~1ull; RD = p + ins->len; JUMP(t, 0); }
+            case OP_BEQ: BR(RS1 == RS2);
+            case OP_BNE: BR(RS1 != RS2);
+            case OP_BLT: BR((int64_t)RS1 < (int64_t)RS2);
+            case OP_BGE: BR((int64_t)RS1 >= (int64_t)RS2);
+            case OP_BLTU: BR(RS1 < RS2);
+            case OP_BGEU: BR(RS1 >= RS2);
+            case OP_LB: LOAD(uint8_t, S8); break;
+            case OP_LH: LOAD(uint16_t, S16); break;
+            case OP_LW: LOAD(uint32_t, S32); break;
+            case OP_LD: LOAD(uint64_t, U); break;
+            case OP_LBU: LOAD(uint8_t, U); break;
+            case OP_LHU: LOAD(uint16_t, U); break;
+            case OP_LWU: LOAD(uint32_t, U); break;
+            case OP_SB: STORE(uint8_t, RS2); break;
+            case OP_SH: STORE(uint16_t, RS2); break;
+            case OP_SW: STORE(uint32_t, RS2); break;
+            case OP_SD: STORE(uint64_t, RS2); break;
+            case OP_ADDI: RD = RS1 + IMM; break;
+            case OP_SLTI: RD = (int64_t)RS1 < (int64_t)IMM; break;
+            case OP_SLTIU: RD = RS1 < IMM; break;
+            case OP_XORI: RD = RS1 ^ IMM; break;
+            case OP_ORI: RD = RS1 | IMM; break;
+            case OP_ANDI: RD = RS1 & IMM; break;
+            case OP_SLLI: RD = RS1 << ins->imm; break;
+            case OP_SRLI: RD = RS1 >> ins->imm; break;
+            case OP_SRAI: RD = (uint64_t)((int64_t)RS1 >> ins->imm); break;
+            case OP_ADD: RD = RS1 + RS2; break;
+            case OP_SUB: RD = RS1 - RS2; break;
+            case OP_SLL: RD = RS1 << (RS2 & 63); break;
+            case OP_SLT: RD = (int64_t)RS1 < (int64_t)RS2; break;
+            case OP_SLTU: RD = RS1 < RS2; break;
+            case OP_XOR: RD = RS1 ^ RS2; break;
+            case OP_SRL: RD = RS1 >> (RS2 & 63); break;
+            case OP_SRA: RD = (uint64_t)((int64_t)RS1 >> (RS2 & 63)); break;
+            case OP_OR: RD = RS1 | RS2; break;
+            case OP_AND: RD = RS1 & RS2; break;
+            case OP_ADDIW: RD = sx32(RS1 + IMM); break;
+            case OP_SLLIW: RD = sx32((uint32_t)RS1 << ins->imm); break;
+            case OP_SRLIW: RD = sx32((uint32_t)RS1 >> ins->imm); break;
+            case OP_SRAIW: RD = (uint64_t)(int64_t)((int32_t)RS1 >> ins->imm); break;
+            case OP_ADDW: RD = sx32(RS1 + RS2); break;
+            case OP_SUBW: RD = sx32(RS1 - RS2); break;
+            case OP_SLLW: RD = sx32((uint32_t)RS1 << (RS2 & 31)); break;
+            case OP_SRLW: RD = sx32((uint32_t)RS1 >> (RS2 & 31)); break;
+            case OP_SRAW: RD = (uint64_t)(int64_t)((int32_t)RS1 >> (RS2 & 31)); break;
+            case OP_MUL: RD = RS1 * RS2; break;
+            case OP_MULH: RD = (uint64_t)(((rv_i128)(int64_t)RS1 * (rv_i128)(int64_t)RS2) >> 64); break;
+            case OP_MULHSU: RD = (uint64_t)(((rv_i128)(int64_t)RS1 * (rv_i128)(rv_u128)RS2) >> 64); break;
+            case OP_MULHU: RD = (uint64_t)(((rv_u128)RS1 * (rv_u128)RS2) >> 64); break;
+            case OP_DIV: RD = div64(RS1, RS2); break;
+            case OP_DIVU: RD = RS2 ? RS1 / RS2 : ~0ull; break;
+            case OP_REM: RD = rem64(RS1, RS2); break;
+            case OP_REMU: RD = RS2 ? RS1 % RS2 : RS1; break;
+            case OP_MULW: RD = sx32((uint32_t)RS1 * (uint32_t)RS2); break;
+            case OP_DIVW: RD = div32(RS1, RS2); break;
+            case OP_DIVUW: RD = (uint32_t)RS2 ? sx32((uint32_t)RS1 / (uint32_t)RS2) : ~0ull; break;
+            case OP_REMW: RD = rem32(RS1, RS2); break;
+            case OP_REMUW: RD = (uint32_t)RS2 ? sx32((uint32_t)RS1 % (uint32_t)RS2) : sx32(RS1); break;
+            case OP_FENCE: break;
+            case OP_FENCE_I: {
+                unsigned ep = atomic_load_explicit(&h->cm->store_epoch, memory_order_relaxed);
+                if (ep != h->store_epoch_seen) { h->store_epoch_seen = ep; rv_tlb_flush_store(h); }
+                SYSEND(PC() + ins->len);
+            }
+            case OP_ECALL:
+                EXC(h->priv == RV_PRIV_U ? RV_EXC_ECALL_U : h->priv == RV_PRIV_S ? RV_EXC_ECALL_S : RV_EXC_ECALL_M, 0);
+            case OP_EBREAK: EXC(RV_EXC_BREAKPOINT, PC());
+            case OP_MRET: {
+                if (h->priv < RV_PRIV_M) goto illegal;
+                uint64_t s = h->mstatus;
+                unsigned mpp = (s >> MS_MPP_SHIFT) & 3;
+                s = (s & ~MS_MIE) | ((s & MS_MPIE) ? MS_MIE : 0);
+                s |= MS_MPIE;
+                s &= ~MS_MPP;
+                if (mpp != RV_PRIV_M) s &= ~MS_MPRV;
+                h->mstatus = s;
+                h->priv = mpp;
+                rv_mmu_update_ctx(h);
+                SYSEND(h->mepc);
+            }
+            case OP_SRET: {
+                if (h->priv < RV_PRIV_S || (h->priv == RV_PRIV_S && (h->mstatus & MS_TSR))) goto illegal;
+                uint64_t s = h->mstatus;
+                unsigned spp = (s & MS_SPP) ? RV_PRIV_S : RV_PRIV_U;
+                s = (s & ~MS_SIE) | ((s & MS_SPIE) ? MS_SIE : 0);
+                s |= MS_SPIE;
+                s &= ~MS_SPP;
+                s &= ~MS_MPRV;
+                h->mstatus = s;
+                h->priv = spp;
+                rv_mmu_update_ctx(h);
+                SYSEND(h->sepc);
+            }
+            case OP_WFI:
+                if (h->priv == RV_PRIV_U || (h->priv == RV_PRIV_S && (h->mstatus & MS_TW))) goto illegal;
+                rv_sstc_update(h);
+                if ((rv_mip(h) & h->mie) == 0) {
+                    h->instret += (uint64_t)(ins - b->insns) + 1;
+                    h->pc = PC() + ins->len;
+                    return RV_RUN_WFI;
+                }
+                SYSEND(PC() + ins->len);
+            case OP_SFENCE_VMA:
+                if (h->priv == RV_PRIV_U || (h->priv == RV_PRIV_S && (h->mstatus & MS_TVM))) goto illegal;
+                if (ins->rs1 == 0) rv_tlb_flush_all(h);
+                else rv_tlb_flush_va(h, RS1);
+                SYSEND(PC() + ins->len);
+            case OP_CSRRW: case OP_CSRRS: case OP_CSRRC: case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI: {
+                unsigned csr = (unsigned)ins->imm & 0xfff, op = ins->op;
+                bool imm = op >= OP_CSRRWI;
+                uint64_t src = imm ? ins->rs1 : RS1, old;
+                bool wr = op == OP_CSRRW || op == OP_CSRRWI || ins->rs1 != 0;
+                h->instret += (uint64_t)(ins - b->insns);    /* exact counters for csrr */
+                uint64_t base = (uint64_t)(ins - b->insns);
+                if (!rv_csr_check(h, csr, wr) || !rv_csr_read(h, csr, &old)) { h->instret -= base; goto illegal; }
+                if (wr) {
+                    uint64_t nv = (op == OP_CSRRW || op == OP_CSRRWI) ? src :
+                                  (op == OP_CSRRS || op == OP_CSRRSI) ? (old | src) : (old & ~src);
+                    if (!rv_csr_write(h, csr, nv)) { h->instret -= base; goto illegal; }
+                }
+                h->instret -= base;
+                RD = old;
+                SYSEND(PC() + ins->len);
+            }
+            case OP_LR_W: case OP_LR_D: {
+                unsigned sz = ins->op == OP_LR_W ? 4 : 8;
+                uint64_t pa;
+                va = RS1;
+                void *p = rv_amo_ptr(h, va, sz, true, &pa);
+                if (!p) EXC(h->exc_cause == ~0ull ? RV_EXC_LOAD_ACCESS : h->exc_cause,
+                            h->exc_cause == ~0ull ? va : h->exc_tval);
+                if (sz == 4) { uint32_t t = __atomic_load_n((uint32_t *)p, __ATOMIC_SEQ_CST); h->res_val = t; RD = S32(t); }
+                else { uint64_t t = __atomic_load_n((uint64_t *)p, __ATOMIC_SEQ_CST); h->res_val = t; RD = t; }
+                h->res_valid = true;
+                h->res_addr = va;
+                break;
+            }
+            case OP_SC_W: case OP_SC_D: {
+                unsigned sz = ins->op == OP_SC_W ? 4 : 8;
+                uint64_t pa;
+                va = RS1;
+                void *p = rv_amo_ptr(h, va, sz, false, &pa);
+                if (!p) EXC(h->exc_cause == ~0ull ? RV_EXC_STORE_ACCESS : h->exc_cause,
+                            h->exc_cause == ~0ull ? va : h->exc_tval);
+                bool ok = false;
+                if (h->res_valid && h->res_addr == va) {
+                    if (sz == 4) {
+                        uint32_t exp = (uint32_t)h->res_val;
+                        ok = __atomic_compare_exchange_n((uint32_t *)p, &exp, (uint32_t)RS2, false,
+                                                         __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+                    } else {
+                        uint64_t exp = h->res_val;
+                        ok = __atomic_compare_exchange_n((uint64_t *)p, &exp, RS2, false,
+                                                         __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+                    }
+                }
+                h->res_valid = false;
+                RD = ok ? 0 : 1;
+                break;
+            }
+            case OP_AMOSWAP_W: case OP_AMOADD_W: case OP_AMOXOR_W: case OP_AMOAND_W: case OP_AMOOR_W:
+            case OP_AMOMIN_W: case OP_AMOMAX_W: case OP_AMOMINU_W: case OP_AMOMAXU_W: {
+                uint64_t pa;
+                va = RS1;
+                void *p = rv_amo_ptr(h, va, 4, false, &pa);
+                if (!p) EXC(h->exc_cause == ~0ull ? RV_EXC_STORE_ACCESS : h->exc_cause,
+                            h->exc_cause == ~0ull ? va : h->exc_tval);
+                RD = S32(amo_w(ins->op, p, (uint32_t)RS2));
+                break;
+            }
+            case OP_AMOSWAP_D: case OP_AMOADD_D: case OP_AMOXOR_D: case OP_AMOAND_D: case OP_AMOOR_D:
+            case OP_AMOMIN_D: case OP_AMOMAX_D: case OP_AMOMINU_D: case OP_AMOMAXU_D: {
+                uint64_t pa;
+                va = RS1;
+                void *p = rv_amo_ptr(h, va, 8, false, &pa);
+                if (!p) EXC(h->exc_cause == ~0ull ? RV_EXC_STORE_ACCESS : h->exc_cause,
+                            h->exc_cause == ~0ull ? va : h->exc_tval);
+                RD = amo_d(ins->op, p, RS2);
+                break;
+            }
+            /* ---- F / D ---- */
+            case OP_FLW: {
+                FPON();
+                LOADV(uint32_t);
+                f[ins->rd] = box32((uint32_t)v);
+                h->mstatus |= MS_FS;
+                break;
+            }
+            case OP_FLD: {
+                FPON();
+                LOADV(uint64_t);
+                f[ins->rd] = v;
+                h->mstatus |= MS_FS;
+                break;
+            }
+            case OP_FSW: FPON(); STORE(uint32_t, f[ins->rs2]); break;
+            case OP_FSD: FPON(); STORE(uint64_t, f[ins->rs2]); break;
+
+#define F3OP(OPC, fn) case OPC: { FPON(); FRM(rm); uint32_t fl = 0; \
+                f[ins->rd] = box32(rv_f32_##fn(F32A, F32B, F32C, rm, &fl)); FDONE(); break; }
+#define D3OP(OPC, fn) case OPC: { FPON(); FRM(rm); uint32_t fl = 0; \
+                f[ins->rd] = rv_f64_##fn(f[ins->rs1], f[ins->rs2], f[ins->rs3], rm, &fl); FDONE(); break; }
+#define F2OP(OPC, fn) case OPC: { FPON(); FRM(rm); uint32_t fl = 0; \
+                f[ins->rd] = box32(rv_f32_##fn(F32A, F32B, rm, &fl)); FDONE(); break; }
+#define D2OP(OPC, fn) case OPC: { FPON(); FRM(rm); uint32_t fl = 0; \
+                f[ins->rd] = rv_f64_##fn(f[ins->rs1], f[ins->rs2], rm, &fl); FDONE(); break; }
+            F3OP(OP_FMADD_S, madd) F3OP(OP_FMSUB_S, msub) F3OP(OP_FNMSUB_S, nmsub) F3OP(OP_FNMADD_S, nmadd)
+            D3OP(OP_FMADD_D, madd) D3OP(OP_FMSUB_D, msub) D3OP(OP_FNMSUB_D, nmsub) D3OP(OP_FNMADD_D, nmadd)
+            F2OP(OP_FADD_S, add) F2OP(OP_FSUB_S, sub) F2OP(OP_FMUL_S, mul) F2OP(OP_FDIV_S, div)
+            D2OP(OP_FADD_D, add) D2OP(OP_FSUB_D, sub) D2OP(OP_FMUL_D, mul) D2OP(OP_FDIV_D, div)
+            case OP_FSQRT_S: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_sqrt(F32A, rm, &fl)); FDONE(); break; }
+            case OP_FSQRT_D: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = rv_f64_sqrt(f[ins->rs1], rm, &fl); FDONE(); break; }
+            case OP_FSGNJ_S: FPON(); f[ins->rd] = box32((F32A & 0x7fffffffu) | (F32B & 0x80000000u)); h->mstatus |= MS_FS; break;
+            case OP_FSGNJN_S: FPON(); f[ins->rd] = box32((F32A & 0x7fffffffu) | (~F32B & 0x80000000u)); h->mstatus |= MS_FS; break;
+            case OP_FSGNJX_S: FPON(); f[ins->rd] = box32(F32A ^ (F32B & 0x80000000u)); h->mstatus |= MS_FS; break;
+            case OP_FSGNJ_D: FPON(); f[ins->rd] = (f[ins->rs1] & ~(1ull << 63)) | (f[ins->rs2] & (1ull << 63)); h->mstatus |= MS_FS; break;
+            case OP_FSGNJN_D: FPON(); f[ins->rd] = (f[ins->rs1] & ~(1ull << 63)) | (~f[ins->rs2] & (1ull << 63)); h->mstatus |= MS_FS; break;
+            case OP_FSGNJX_D: FPON(); f[ins->rd] = f[ins->rs1] ^ (f[ins->rs2] & (1ull << 63)); h->mstatus |= MS_FS; break;
+            case OP_FMIN_S: { FPON(); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_min(F32A, F32B, &fl)); FDONE(); break; }
+            case OP_FMAX_S: { FPON(); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_max(F32A, F32B, &fl)); FDONE(); break; }
+            case OP_FMIN_D: { FPON(); uint32_t fl = 0; f[ins->rd] = rv_f64_min(f[ins->rs1], f[ins->rs2], &fl); FDONE(); break; }
+            case OP_FMAX_D: { FPON(); uint32_t fl = 0; f[ins->rd] = rv_f64_max(f[ins->rs1], f[ins->rs2], &fl); FDONE(); break; }
+            case OP_FCVT_W_S: { FPON(); FRM(rm); uint32_t fl = 0; RD = S32(rv_f32_to_i32(F32A, rm, &fl)); FDONE(); break; }
+            case OP_FCVT_WU_S: { FPON(); FRM(rm); uint32_t fl = 0; RD = S32(rv_f32_to_u32(F32A, rm, &fl)); FDONE(); break; }
+            case OP_FCVT_L_S: { FPON(); FRM(rm); uint32_t fl = 0; RD = (uint64_t)rv_f32_to_i64(F32A, rm, &fl); FDONE(); break; }
+            case OP_FCVT_LU_S: { FPON(); FRM(rm); uint32_t fl = 0; RD = rv_f32_to_u64(F32A, rm, &fl); FDONE(); break; }
+            case OP_FCVT_W_D: { FPON(); FRM(rm); uint32_t fl = 0; RD = S32(rv_f64_to_i32(f[ins->rs1], rm, &fl)); FDONE(); break; }
+            case OP_FCVT_WU_D: { FPON(); FRM(rm); uint32_t fl = 0; RD = S32(rv_f64_to_u32(f[ins->rs1], rm, &fl)); FDONE(); break; }
+            case OP_FCVT_L_D: { FPON(); FRM(rm); uint32_t fl = 0; RD = (uint64_t)rv_f64_to_i64(f[ins->rs1], rm, &fl); FDONE(); break; }
+            case OP_FCVT_LU_D: { FPON(); FRM(rm); uint32_t fl = 0; RD = rv_f64_to_u64(f[ins->rs1], rm, &fl); FDONE(); break; }
+            case OP_FMV_X_W: FPON(); RD = S32(f[ins->rs1]); break;
+            case OP_FMV_X_D: FPON(); RD = f[ins->rs1]; break;
+            case OP_FCLASS_S: FPON(); RD = rv_f32_classify(F32A); break;
+            case OP_FCLASS_D: FPON(); RD = rv_f64_classify(f[ins->rs1]); break;
+            case OP_FEQ_S: { FPON(); uint32_t fl = 0; RD = (uint64_t)rv_f32_eq(F32A, F32B, &fl); FDONE(); break; }
+            case OP_FLT_S: { FPON(); uint32_t fl = 0; RD = (uint64_t)rv_f32_lt(F32A, F32B, &fl); FDONE(); break; }
+            case OP_FLE_S: { FPON(); uint32_t fl = 0; RD = (uint64_t)rv_f32_le(F32A, F32B, &fl); FDONE(); break; }
+            case OP_FEQ_D: { FPON(); uint32_t fl = 0; RD = (uint64_t)rv_f64_eq(f[ins->rs1], f[ins->rs2], &fl); FDONE(); break; }
+            case OP_FLT_D: { FPON(); uint32_t fl = 0; RD = (uint64_t)rv_f64_lt(f[ins->rs1], f[ins->rs2], &fl); FDONE(); break; }
+            case OP_FLE_D: { FPON(); uint32_t fl = 0; RD = (uint64_t)rv_f64_le(f[ins->rs1], f[ins->rs2], &fl); FDONE(); break; }
+            case OP_FCVT_S_W: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_from_i32((int32_t)RS1, rm, &fl)); FDONE(); break; }
+            case OP_FCVT_S_WU: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_from_u32((uint32_t)RS1, rm, &fl)); FDONE(); break; }
+            case OP_FCVT_S_L: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_from_i64((int64_t)RS1, rm, &fl)); FDONE(); break; }
+            case OP_FCVT_S_LU: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_from_u64(RS1, rm, &fl)); FDONE(); break; }
+            case OP_FCVT_D_W: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = rv_f64_from_i32((int32_t)RS1, rm, &fl); FDONE(); break; }
+            case OP_FCVT_D_WU: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = rv_f64_from_u32((uint32_t)RS1, rm, &fl); FDONE(); break; }
+            case OP_FCVT_D_L: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = rv_f64_from_i64((int64_t)RS1, rm, &fl); FDONE(); break; }
+            case OP_FCVT_D_LU: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = rv_f64_from_u64(RS1, rm, &fl); FDONE(); break; }
+            case OP_FMV_W_X: FPON(); f[ins->rd] = box32((uint32_t)RS1); h->mstatus |= MS_FS; break;
+            case OP_FMV_D_X: FPON(); f[ins->rd] = RS1; h->mstatus |= MS_FS; break;
+            case OP_FCVT_S_D: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = box32(rv_f64_to_f32(f[ins->rs1], rm, &fl)); FDONE(); break; }
+            case OP_FCVT_D_S: { FPON(); FRM(rm); (void)rm; uint32_t fl = 0; f[ins->rd] = rv_f32_to_f64(F32A, &fl); FDONE(); break; }
+            case OP_ILLEGAL:
+                EXC(RV_EXC_ILLEGAL, (uint64_t)(uint32_t)ins->imm);
+            default:
+                goto illegal;
+            }
+        }
+        /* fell off the end (size limit / page end): continue sequentially */
+        npc = bpc + b->bytes;
+        li = 1;
+        ins--;
+    block_end:
+        h->instret += (uint64_t)(ins - b->insns) + 1;
+        h->pc = npc;
+        if (((npc ^ bpc) >> 12) == 0 && kb != tmp) {
+            uint64_t tpa = b->pa + (npc - bpc);
+            blk *c = kb->link[li];
+            if (c && c->b.pa == tpa && c->b.gen == rv_code_gen(h->cm, h->mem, tpa)) {
+                next = c;
+            } else {
+                /* look it up now (same page: the fetch translation is the current block's) */
+                unsigned fl0 = h->flushes;
+                blk *nb = get_block(h, tmp);
+                if (nb && nb != tmp) {
+                    /* get_block may have flushed the arena: only link when kb is still valid */
+                    if (h->flushes == fl0) kb->link[li] = nb;
+                    next = nb;
+                } else if (!nb) {
+                    check_at = 0;
+                } else {
+                    next = nb;
+                }
+            }
+        }
+        continue;
+    sys_end:
+        h->instret += (uint64_t)(ins - b->insns) + 1;
+        h->pc = npc;
+        check_at = 0;
+        continue;
+    illegal:
+        cause = RV_EXC_ILLEGAL;
+        tval = insn_bits(h, PC());
+    exception:
+        h->instret += (uint64_t)(ins - b->insns);
+        h->pc = PC();
+        rv_trap(h, cause, tval, false);
+        check_at = 0;
+        continue;
+    }
+    return ret;
+}
