@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ---- 256-bit unsigned (little-endian 64-bit limbs), just what fees and balances need ---- */
@@ -223,7 +224,30 @@ typedef struct htx_result {
 } htx_result;
 /* Validates and executes tx on st; on rejection st is unchanged. */
 htx_result htx_apply(hstate *st, enum evm_revision rev, const hblockenv *env, const htx *tx);
-/* Execution only (no validation/fees; for benchmarks): executes tx as a message with gas_limit. */
+/* Intrinsic gas of tx (base, data, create, access list, initcode words). */
 int64_t    htx_intrinsic_gas(enum evm_revision rev, const htx *tx);
+
+/* ---- state-test runner (statetest.c) ---- */
+typedef struct st_opts {
+    int  fork;                    /* -1: every fork in the file; else only this revision */
+    bool trace;                   /* EIP-3155 trace lines to stderr */
+    int  bench;                   /* >0: time each selected case this many times */
+} st_opts;
+typedef struct st_counts {
+    long pass[EVM_MAX_REVISION + 1], fail[EVM_MAX_REVISION + 1];
+    long unknown_fork;            /* post entries for forks we do not know (ignored) */
+    long file_errors;             /* unreadable/malformed files */
+} st_counts;
+/* Runs every case of one state-test file; prints one "FAIL <id>: ..." line per failing case to out
+ * (id = file:test:fork:d:g:v) and, with bench, BENCH lines. Returns 0, or -1 if the file could not be
+ * read/parsed (a one-line error is printed to stderr and counted in file_errors). */
+int  st_run_file(const char *path, const st_opts *o, st_counts *c, FILE *out);
+/* Executes code against an empty state (for `vmkit evm run`). */
+int  st_run_code(const uint8_t *code, size_t code_size, const uint8_t *input, size_t input_size,
+                 int64_t gas, enum evm_revision rev, bool trace, FILE *out);
+/* Parses hex ("0x" optional; whitespace not allowed) into a malloc'd buffer. Returns -1 on bad hex. */
+int  st_parse_hex(const char *s, uint8_t **out, size_t *len);
+/* Installs/uninstalls the EIP-3155 stderr tracer. */
+void st_trace_enable(bool on);
 
 #endif
