@@ -1,10 +1,12 @@
 /* test_precompiles.c — unit tests of the EVM precompiled contracts (src/evm/precompiles.c, bn254.c,
  * kzg.c): known vectors, gas figures per revision, invalid inputs and hostile lengths. */
 #include "evm/precompiles.h"
-#include "test.h"
+#include "../test.h"
 
 #include <stdint.h>
 #include <time.h>
+
+bool evm_kzg_available(void);   /* kzg.c */
 
 static size_t unhex(const char *h, uint8_t *out, size_t max)
 {
@@ -354,6 +356,49 @@ int main(void)
         expect(9, "", 100, EVM_ISTANBUL, EVM_PRECOMPILE_FAILURE, 0, NULL);
     }
     TEST_END();
+
+    if (!evm_kzg_available()) {
+        SKIP("kzg point evaluation", "c-kzg was not fetched/built (see src/evm/module.mk)");
+    } else {
+        TEST_BEGIN("kzg point evaluation");
+        /* the zero polynomial: commitment = proof = point at infinity, p(z) = 0 for every z */
+        uint8_t in[192], h[32];
+        memset(in, 0, sizeof in);
+        in[96] = 0xc0;
+        in[144] = 0xc0;
+        evm_result r = call(2, in + 96, 48, 1000, EVM_CANCUN);
+        CHECK(r.status == EVM_SUCCESS && r.output_size == 32);
+        memcpy(h, r.output_data, 32);
+        evm_release_result(&r);
+        h[0] = 0x01;
+        memcpy(in, h, 32);
+        in[63] = 0x2a;   /* z = 42 */
+        tohex(in, 192, g_hex);
+        const char *want = "0000000000000000000000000000000000000000000000000000000000001000"
+                           "73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001";
+        char hx[400];
+        strcpy(hx, g_hex);
+        expect(10, hx, 60000, EVM_CANCUN, EVM_SUCCESS, 50000, want);
+        expect(10, hx, 49999, EVM_CANCUN, EVM_OUT_OF_GAS, 0, NULL);
+        in[95] = 1;      /* y = 1: wrong evaluation */
+        tohex(in, 192, hx);
+        expect(10, hx, 60000, EVM_CANCUN, EVM_PRECOMPILE_FAILURE, 0, NULL);
+        in[95] = 0;
+        in[1] ^= 1;      /* wrong versioned hash */
+        tohex(in, 192, hx);
+        expect(10, hx, 60000, EVM_CANCUN, EVM_PRECOMPILE_FAILURE, 0, NULL);
+        in[1] ^= 1;
+        in[0] = 0x02;    /* wrong version byte */
+        tohex(in, 192, hx);
+        expect(10, hx, 60000, EVM_CANCUN, EVM_PRECOMPILE_FAILURE, 0, NULL);
+        in[0] = 0x01;
+        memset(in + 32, 0xff, 32);   /* z >= BLS modulus */
+        tohex(in, 192, hx);
+        expect(10, hx, 60000, EVM_CANCUN, EVM_PRECOMPILE_FAILURE, 0, NULL);
+        tohex(in, 191, hx);          /* short input */
+        expect(10, hx, 60000, EVM_CANCUN, EVM_PRECOMPILE_FAILURE, 0, NULL);
+        TEST_END();
+    }
 
     TEST_BEGIN("precompiles hostile lengths");
     {
