@@ -25,6 +25,7 @@ rv_hart *rv_hart_new(rv_machine *m, unsigned hartid, vmk_mem *mem)
     h->btab = vmk_xcalloc(BTAB_SIZE, sizeof *h->btab);
     h->arena_size = RV_ARENA_SIZE;
     h->arena = vmk_xmalloc(h->arena_size);
+    h->tmpblk = vmk_xcalloc(1, sizeof(rv_block) + sizeof(rv_insn));
     atomic_init(&h->mip_dev, 0);
     atomic_init(&h->kick, 0);
     rv_hart_reset(h, RV_RAM_BASE);
@@ -37,6 +38,7 @@ void rv_hart_free(rv_hart *h)
     rv_codemap_put(h->cm);
     free(h->btab);
     free(h->arena);
+    free(h->tmpblk);
     free(h);
 }
 
@@ -195,10 +197,6 @@ static uint64_t insn_bits(rv_hart *h, uint64_t pc)
 }
 
 /* ---------------- block cache ---------------- */
-typedef struct blk {
-    struct blk *link[2];       /* chained successors in the same page: [0] jump/branch target, [1] other */
-    rv_block b;
-} blk;
 
 static void blocks_flush(rv_hart *h)
 {
@@ -209,7 +207,7 @@ static void blocks_flush(rv_hart *h)
 
 static inline unsigned bhash(uint64_t pa) { return (unsigned)((pa >> 1) ^ (pa >> 13)) & (BTAB_SIZE - 1); }
 
-static blk *get_block(rv_hart *h, blk *tmp)
+static rv_block *get_block(rv_hart *h, rv_block *tmp)
 {
     uint64_t pc = h->pc, pa;
     uint8_t *p = rv_fetch_ptr(h, pc, &pa);
@@ -219,12 +217,12 @@ static blk *get_block(rv_hart *h, blk *tmp)
     unsigned hi = bhash(pa);
     for (rv_block *b = h->btab[hi]; b; b = b->next)
         if (b->pa == pa) {
-            if (b->gen == gen) return (blk *)((char *)b - offsetof(blk, b));
+            if (b->gen == gen) return b;
             break;
         }
-    size_t need = sizeof(blk) + RV_BLOCK_MAX * sizeof(rv_insn);
+    size_t need = sizeof(rv_block) + RV_BLOCK_MAX * sizeof(rv_insn);
     if (h->arena_used + need > h->arena_size) blocks_flush(h);
-    blk *k = (blk *)(h->arena + h->arena_used);
+    rv_block *k = (rv_block *)(void *)(h->arena + h->arena_used);
     unsigned left = 0x1000 - (unsigned)(pa & 0xfff), off = 0, n = 0;
     while (n < RV_BLOCK_MAX && off + 2 <= left) {
         uint16_t lo;
@@ -236,7 +234,7 @@ static blk *get_block(rv_hart *h, blk *tmp)
             memcpy(&hw, p + off + 2, 2);
             raw |= (uint32_t)hw << 16;
         }
-        rv_insn *in = &k->b.insns[n];
+        rv_insn *in = &k->insns[n];
         rv_decode(raw, in);
         in->off = (uint16_t)off;
         off += in->len;
@@ -252,22 +250,22 @@ static blk *get_block(rv_hart *h, blk *tmp)
         if (!q) { rv_trap(h, h->exc_cause, h->exc_tval, false); return NULL; }
         memcpy(&hw, q, 2);
         tmp->link[0] = tmp->link[1] = NULL;
-        tmp->b.pa = pa;
-        tmp->b.gen = 0;
-        tmp->b.n = 1;
-        rv_decode(lo | ((uint32_t)hw << 16), &tmp->b.insns[0]);
-        tmp->b.insns[0].off = 0;
-        tmp->b.bytes = 4;
+        tmp->pa = pa;
+        tmp->gen = 0;
+        tmp->n = 1;
+        rv_decode(lo | ((uint32_t)hw << 16), &tmp->insns[0]);
+        tmp->insns[0].off = 0;
+        tmp->bytes = 4;
         return tmp;
     }
     k->link[0] = k->link[1] = NULL;
-    k->b.pa = pa;
-    k->b.gen = gen;
-    k->b.n = (uint16_t)n;
-    k->b.bytes = (uint16_t)off;
-    k->b.next = h->btab[hi];
-    h->btab[hi] = &k->b;
-    h->arena_used += (sizeof(blk) + n * sizeof(rv_insn) + 15) & ~(size_t)15;
+    k->pa = pa;
+    k->gen = gen;
+    k->n = (uint16_t)n;
+    k->bytes = (uint16_t)off;
+    k->next = h->btab[hi];
+    h->btab[hi] = k;
+    h->arena_used += (sizeof(rv_block) + n * sizeof(rv_insn) + 15) & ~(size_t)15;
     return k;
 }
 
@@ -359,13 +357,12 @@ static inline uint64_t rem32(uint64_t a, uint64_t b)
 /* ---------------- run loop ---------------- */
 enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
 {
-    struct { blk k; rv_insn ins[1]; } tmpst;
-    blk *tmp = &tmpst.k;
+    rv_block *const tmp = h->tmpblk;
     uint64_t *const x = h->x;
     uint64_t *const f = h->f;
     const uint64_t end = h->instret + max_insns;
     uint64_t check_at = 0, timer_at = 0;
-    blk *next = NULL;
+    rv_block *next = NULL;
     enum rv_run_result ret = RV_RUN_BUDGET;
     h->force_check = false;
 
@@ -385,13 +382,13 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
             if (h->instret >= end) return RV_RUN_BUDGET;
             check_at = end < timer_at ? end : timer_at;
         }
-        blk *kb = next;
+        rv_block *kb = next;
         if (!kb) {
             kb = get_block(h, tmp);
             if (!kb) { check_at = 0; continue; }
         }
         next = NULL;
-        const rv_block *b = &kb->b;
+        const rv_block *b = kb;
         const rv_insn *ins = b->insns;
         const rv_insn *const iend = ins + b->n;
         const uint64_t bpc = h->pc;
@@ -709,13 +706,13 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
         h->pc = npc;
         if (((npc ^ bpc) >> 12) == 0 && kb != tmp) {
             uint64_t tpa = b->pa + (npc - bpc);
-            blk *c = kb->link[li];
-            if (c && c->b.pa == tpa && c->b.gen == rv_code_gen(h->cm, h->mem, tpa)) {
+            rv_block *c = kb->link[li];
+            if (c && c->pa == tpa && c->gen == rv_code_gen(h->cm, h->mem, tpa)) {
                 next = c;
             } else {
                 /* look it up now (same page: the fetch translation is the current block's) */
                 unsigned fl0 = h->flushes;
-                blk *nb = get_block(h, tmp);
+                rv_block *nb = get_block(h, tmp);
                 if (nb && nb != tmp) {
                     /* get_block may have flushed the arena: only link when kb is still valid */
                     if (h->flushes == fl0) kb->link[li] = nb;

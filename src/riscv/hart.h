@@ -72,6 +72,7 @@ typedef struct rv_insn {
 typedef struct rv_block {
     uint64_t pa;                  /* physical address of the first instruction */
     struct rv_block *next;        /* hash chain */
+    struct rv_block *link[2];     /* chained successors in the same page: [0] jump target, [1] other */
     uint32_t gen;                 /* code generation of the page when decoded */
     uint16_t n;                   /* instructions */
     uint16_t bytes;
@@ -130,6 +131,7 @@ struct rv_hart {
     rv_block **btab;              /* hash buckets */
     uint8_t *arena;
     size_t arena_used, arena_size;
+    void *tmpblk;                 /* one-instruction block for a page-straddling instruction */
     unsigned flushes;             /* block-cache flush count (links are only valid within one) */
     bool force_check;             /* re-evaluate interrupts / timers at the next block boundary */
 };
