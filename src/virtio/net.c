@@ -109,7 +109,7 @@ static int parse_spec(const char *spec, net_spec *ns, char *err, size_t errlen)
         const char *name = spec + 4;
         size_t n = strlen(name);
         if (n == 0 || n >= IFNAMSIZ || strpbrk(name, "/, \t:") ) {
-            vmk_seterr(err, errlen, "--net: bad TAP interface name '%s' (1..%d characters, no '/', ',', ':' or spaces)",
+            vmk_seterr(err, errlen, "--net tap=%s: bad TAP interface name (1..%d characters, no '/', ',', ':' or spaces)",
                        name, IFNAMSIZ - 1);
             return -1;
         }
