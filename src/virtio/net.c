@@ -104,12 +104,12 @@ static int parse_hostfwd(const char *s, size_t len, net_fwd *f)
 static int parse_spec(const char *spec, net_spec *ns, char *err, size_t errlen)
 {
     memset(ns, 0, sizeof *ns);
-    if (!spec || !*spec) { vmk_seterr(err, errlen, "--net: empty spec (expected user[,hostfwd=...] or tap=NAME)"); return -1; }
+    if (!spec || !*spec) { vmk_seterr(err, errlen, "empty spec (expected user[,hostfwd=...] or tap=NAME)"); return -1; }
     if (!strncmp(spec, "tap=", 4)) {
         const char *name = spec + 4;
         size_t n = strlen(name);
         if (n == 0 || n >= IFNAMSIZ || strpbrk(name, "/, \t:") ) {
-            vmk_seterr(err, errlen, "--net tap=%s: bad TAP interface name (1..%d characters, no '/', ',', ':' or spaces)",
+            vmk_seterr(err, errlen, "tap=%s: bad TAP interface name (1..%d characters, no '/', ',', ':' or spaces)",
                        name, IFNAMSIZ - 1);
             return -1;
         }
@@ -119,7 +119,7 @@ static int parse_spec(const char *spec, net_spec *ns, char *err, size_t errlen)
     }
     size_t blen = strcspn(spec, ",");
     if (blen != 4 || strncmp(spec, "user", 4)) {
-        vmk_seterr(err, errlen, "--net: unknown back-end '%.*s' (expected user[,hostfwd=tcp::HOSTPORT-:GUESTPORT] or tap=NAME)",
+        vmk_seterr(err, errlen, "unknown back-end '%.*s' (expected user[,hostfwd=tcp::HOSTPORT-:GUESTPORT] or tap=NAME)",
                    (int)(blen > 64 ? 64 : blen), spec);
         return -1;
     }
@@ -129,23 +129,23 @@ static int parse_spec(const char *spec, net_spec *ns, char *err, size_t errlen)
         size_t n = strcspn(p, ",");
         if (n > 8 && !strncmp(p, "hostfwd=", 8)) {
             if (ns->nfwd >= NET_MAX_FWD) {
-                vmk_seterr(err, errlen, "--net: too many hostfwd rules (at most %d)", NET_MAX_FWD);
+                vmk_seterr(err, errlen, "too many hostfwd rules (at most %d)", NET_MAX_FWD);
                 return -1;
             }
             if (parse_hostfwd(p + 8, n - 8, &ns->fwd[ns->nfwd]) < 0) {
-                vmk_seterr(err, errlen, "--net: bad rule '%.*s' (expected hostfwd=tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT)",
+                vmk_seterr(err, errlen, "bad rule '%.*s' (expected hostfwd=tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT)",
                            (int)(n > 80 ? 80 : n), p);
                 return -1;
             }
             ns->nfwd++;
         } else {
-            vmk_seterr(err, errlen, "--net: unknown option '%.*s' for user networking (expected hostfwd=...)",
+            vmk_seterr(err, errlen, "unknown option '%.*s' for user networking (expected hostfwd=...)",
                        (int)(n > 80 ? 80 : n), p);
             return -1;
         }
         p += n;
     }
-    if (*p) { vmk_seterr(err, errlen, "--net: trailing garbage '%s'", p); return -1; }
+    if (*p) { vmk_seterr(err, errlen, "trailing garbage '%s'", p); return -1; }
     return 0;
 }
 
@@ -460,7 +460,11 @@ virtio_dev *virtio_net_new(const virtio_env *env, const char *spec, const uint8_
 {
     static _Atomic unsigned instance;
     net_spec ns;
-    if (parse_spec(spec, &ns, err, errlen) < 0) return NULL;
+    char perr[VMK_ERRLEN];
+    if (parse_spec(spec, &ns, perr, sizeof perr) < 0) {
+        vmk_seterr(err, errlen, "--net '%s': %s", spec ? spec : "", perr);
+        return NULL;
+    }
     virtio_dev *d = vmk_xcalloc(1, sizeof *d);
     if (virtio_dev_init(d, &net_ops, env, (1ull << NET_F_MAC) | (1ull << NET_F_STATUS), 8, err, errlen) < 0) {
         free(d);
