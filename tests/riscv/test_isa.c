@@ -1,0 +1,337 @@
+/* test_isa.c — the bare-metal RISC-V ISA test runner. It is the platform for one hart (defines every
+ * platform function cpu.h lists, so machine.c is not linked): RAM at 0x80000000 and three MMIO words:
+ * TOHOST (0x10001000: 1 = pass, (n<<1)|1 = case n failed), PUTCHAR (0x10001008) and DIAG (0x10001010,
+ * the M-mode trap handler's mcause/mepc/mtval of an unexpected trap).
+ *   test_isa                  runs every build/tests/riscv/isa/NAME.elf, prints PASS/FAIL per program
+ *   test_isa PROG.elf...      runs those programs
+ *   test_isa --user PROG.elf  runs a static Linux user program in U-mode under the ustub.elf M-mode
+ *                             stub (ecall -> SYSPORT: write/exit/exit_group), copies its stdout and
+ *                             exits with its status: the differential tests compare this to qemu.
+ * ELF files are untrusted: every header and segment is bounds-checked. */
+#include <dirent.h>
+#include <elf.h>
+#include <limits.h>
+#include <stdint.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "base/base.h"
+#include "mem/mem.h"
+#include "riscv/cpu.h"
+
+#define SKIP(name, reason) printf("SKIP %s: %s\n", (name), (reason))
+#define TOHOST   0x10001000ull
+#define PUTCHAR  0x10001008ull
+#define DIAG     0x10001010ull
+#define SYSPORT  0x10002000ull   /* +0 a7 (writing it performs the call), +8 a0, +16 a1, +24 a2, +32 result */
+#define RAM_SIZE (64ull << 20)
+#define USER_BASE 0x80100000ull
+
+struct rv_machine {
+    vmk_mem mem;
+    rv_hart *hart;
+    int done;
+    uint64_t tohost;
+    uint64_t diag[3];
+    unsigned ndiag;
+    uint64_t sysargs[4];
+    uint64_t sysret;
+    int exit_status;
+    int user;
+    char out[4096];            /* bare-metal console */
+    size_t outlen;
+};
+
+/* ---------------- platform functions (cpu.h) ---------------- */
+static int sys_write(rv_machine *m, uint64_t fd, uint64_t buf, uint64_t len, uint64_t *ret)
+{
+    if (fd != 1 && fd != 2) { *ret = (uint64_t)-9; return 0; }   /* EBADF */
+    if (len > (1u << 20)) len = 1u << 20;
+    const uint8_t *p = vmk_mem_ptr(&m->mem, buf, len);
+    if (!p) { *ret = (uint64_t)-14; return 0; }                  /* EFAULT */
+    fflush(stdout);
+    if (write(fd == 1 ? STDOUT_FILENO : STDERR_FILENO, p, len) != (ssize_t)len) return -1;
+    *ret = len;
+    return 0;
+}
+
+static void do_syscall(rv_machine *m)
+{
+    uint64_t nr = m->sysargs[0], a0 = m->sysargs[1], a1 = m->sysargs[2], a2 = m->sysargs[3];
+    switch (nr) {
+    case 64: /* write */
+        if (sys_write(m, a0, a1, a2, &m->sysret) < 0) { m->exit_status = 125; m->done = 1; }
+        break;
+    case 93: case 94: /* exit, exit_group */
+        m->exit_status = (int)(a0 & 0xff);
+        m->done = 1;
+        break;
+    default:
+        m->sysret = (uint64_t)-38;   /* ENOSYS */
+        break;
+    }
+    if (m->done && m->hart) rv_hart_kick(m->hart);
+}
+
+bool rv_bus_read(rv_machine *m, uint64_t pa, unsigned size, uint64_t *val)
+{
+    (void)size;
+    if (pa >= TOHOST && pa < TOHOST + 0x20) { *val = 0; return true; }
+    if (pa >= SYSPORT && pa < SYSPORT + 0x28) { *val = pa == SYSPORT + 32 ? m->sysret : 0; return true; }
+    return false;
+}
+
+bool rv_bus_write(rv_machine *m, uint64_t pa, unsigned size, uint64_t val)
+{
+    (void)size;
+    if (pa == TOHOST) {
+        m->tohost = val;
+        m->done = 1;
+        rv_hart_kick(m->hart);
+        return true;
+    }
+    if (pa == PUTCHAR) {
+        if (m->outlen < sizeof m->out - 1) m->out[m->outlen++] = (char)val;
+        return true;
+    }
+    if (pa == DIAG) {
+        if (m->ndiag < 3) m->diag[m->ndiag++] = val;
+        return true;
+    }
+    if (pa > TOHOST && pa < TOHOST + 0x20) return true;
+    if (pa >= SYSPORT && pa < SYSPORT + 0x28) {
+        unsigned i = (unsigned)((pa - SYSPORT) / 8);
+        if (i < 4) m->sysargs[i] = val;
+        if (pa == SYSPORT) do_syscall(m);
+        return true;
+    }
+    return false;
+}
+
+uint64_t rv_machine_mtime(rv_machine *m) { return m->hart ? rv_hart_instret(m->hart) / 10 : 0; }
+void rv_machine_wake(rv_machine *m) { (void)m; }
+unsigned rv_machine_nharts(rv_machine *m) { (void)m; return 1; }
+rv_hart *rv_machine_hart(rv_machine *m, unsigned i) { return i == 0 ? m->hart : NULL; }
+
+/* ---------------- ELF loading ---------------- */
+/* Loads an ELF64 RISC-V executable into RAM. Returns the entry point, 0 with err on failure. */
+static uint64_t load_elf(vmk_mem *mem, const char *path, char *err, size_t errlen)
+{
+    size_t len;
+    uint8_t *f = vmk_read_file(path, 32u << 20, &len, err, errlen);
+    if (!f) return 0;
+    uint64_t entry = 0;
+    Elf64_Ehdr eh;
+    if (len < sizeof eh) { vmk_seterr(err, errlen, "%s: too short for an ELF header", path); goto out; }
+    memcpy(&eh, f, sizeof eh);
+    if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+        eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_RISCV) {
+        vmk_seterr(err, errlen, "%s: not a little-endian ELF64 RISC-V file", path);
+        goto out;
+    }
+    if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > 64 || eh.e_phoff > len ||
+        (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > len - eh.e_phoff) {
+        vmk_seterr(err, errlen, "%s: bad program header table", path);
+        goto out;
+    }
+    int loaded = 0;
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        memcpy(&ph, f + eh.e_phoff + i * sizeof ph, sizeof ph);
+        if (ph.p_type != PT_LOAD || ph.p_memsz == 0) continue;
+        if (ph.p_filesz > ph.p_memsz || ph.p_offset > len || ph.p_filesz > len - ph.p_offset) {
+            vmk_seterr(err, errlen, "%s: segment %u exceeds the file", path, i);
+            goto out;
+        }
+        uint8_t *dst = vmk_mem_ptr_w(mem, ph.p_paddr, ph.p_memsz);
+        if (!dst) {
+            vmk_seterr(err, errlen, "%s: segment %u at 0x%llx+0x%llx is outside RAM", path, i,
+                       (unsigned long long)ph.p_paddr, (unsigned long long)ph.p_memsz);
+            goto out;
+        }
+        memcpy(dst, f + ph.p_offset, ph.p_filesz);
+        memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+        loaded++;
+    }
+    if (!loaded) { vmk_seterr(err, errlen, "%s: no loadable segment", path); goto out; }
+    if (!vmk_mem_ptr(mem, eh.e_entry, 2)) { vmk_seterr(err, errlen, "%s: entry point outside RAM", path); goto out; }
+    entry = eh.e_entry;
+out:
+    free(f);
+    return entry;
+}
+
+/* Repository root: $VMKIT_ROOT, else three levels above this executable (B/tests/riscv/test_isa). */
+static void repo_root(char *buf, size_t n)
+{
+    const char *r = getenv("VMKIT_ROOT");
+    if (r && *r) { snprintf(buf, n, "%s", r); return; }
+    char exe[PATH_MAX];
+    ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (l > 0) {
+        exe[l] = 0;
+        for (int up = 0; up < 4; up++) {
+            char *s = strrchr(exe, '/');
+            if (!s) break;
+            *s = 0;
+        }
+        snprintf(buf, n, "%s", exe[0] ? exe : ".");
+        return;
+    }
+    snprintf(buf, n, ".");
+}
+
+#ifdef RV_HAVE_HART
+static uint64_t max_insns(void)
+{
+    const char *e = getenv("VMKIT_ISA_MAX_INSNS");
+    uint64_t v = e ? strtoull(e, NULL, 0) : 0;
+    return v ? v : 50000000ull;
+}
+
+/* Runs until done, the instruction limit, or a WFI with nothing pending. Returns 0, or -1 (limit)
+ * or -2 (WFI). */
+static int run(rv_machine *m)
+{
+    uint64_t limit = max_insns();
+    while (!m->done) {
+        enum rv_run_result r = rv_hart_run(m->hart, 20000);
+        if (m->done) break;
+        if (r == RV_RUN_WFI && !rv_hart_wakeup_pending(m->hart)) return -2;
+        if (rv_hart_instret(m->hart) > limit) return -1;
+    }
+    return 0;
+}
+
+static int machine_init(rv_machine *m, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof *m);
+    if (vmk_mem_init(&m->mem, RV_RAM_BASE, RAM_SIZE, err, errlen) < 0) return -1;
+    m->hart = rv_hart_new(m, 0, &m->mem);
+    if (!m->hart) { vmk_seterr(err, errlen, "rv_hart_new failed"); vmk_mem_free(&m->mem); return -1; }
+    return 0;
+}
+static void machine_fini(rv_machine *m)
+{
+    rv_hart_free(m->hart);
+    vmk_mem_free(&m->mem);
+}
+
+/* One bare-metal program: returns 1 pass, 0 fail (message printed). */
+static int run_bare(const char *path)
+{
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    char name[256];
+    snprintf(name, sizeof name, "isa_%.*s", (int)(strcspn(base, ".")), base);
+    rv_machine m;
+    char err[VMK_ERRLEN];
+    if (machine_init(&m, err, sizeof err) < 0) { printf("FAIL %s: %s\n", name, err); return 0; }
+    uint64_t entry = load_elf(&m.mem, path, err, sizeof err);
+    int ok = 0;
+    if (!entry) {
+        printf("FAIL %s: %s\n", name, err);
+    } else {
+        rv_hart_reset(m.hart, entry);
+        int r = run(&m);
+        if (r == -1) printf("FAIL %s: no result after %llu instructions (pc 0x%llx)\n", name,
+                            (unsigned long long)rv_hart_instret(m.hart), (unsigned long long)rv_hart_get_pc(m.hart));
+        else if (r == -2) printf("FAIL %s: hart stopped in WFI (pc 0x%llx)\n", name, (unsigned long long)rv_hart_get_pc(m.hart));
+        else if (m.tohost == 1) { printf("PASS %s\n", name); ok = 1; }
+        else {
+            printf("FAIL %s: case %llu failed", name, (unsigned long long)(m.tohost >> 1));
+            if (m.ndiag) printf(" (unexpected trap mcause %llu mepc 0x%llx mtval 0x%llx)", (unsigned long long)m.diag[0],
+                                (unsigned long long)m.diag[1], (unsigned long long)m.diag[2]);
+            printf("\n");
+            if (getenv("VMKIT_ISA_DUMP")) rv_hart_dump(m.hart);
+        }
+        if (m.outlen) { m.out[m.outlen] = 0; printf("  console: %s\n", m.out); }
+    }
+    fflush(stdout);
+    machine_fini(&m);
+    return ok;
+}
+
+/* A static Linux user program under the M-mode stub. Returns the program's exit status, or 125 on
+ * a runner error / unexpected trap / limit. */
+static int run_user(const char *stub, const char *prog)
+{
+    rv_machine m;
+    char err[VMK_ERRLEN];
+    if (machine_init(&m, err, sizeof err) < 0) { fprintf(stderr, "test_isa: %s\n", err); return 125; }
+    m.user = 1;
+    uint64_t sentry = load_elf(&m.mem, stub, err, sizeof err), uentry = 0;
+    if (sentry) uentry = load_elf(&m.mem, prog, err, sizeof err);
+    int status = 125;
+    if (!sentry || !uentry) {
+        fprintf(stderr, "test_isa: %s\n", err);
+    } else {
+        rv_hart_reset(m.hart, sentry);
+        rv_hart_set_xreg(m.hart, 10, uentry);
+        rv_hart_set_xreg(m.hart, 11, RV_RAM_BASE + RAM_SIZE - 4096);   /* user stack */
+        int r = run(&m);
+        fflush(stdout);
+        if (r == -1) fprintf(stderr, "test_isa: instruction limit reached (pc 0x%llx)\n", (unsigned long long)rv_hart_get_pc(m.hart));
+        else if (r == -2) fprintf(stderr, "test_isa: hart stopped in WFI\n");
+        else if (m.tohost) {
+            fprintf(stderr, "test_isa: unexpected trap in the user program: mcause %llu mepc 0x%llx mtval 0x%llx\n",
+                    (unsigned long long)m.diag[0], (unsigned long long)m.diag[1], (unsigned long long)m.diag[2]);
+            if (getenv("VMKIT_ISA_DUMP")) rv_hart_dump(m.hart);
+        } else status = m.exit_status;
+    }
+    machine_fini(&m);
+    return status;
+}
+#endif
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int main(int argc, char **argv)
+{
+    char root[PATH_MAX], dir[PATH_MAX + 64];
+    repo_root(root, sizeof root);
+    snprintf(dir, sizeof dir, "%s/build/tests/riscv/isa", root);
+    if (argc >= 2 && !strcmp(argv[1], "--user")) {
+        if (argc != 3) { fprintf(stderr, "usage: test_isa --user PROGRAM.elf\n"); return 2; }
+#ifdef RV_HAVE_HART
+        char stub[PATH_MAX + 96];
+        snprintf(stub, sizeof stub, "%s/ustub.elf", dir);
+        return run_user(stub, argv[2]);
+#else
+        fprintf(stderr, "test_isa: built without the hart (src/riscv/cpu.c missing)\n");
+        return 125;
+#endif
+    }
+#ifndef RV_HAVE_HART
+    (void)cmp_str;
+    SKIP("isa", "the hart (src/riscv/cpu.c) is not in the tree yet");
+    return 0;
+#else
+    int failed = 0;
+    if (argc > 1) {
+        for (int i = 1; i < argc; i++) failed += !run_bare(argv[i]);
+        return failed ? 1 : 0;
+    }
+    DIR *d = opendir(dir);
+    if (!d) { SKIP("isa", "no ISA programs built (riscv64-linux-gnu-gcc missing?)"); return 0; }
+    char *names[256];
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < 256) {
+        size_t l = strlen(de->d_name);
+        if (l > 4 && !strcmp(de->d_name + l - 4, ".elf") && strcmp(de->d_name, "ustub.elf") &&
+            strncmp(de->d_name, "u_", 2) && strncmp(de->d_name, "diff_", 5))
+            names[n++] = vmk_xstrdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], cmp_str);
+    if (!n) SKIP("isa", "no ISA programs built");
+    for (int i = 0; i < n; i++) {
+        char p[PATH_MAX + 400];
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        failed += !run_bare(p);
+        free(names[i]);
+    }
+    return failed ? 1 : 0;
+#endif
+}
