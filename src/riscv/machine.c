@@ -321,6 +321,8 @@ int rv_machine_run(rv_machine *m)
             if (!runnable) idle_sleep(m);
         }
     }
+    if (vmk_log_level >= VMK_LOG_DEBUG)
+        for (unsigned i = 0; i < m->nharts; i++) rv_hart_dump(m->harts[i]);
     return atomic_load(&m->exit_status);
 }
 
