@@ -111,15 +111,21 @@ int vmk_loop_add_fd(vmk_loop *l, int fd, uint32_t events, vmk_fd_cb cb, void *op
     if (fd < 0 || fd == l->evfd || !cb) return -1;
     pthread_mutex_lock(&l->mtx);
     ssize_t i = find_fd(l, fd);
-    if (i < 0) {
-        l->fds = grow(l->fds, &l->capfds, l->nfds + 1, sizeof *l->fds);
-        i = (ssize_t)l->nfds++;
+    bool known = i >= 0;
+    int r;
+    if (known) r = ep_set(l, fd, events);             /* re-registering: usually one syscall */
+    else {
+        struct epoll_event ev = { .events = events, .data.fd = fd };
+        r = epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev);
+        if (r < 0 && errno == EEXIST) r = epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
     }
-    l->fds[i] = (loop_fd){ fd, events, cb, opaque };
-    struct epoll_event ev = { .events = events, .data.fd = fd };
-    int r = epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev);
-    if (r < 0 && errno == EEXIST) r = epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
-    if (r < 0) l->fds[i] = l->fds[--l->nfds];
+    if (r == 0) {
+        if (!known) {
+            l->fds = grow(l->fds, &l->capfds, l->nfds + 1, sizeof *l->fds);
+            i = (ssize_t)l->nfds++;
+        }
+        l->fds[i] = (loop_fd){ fd, events, cb, opaque };
+    }
     pthread_mutex_unlock(&l->mtx);
     if (r == 0 && !vmk_loop_on_thread(l)) wake(l);
     return r < 0 ? -1 : 0;
@@ -145,6 +151,20 @@ void vmk_loop_del_fd(vmk_loop *l, int fd)
     if (i >= 0) {
         l->fds[i] = l->fds[--l->nfds];
         epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);   /* may fail if already closed: fine */
+    }
+    pthread_mutex_unlock(&l->mtx);
+}
+
+/* Internal (used by devices that manage fds they do not always close themselves, e.g. slirp's):
+ * removes fd only if it is still registered with this opaque. */
+void vmk_loop_del_fd_owned(vmk_loop *l, int fd, void *opaque);
+void vmk_loop_del_fd_owned(vmk_loop *l, int fd, void *opaque)
+{
+    pthread_mutex_lock(&l->mtx);
+    ssize_t i = find_fd(l, fd);
+    if (i >= 0 && l->fds[i].opaque == opaque) {
+        l->fds[i] = l->fds[--l->nfds];
+        epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
     }
     pthread_mutex_unlock(&l->mtx);
 }

@@ -402,7 +402,7 @@ static void slirp_pre(void *opaque, int *timeout_ms)
     }
     for (size_t k = 0; k < n->nfdh;) {
         if (n->fdh[k]->seen) { k++; continue; }
-        vmk_loop_del_fd(l, n->fdh[k]->fd);
+        vmk_loop_del_fd_owned(l, n->fdh[k]->fd, n->fdh[k]);   /* the number may belong to someone else now */
         free(n->fdh[k]);
         n->fdh[k] = n->fdh[--n->nfdh];
     }
@@ -423,7 +423,7 @@ static void net_free(virtio_dev *d)
     if (!n) return;
     vmk_loop *l = d->env.loop;
     if (n->hooked) vmk_loop_del_poll_hooks(l, n);
-    for (size_t k = 0; k < n->nfdh; k++) { vmk_loop_del_fd(l, n->fdh[k]->fd); free(n->fdh[k]); }
+    for (size_t k = 0; k < n->nfdh; k++) { vmk_loop_del_fd_owned(l, n->fdh[k]->fd, n->fdh[k]); free(n->fdh[k]); }
     if (n->slirp) slirp_cleanup(n->slirp);
     if (n->tapfd >= 0) { vmk_loop_del_fd(l, n->tapfd); close(n->tapfd); }
     net_reset(d);

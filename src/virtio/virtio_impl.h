@@ -120,5 +120,7 @@ size_t vq_elem_write(const vq_elem *e, size_t off, const void *src, size_t len);
 
 /* loop.c internal: removes all poll hooks registered with opaque. */
 void vmk_loop_del_poll_hooks(vmk_loop *l, void *opaque);
+/* loop.c internal: removes fd only while it is still registered with opaque. */
+void vmk_loop_del_fd_owned(vmk_loop *l, int fd, void *opaque);
 
 #endif
