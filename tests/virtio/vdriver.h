@@ -6,6 +6,7 @@
 #include "virtio/virtio_impl.h"
 #include <stdatomic.h>
 #include <string.h>
+#include <sched.h>
 #include <time.h>
 
 #define RAM_BASE 0x80000000ull
@@ -109,7 +110,11 @@ static inline uint16_t used_idx(unsigned q)
 static inline int64_t wait_used(unsigned q, uint32_t *id)
 {
     gq *Q = &gqs[q];
-    for (int i = 0; i < 2000 && used_idx(q) == Q->used_seen; i++) msleep(1);
+    uint64_t t0 = vmk_now_ns();
+    while (used_idx(q) == Q->used_seen && vmk_now_ns() - t0 < 2000000000ull) {
+        if (vmk_now_ns() - t0 < 500000) sched_yield();          /* spin briefly, then sleep */
+        else msleep(1);
+    }
     if (used_idx(q) == Q->used_seen) return -1;
     uint32_t *ent = g(Q->used + 4 + 8ull * (Q->used_seen % Q->num));
     if (id) *id = ent[0];
