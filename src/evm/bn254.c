@@ -26,8 +26,8 @@ static fp R2, ONE, FP_B;       /* R^2 mod p; 1 and 3 in Montgomery form */
 static fp2 FP2_ONE, XI, B2;    /* xi = 9+u, B2 = 3/xi */
 static fp2 GAMMA[6];           /* xi^(i(p-1)/6) */
 static uint64_t PM2[4];        /* p - 2 */
-static uint8_t HARD_BITS[1024];   /* (p^4 - p^2 + 1)/r, most significant bit first */
-static int HARD_NBITS;
+static uint64_t HARD_DIGITS[4][4];  /* (p^4 - p^2 + 1)/r = d0 + d1 p + d2 p^2 + d3 p^3 */
+static int HARD_DBITS;              /* bit length of the largest digit */
 static u128 ATE;               /* 6x + 2 */
 
 /* ------------------------------------------------------------------ Fp */
@@ -389,8 +389,15 @@ static void init_consts(void)
     mpz_sub(h, h, t2);
     mpz_add_ui(h, h, 1);
     mpz_divexact(h, h, r);
-    HARD_NBITS = (int)mpz_sizeinbase(h, 2);
-    for (int i = 0; i < HARD_NBITS; i++) HARD_BITS[i] = (uint8_t)mpz_tstbit(h, (mp_bitcnt_t)(HARD_NBITS - 1 - i));
+    HARD_DBITS = 0;
+    for (int j = 0; j < 4; j++) {
+        mpz_tdiv_qr(h, t2, h, p);       /* t2 = digit j, h = rest */
+        size_t cnt = 0;
+        memset(HARD_DIGITS[j], 0, sizeof HARD_DIGITS[j]);
+        mpz_export(HARD_DIGITS[j], &cnt, -1, 8, 0, 0, t2);
+        int nb = mpz_sgn(t2) ? (int)mpz_sizeinbase(t2, 2) : 0;
+        if (nb > HARD_DBITS) HARD_DBITS = nb;
+    }
     mpz_clears(p, r, h, t2, NULL);
 }
 static void ensure_init(void) { pthread_once(&init_once, init_consts); }
@@ -540,73 +547,108 @@ int bn254_g1_mul(const uint8_t a[64], const uint8_t s[32], uint8_t out[64])
 typedef struct {
     fp xp, yp;          /* G1 point (affine) */
     fp2 qx, qy;         /* G2 point (affine) */
-    fp2 tx, ty;         /* running T (affine) */
+    g2 t;               /* running T (Jacobian) */
     bool tinf;
 } pair_state;
 
-/* f *= line through T (slope lambda) evaluated at P: yP - lambda*xP*w + (lambda*xT - yT)*w^3 */
-static void mul_line(fp12 *f, const pair_state *s, const fp2 *lambda)
+/* (x0 + x1 v + x2 v^2) * (b0 + b1 v) */
+static void fp6_mul_01(fp6 *r, const fp6 *x, const fp2 *b0, const fp2 *b1)
 {
-    fp12 l;
-    memset(&l, 0, sizeof l);
-    l.a.c0.a = s->yp;
-    fp2 t;
-    fp2_mul_fp(&t, lambda, &s->xp);
-    fp2_neg(&l.b.c0, &t);
-    fp2_mul(&t, lambda, &s->tx);
-    fp2_sub(&l.b.c1, &t, &s->ty);
-    fp12_mul(f, f, &l);
+    fp2 t, c0, c1, c2;
+    fp2_mul(&c0, &x->c0, b0);
+    fp2_mul(&t, &x->c2, b1);
+    fp2_mul_xi(&t, &t);
+    fp2_add(&c0, &c0, &t);
+    fp2_mul(&c1, &x->c0, b1);
+    fp2_mul(&t, &x->c1, b0);
+    fp2_add(&c1, &c1, &t);
+    fp2_mul(&c2, &x->c1, b1);
+    fp2_mul(&t, &x->c2, b0);
+    fp2_add(&c2, &c2, &t);
+    r->c0 = c0; r->c1 = c1; r->c2 = c2;
 }
 
+/* f *= l0 + l1*w + l3*w^3 (a line; in the tower: a = (l0,0,0), b = (l1,l3,0)) */
+static void mul_line(fp12 *f, const fp2 *l0, const fp2 *l1, const fp2 *l3)
+{
+    fp6 t0, t1, s;
+    fp2_mul(&t0.c0, &f->a.c0, l0);
+    fp2_mul(&t0.c1, &f->a.c1, l0);
+    fp2_mul(&t0.c2, &f->a.c2, l0);
+    fp6_mul_01(&t1, &f->b, l1, l3);
+    fp2 m0;
+    fp2_add(&m0, l0, l1);
+    fp6_add(&s, &f->a, &f->b);
+    fp6_mul_01(&s, &s, &m0, l3);
+    fp6_sub(&s, &s, &t0);
+    fp6_sub(&f->b, &s, &t1);
+    fp6_mul_v(&t1, &t1);
+    fp6_add(&f->a, &t0, &t1);
+}
+
+/* T = 2T; f *= tangent at T evaluated at P. With T = (X/Z^2, Y/Z^3) and slope 3X^2/(2YZ), the line
+ * yP - lambda*xP*w + (lambda*xT - yT)*w^3 scaled by 2YZ^3 (an Fp2 factor, removed by the final
+ * exponentiation) is 2YZ^3*yP - 3X^2 Z^2 xP w + (3X^3 - 2Y^2) w^3. */
 static void step_double(fp12 *f, pair_state *s)
 {
     if (s->tinf) return;
-    if (fp2_is_zero(&s->ty)) { s->tinf = true; return; }   /* vertical tangent: factor in a subfield */
-    fp2 lam, t, x3, y3;
-    fp2_sqr(&lam, &s->tx);
-    fp2_add(&t, &lam, &lam);
-    fp2_add(&lam, &lam, &t);
-    fp2_add(&t, &s->ty, &s->ty);
-    fp2_inv(&t, &t);
-    fp2_mul(&lam, &lam, &t);
-    mul_line(f, s, &lam);
-    fp2_sqr(&x3, &lam);
-    fp2_sub(&x3, &x3, &s->tx);
-    fp2_sub(&x3, &x3, &s->tx);
-    fp2_sub(&t, &s->tx, &x3);
-    fp2_mul(&y3, &lam, &t);
-    fp2_sub(&y3, &y3, &s->ty);
-    s->tx = x3;
-    s->ty = y3;
+    g2 *t = &s->t;
+    if (fp2_is_zero(&t->y)) { s->tinf = true; return; }   /* vertical tangent: factor in a subfield */
+    fp2 a3, z2, l0, l1, l3, u;
+    fp2_sqr(&a3, &t->x);
+    fp2_add(&u, &a3, &a3);
+    fp2_add(&a3, &a3, &u);              /* 3X^2 */
+    fp2_sqr(&z2, &t->z);
+    fp2_mul(&l0, &t->y, &t->z);
+    fp2_mul(&l0, &l0, &z2);
+    fp2_add(&l0, &l0, &l0);
+    fp2_mul_fp(&l0, &l0, &s->yp);
+    fp2_mul(&l1, &a3, &z2);
+    fp2_mul_fp(&l1, &l1, &s->xp);
+    fp2_neg(&l1, &l1);
+    fp2_mul(&l3, &a3, &t->x);
+    fp2_sqr(&u, &t->y);
+    fp2_add(&u, &u, &u);
+    fp2_sub(&l3, &l3, &u);
+    mul_line(f, &l0, &l1, &l3);
+    g2_dbl(t, t);
 }
 
+/* T = T + Q (Q affine); f *= line through T and Q at P. With H = xQ Z^2 - X, R = yQ Z^3 - Y the
+ * slope is R/(ZH); the line through Q scaled by ZH is ZH*yP - R*xP w + (R xQ - yQ ZH) w^3. */
 static void step_add(fp12 *f, pair_state *s, const fp2 *qx, const fp2 *qy)
 {
-    if (s->tinf) { s->tx = *qx; s->ty = *qy; s->tinf = false; return; }
-    if (fp2_eq(&s->tx, qx)) {
-        if (fp2_eq(&s->ty, qy)) { step_double(f, s); return; }
-        s->tinf = true;     /* T = -Q: vertical line, killed by the final exponentiation */
+    g2 q = {*qx, *qy, FP2_ONE};
+    if (s->tinf) { s->t = q; s->tinf = false; return; }
+    g2 *t = &s->t;
+    fp2 z2, z3, h, r, zh, l0, l1, l3, u;
+    fp2_sqr(&z2, &t->z);
+    fp2_mul(&z3, &z2, &t->z);
+    fp2_mul(&h, qx, &z2);
+    fp2_sub(&h, &h, &t->x);
+    fp2_mul(&r, qy, &z3);
+    fp2_sub(&r, &r, &t->y);
+    if (fp2_is_zero(&h)) {
+        if (fp2_is_zero(&r)) { step_double(f, s); return; }
+        s->tinf = true;     /* T = -Q: vertical line, removed by the final exponentiation */
         return;
     }
-    fp2 lam, t, x3, y3;
-    fp2_sub(&lam, qy, &s->ty);
-    fp2_sub(&t, qx, &s->tx);
-    fp2_inv(&t, &t);
-    fp2_mul(&lam, &lam, &t);
-    mul_line(f, s, &lam);
-    fp2_sqr(&x3, &lam);
-    fp2_sub(&x3, &x3, &s->tx);
-    fp2_sub(&x3, &x3, qx);
-    fp2_sub(&t, &s->tx, &x3);
-    fp2_mul(&y3, &lam, &t);
-    fp2_sub(&y3, &y3, &s->ty);
-    s->tx = x3;
-    s->ty = y3;
+    fp2_mul(&zh, &t->z, &h);
+    fp2_mul_fp(&l0, &zh, &s->yp);
+    fp2_mul_fp(&l1, &r, &s->xp);
+    fp2_neg(&l1, &l1);
+    fp2_mul(&l3, &r, qx);
+    fp2_mul(&u, qy, &zh);
+    fp2_sub(&l3, &l3, &u);
+    mul_line(f, &l0, &l1, &l3);
+    g2_add(t, t, &q);
 }
 
+/* f^((p^12-1)/r): easy part f^((p^6-1)(p^2+1)), then the hard part (p^4-p^2+1)/r written in base p,
+ * d0 + d1 p + d2 p^2 + d3 p^3, as a simultaneous exponentiation of f, f^p, f^p^2, f^p^3. */
 static void final_exp(fp12 *r, const fp12 *f)
 {
-    fp12 t, inv, acc;
+    fp12 t, inv;
     fp12_conj(&t, f);
     fp12_inv(&inv, f);
     fp12_mul(&t, &t, &inv);              /* f^(p^6 - 1) */
@@ -614,10 +656,26 @@ static void final_exp(fp12 *r, const fp12 *f)
     fp12_frob(&t2, &t);
     fp12_frob(&t2, &t2);
     fp12_mul(&t, &t2, &t);               /* ^(p^2 + 1) */
-    acc = t;                              /* hard part: ^((p^4 - p^2 + 1)/r), leading bit is 1 */
-    for (int i = 1; i < HARD_NBITS; i++) {
-        fp12_sqr(&acc, &acc);
-        if (HARD_BITS[i]) fp12_mul(&acc, &acc, &t);
+    fp12 fr[4], tab[16];
+    fr[0] = t;
+    for (int i = 1; i < 4; i++) fp12_frob(&fr[i], &fr[i - 1]);
+    fp12_one(&tab[0]);
+    for (int m = 1; m < 16; m++) {
+        int lo = m & -m, bit = __builtin_ctz((unsigned)m);
+        if (m == lo) tab[m] = fr[bit];
+        else fp12_mul(&tab[m], &tab[m - lo], &fr[bit]);
+    }
+    fp12 acc;
+    fp12_one(&acc);
+    bool started = false;
+    for (int i = HARD_DBITS - 1; i >= 0; i--) {
+        if (started) fp12_sqr(&acc, &acc);
+        int idx = 0;
+        for (int j = 0; j < 4; j++) idx |= (HARD_DIGITS[j][i / 64] >> (i % 64) & 1) << j;
+        if (idx) {
+            if (started) fp12_mul(&acc, &acc, &tab[idx]);
+            else { acc = tab[idx]; started = true; }
+        }
     }
     *r = acc;
 }
@@ -643,7 +701,7 @@ int bn254_pairing_check(const uint8_t *in, size_t k)
         pair_state *s = &st[n++];
         s->xp = p.x; s->yp = p.y;
         s->qx = q.x; s->qy = q.y;
-        s->tx = q.x; s->ty = q.y;
+        s->t = q;
         s->tinf = false;
     }
     fp12 f;

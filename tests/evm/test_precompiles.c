@@ -311,14 +311,14 @@ int main(void)
         snprintf(in, sizeof in, "%s%s%s%s", G1GEN, G2GEN, G1NEG, G2GEN);
         size_t n = unhex(in, g_in, sizeof g_in);
         struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
         for (int i = 0; i < 10; i++) {
             evm_result r = call(8, g_in, n, 113000, EVM_ISTANBUL);
             CHECK(r.status == EVM_SUCCESS);
             evm_release_result(&r);
         }
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        printf("  bn254 2-pair check: %.2f ms\n",
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+        printf("  bn254 2-pair check: %.2f ms CPU\n",
                ((t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6) / 10);
     }
     TEST_END();
