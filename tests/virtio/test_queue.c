@@ -7,6 +7,7 @@
 #include "virtio/virtio.h"
 #include "virtio/virtio_impl.h"
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/epoll.h>
@@ -345,6 +346,77 @@ static void bad_ring_addr(virtio_dev *d)
     wr(d, 0x44, 1);
 }
 
+/* Random rings: random descriptors (addresses in, near and outside RAM, random lengths, flags and
+ * next indexes), random request headers and avail indexes, processed synchronously. The host must
+ * never crash (run under ASan/UBSan), the disk file never grows, and a reset always recovers. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void) { rng_state ^= rng_state << 13; rng_state ^= rng_state >> 7; rng_state ^= rng_state << 17; return rng_state; }
+static uint64_t rnd_addr(void)
+{
+    switch (rnd() % 6) {
+    case 0: return RAM_BASE + 0x10000 + rnd() % 0x10000;                 /* data area */
+    case 1: return RAM_BASE + RAM_SIZE - rnd() % 64;                     /* straddling the end */
+    case 2: return rnd();                                                /* anywhere */
+    case 3: return RAM_BASE - 1 - rnd() % 4096;                          /* just below */
+    case 4: return RAM_BASE + 0x19000;                                   /* indirect table area */
+    default: return HDR;
+    }
+}
+
+static void test_fuzz(void)
+{
+    char err[VMK_ERRLEN];
+    TEST_BEGIN("malformed_random_rings");
+    virtio_dev *d = virtio_blk_new(env(), disk_path, false, err, sizeof err);
+    CHECK(d != NULL);
+    if (!d) { TEST_END(); return; }
+    struct stat st0, st1;
+    stat(disk_path, &st0);
+    int broken = 0, iters = 3000, lvl = vmk_log_level;
+    vmk_log_level = VMK_LOG_ERROR;                             /* one warning per broken ring is expected */
+    for (int it = 0; it < iters; it++) {
+        if (driver_init(d, 1, (1ull << 32) | (1ull << 28) | (1ull << 13) | (1ull << 14)) != 0) { CHECK(0); break; }
+        gq *Q = &gqs[0];
+        for (unsigned i = 0; i < QNUM; i++) {
+            uint32_t lens[] = { 0, 1, 16, 512, 4096, (uint32_t)rnd(), (uint32_t)(rnd() % 8192) };
+            put_desc(Q, (uint16_t)i, rnd_addr(), lens[rnd() % 7], (uint16_t)(rnd() % 8), (uint16_t)(rnd() % (QNUM + 2)));
+        }
+        if (rnd() % 2) {                                       /* a plausible chain with random contents */
+            uint32_t dl[] = { 0, 16, 100, 512, 1024, 4096, (uint32_t)(rnd() % 65536) };
+            put_desc(Q, 0, HDR, (uint32_t)(rnd() % 4 ? 16 : rnd() % 32), VIRTQ_DESC_F_NEXT, 1);
+            put_desc(Q, 1, DATA, dl[rnd() % 7], (uint16_t)(VIRTQ_DESC_F_NEXT | (rnd() % 2 ? VIRTQ_DESC_F_WRITE : 0)), 2);
+            put_desc(Q, 2, STAT, 1, VIRTQ_DESC_F_WRITE, 0);
+        }
+        uint8_t *itab = g(RAM_BASE + 0x19000);
+        for (unsigned i = 0; i < 256; i++) itab[i] = (uint8_t)rnd();
+        uint32_t types[] = { 0, 1, 4, 8, 11, 13, (uint32_t)rnd() };
+        uint32_t ty = types[rnd() % 7];
+        uint64_t sec = rnd() % 4 ? rnd() % 80 : rnd();
+        memcpy(g(HDR), &ty, 4); memcpy((uint8_t *)g(HDR) + 8, &sec, 8);
+        for (unsigned i = 0; i < 64; i++) ((uint8_t *)g(DATA))[i] = (uint8_t)rnd();   /* discard segments */
+        uint16_t *ring = g(Q->avail + 4);
+        for (unsigned i = 0; i < QNUM; i++) ring[i] = (uint16_t)(rnd() % 4 ? (rnd() % 2 ? 0 : rnd() % QNUM) : rnd());
+        uint16_t aidx = (uint16_t)(rnd() % 4 ? rnd() % (QNUM + 1) : rnd());
+        atomic_store_explicit((_Atomic uint16_t *)g(Q->avail + 2), aidx, memory_order_release);
+        atomic_fetch_or(&d->pending, 1u);
+        virtio_dev_process(d);
+        broken += virtio_dev_is_broken(d);
+        if (!virtio_dev_is_broken(d)) CHECK(used_idx(0) <= aidx);
+        wr(d, 0x64, 3);
+    }
+    vmk_log_level = lvl;
+    stat(disk_path, &st1);
+    CHECK_EQ_U64(st1.st_size, st0.st_size);
+    CHECK(broken > 0 && broken < iters);
+    /* still healthy after a reset */
+    CHECK(driver_init(d, 1, 1ull << 32) == 0);
+    CHECK_EQ_U64(blk_do(d, 0, 1, 512, true), 513);
+    CHECK(!virtio_dev_is_broken(d));
+    printf("  %d random rings, %d made the device NEEDS_RESET\n", iters, broken);
+    virtio_dev_free(d);
+    TEST_END();
+}
+
 static void test_malformed(void)
 {
     static const struct { const char *name; bad_fn fn; } cases[] = {
@@ -463,6 +535,7 @@ int main(void)
     vmk_loop_start(loop);
     test_blk();
     test_malformed();
+    test_fuzz();
     test_rng();
     test_console();
     vmk_loop_stop(loop);
