@@ -26,3 +26,15 @@ endif
 # a stub that prints SKIP. Rebuilt when cpu.c appears.
 $(B)/tobj/riscv/test_isa.o: CFLAGS += $(if $(wildcard src/riscv/cpu.c),-DRV_HAVE_HART=1)
 $(B)/tobj/riscv/test_isa.o: $(wildcard src/riscv/cpu.c)
+
+# The same programs for QEMU's virt machine (pass/fail through its sifive_test device): isa.t.sh runs
+# them on qemu-system-riscv64 to check the tests' own expectations independently of our hart.
+RV_ISA_QDIR  := build/tests/riscv/isa-qemu
+RV_ISA_QELFS := $(patsubst tests/riscv/isa/%.S,$(RV_ISA_QDIR)/%.elf,$(RV_ISA_SRCS))
+ifneq ($(RV_HAVE_CROSS),)
+$(RV_ISA_QDIR)/%.elf: tests/riscv/isa/%.S tests/riscv/isa/isa.inc tests/riscv/isa/link.ld
+	@mkdir -p $(dir $@)
+	$(RV_CROSS)gcc $(RV_ISA_CFLAGS) -DQEMU_VIRT -T tests/riscv/isa/link.ld $< -o $@.tmp && mv $@.tmp $@
+riscv-isa: $(RV_ISA_QELFS)
+$(B)/tests/riscv/test_isa: | $(RV_ISA_QELFS)
+endif

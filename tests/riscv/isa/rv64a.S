@@ -82,6 +82,10 @@
         j fail
 1:      li t2, 6
         beq s10, t2, 2f
+#ifdef QEMU_VIRT
+        li t2, 4                        # QEMU 7.2 reports a misaligned AMO as a load fault
+        beq s10, t2, 2f
+#endif
         li t2, 7
         bne s10, t2, fail
 2:      li gp, 28
