@@ -28,6 +28,8 @@ virtio_dev *virtio_net_new(const virtio_env *env, const char *spec, const uint8_
 int         virtio_net_parse_spec(const char *spec, char *err, size_t errlen);
 virtio_dev *virtio_rng_new(const virtio_env *env, char *err, size_t errlen);
 virtio_dev *virtio_console_new(const virtio_env *env, vmk_chardev *chr, char *err, size_t errlen);
+/* Flushes (blk: fdatasync) and frees a device. Call with the loop stopped (vmk_loop_stop) or never
+ * started: the loop thread may otherwise still be running the device's queue work or poll hooks. */
 void        virtio_dev_free(virtio_dev *d);
 
 /* MMIO register handlers (opaque = virtio_dev *). */

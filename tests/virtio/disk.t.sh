@@ -76,14 +76,27 @@ else
   else fail disk_kill9_after_sync "next boot read '$(runout "$W/b4.log" | head -c 80)'" "$W/b4.log"; fi
 fi
 
-# 4. read-only disk: reads work, writes fail in the guest, the file is unchanged
+# 4. two disks: vda a second scratch disk (rw), vdb the first disk read-only: reads work, writes to the
+#    read-only disk fail in the guest and its file is unchanged, the rw disk takes a write
+D2=$W/disk2.raw
+truncate -s 4M "$D2"
 SUM=$(md5sum <"$D")
-boot "$W/b5.log" --disk "$D,ro" -- "head -c ${#TOKEN} /dev/vda >/dev/null; dd if=/dev/vda bs=512 skip=2048 count=1 2>/dev/null | head -c ${#TOKEN}; echo; if echo x | dd of=/dev/vda bs=512 seek=10 conv=notrunc 2>/dev/null && sync; then echo WRITE-OK; else echo WRITE-REFUSED; fi"
+TOKEN3="vmkit-two-$$-$RANDOM"
+# the guest tells the disks apart by size (32768 vs 8192 sectors), not by probe order
+boot "$W/b5.log" --disk "$D2" --disk "$D,ro" -- "for b in /sys/block/vd*; do case \$(cat \$b/size) in 32768) RO=/dev/\${b##*/};; 8192) RW=/dev/\${b##*/};; esac; done; \
+echo ROFLAG=\$(cat /sys/block/\${RO##*/}/ro); \
+dd if=\$RO bs=512 skip=2048 count=1 2>/dev/null | head -c ${#TOKEN}; echo; \
+if echo x | dd of=\$RO bs=512 seek=10 conv=notrunc 2>/dev/null && sync; then echo WRITE-OK; else echo WRITE-REFUSED; fi; \
+printf '%s' $TOKEN3 | dd of=\$RW bs=512 seek=7 conv=notrunc 2>/dev/null && sync && echo VDA-WROTE"
 out=$(runout "$W/b5.log")
 if [ "$(md5sum <"$D")" != "$SUM" ]; then fail disk_readonly "read-only disk file changed" "$W/b5.log"
 elif ! printf '%s\n' "$out" | grep -qx "$TOKEN"; then fail disk_readonly "could not read the read-only disk" "$W/b5.log"
 elif printf '%s\n' "$out" | grep -q WRITE-OK; then fail disk_readonly "guest write to a read-only disk succeeded" "$W/b5.log"
+elif ! printf '%s\n' "$out" | grep -qx ROFLAG=1; then fail disk_readonly "guest does not see the disk as read-only (F_RO)" "$W/b5.log"
 else echo "PASS disk_readonly"; fi
+if printf '%s\n' "$out" | grep -q VDA-WROTE && [ "$(dd if="$D2" bs=512 skip=7 count=1 2>/dev/null | head -c ${#TOKEN3})" = "$TOKEN3" ]; then
+  echo "PASS disk_two_disks"
+else fail disk_two_disks "write to the second (rw) disk not found in its file" "$W/b5.log"; fi
 
 # 5. ext4: a file written on a copy of disk.ext4 survives a reboot (when the image exists)
 if [ -f "$IMAGES/disk.ext4" ]; then
