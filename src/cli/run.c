@@ -103,6 +103,15 @@ static char *join(const char *dir, const char *name)
     return p;
 }
 
+/* Strings allocated while parsing live until cmd_run returns. */
+static void *g_owned[VMK_VM_MAX_DISKS + 8];
+static unsigned g_nowned;
+static void *own(void *p)
+{
+    if (g_nowned < sizeof(g_owned) / sizeof(g_owned[0])) g_owned[g_nowned++] = p;
+    return p;
+}
+
 static vmk_vm *volatile g_vm;
 static volatile sig_atomic_t g_signal;
 
@@ -125,7 +134,15 @@ static const char *optval(int argc, char **argv, int *i, const char *opt, bool *
     return argv[++*i];
 }
 
+static int run_main(int argc, char **argv);
 int cmd_run(int argc, char **argv)
+{
+    int r = run_main(argc, argv);
+    while (g_nowned) free(g_owned[--g_nowned]);
+    return r;
+}
+
+static int run_main(int argc, char **argv)
 {
     vmk_vm_config cfg;
     memset(&cfg, 0, sizeof(cfg));
@@ -176,7 +193,7 @@ int cmd_run(int argc, char **argv)
         }
         case 7: {
             if (cfg.ndisks >= VMK_VM_MAX_DISKS) return bad("--disk: at most %d disks", VMK_VM_MAX_DISKS);
-            char *s = vmk_xstrdup(v);     /* lives until exit */
+            char *s = own(vmk_xstrdup(v));
             char *comma = strchr(s, ',');
             bool ro = false;
             if (comma) {
@@ -213,21 +230,21 @@ int cmd_run(int argc, char **argv)
     if (!net_given) cfg.nets[cfg.nnets++] = "user";
 
     /* images: the default guest, or the files given */
-    char *imgdir = images_dir();
+    char *imgdir = own(images_dir());
     bool default_kernel = cfg.kernel == NULL;
     if (default_kernel) {
-        char *k = join(imgdir, "Image");
+        char *k = own(join(imgdir, "Image"));
         if (!is_file(k))
             return bad("the default guest images are missing (no %s): run `make images` or pass --kernel", k);
         cfg.kernel = k;
         if (!cfg.initrd) {
-            char *r = join(imgdir, "initramfs.cpio.gz");
+            char *r = own(join(imgdir, "initramfs.cpio.gz"));
             if (!is_file(r)) return bad("the default guest images are missing (no %s): run `make images`", r);
             cfg.initrd = r;
         }
     }
     if (!cfg.bios) {
-        char *b = join(imgdir, "fw_dynamic.bin");
+        char *b = own(join(imgdir, "fw_dynamic.bin"));
         if (is_file(b)) cfg.bios = b;
         else if (is_file(SYSTEM_OPENSBI)) cfg.bios = SYSTEM_OPENSBI;
         else return bad("no OpenSBI firmware: %s and %s are missing (install opensbi or pass --bios)", b, SYSTEM_OPENSBI);
@@ -243,7 +260,7 @@ int cmd_run(int argc, char **argv)
     if (rv_check_kernel(cfg.kernel, err, sizeof(err)) < 0) return bad("%s", err);
 
     size_t cl = strlen(cmdline ? cmdline : DEFAULT_CMDLINE) + (append ? strlen(append) + 1 : 0) + 1;
-    char *full = vmk_xmalloc(cl);
+    char *full = own(vmk_xmalloc(cl));
     snprintf(full, cl, "%s%s%s", cmdline ? cmdline : DEFAULT_CMDLINE, append ? " " : "", append ? append : "");
     cfg.cmdline = full;
 
@@ -269,7 +286,5 @@ int cmd_run(int argc, char **argv)
     g_vm = NULL;
     vmk_vm_free(vm);
     if (g_signal) fprintf(stderr, "\r\nvmkit: terminated by signal %d\n", (int)g_signal);
-    free(full);
-    free(imgdir);
     return status;
 }

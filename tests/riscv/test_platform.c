@@ -26,9 +26,11 @@ static uint64_t prop_u64(const void *fdt, const char *path, const char *name)
 {
     int off = fdt_path_offset(fdt, path), len;
     if (off < 0) return 0xdeadbeef;
-    const fdt64_t *p = fdt_getprop(fdt, off, name, &len);
+    const void *p = fdt_getprop(fdt, off, name, &len);
     if (!p || len != 8) return 0xdeadbeef;
-    return fdt64_to_cpu(*p);
+    fdt64_t v;
+    memcpy(&v, p, 8);   /* properties are only 4-byte aligned */
+    return fdt64_to_cpu(v);
 }
 
 static char tmpdir[] = "/tmp/vmkit-test-platform-XXXXXX";
