@@ -50,6 +50,7 @@ struct net {
     size_t tap_pending;                 /* bytes of a frame read from TAP not yet delivered */
     uint8_t *rxq[NET_RXQ_MAX]; size_t rxq_len[NET_RXQ_MAX]; unsigned rxq_head, rxq_count;
     uint64_t rx_dropped;
+    bool rx_notify;                     /* used RX buffers not yet signalled */
     uint8_t txbuf[NET_FRAME_MAX];
     uint8_t tapbuf[NET_FRAME_MAX];
 };
@@ -179,8 +180,17 @@ static int rx_deliver(net *n, const uint8_t *buf, size_t len)
         vmk_debug("virtio-net: %zu-byte frame does not fit a %llu-byte RX buffer", len, (unsigned long long)e->in_len);
     }
     vq_push(d, q, used);
-    vq_notify(d, q);
+    n->rx_notify = true;                           /* one interrupt per burst: see rx_flush_notify */
     return 1;
+}
+
+/* Raises the RX interrupt for frames delivered since the last call. Called at the end of every
+ * delivery path and, as a backstop, once per loop iteration from the slirp pre hook. */
+static void rx_flush_notify(net *n)
+{
+    if (!n->rx_notify) return;
+    n->rx_notify = false;
+    vq_notify(n->d, &n->d->vq[0]);
 }
 
 static void rxq_flush(net *n)
@@ -234,6 +244,7 @@ static void tap_read_cb(void *opaque, uint32_t revents)
         }
         n->tap_pending = 0;
     }
+    rx_flush_notify(n);
     pthread_mutex_unlock(&d->mtx);
 }
 
@@ -249,6 +260,7 @@ static void net_kick(virtio_dev *d, unsigned qi)
             vmk_loop_mod_fd(d->env.loop, n->tapfd, EPOLLIN);
             tap_read_cb(n, EPOLLIN);
         }
+        rx_flush_notify(n);
         return;
     }
     virtq *q = &d->vq[1];
@@ -267,6 +279,7 @@ static void net_kick(virtio_dev *d, unsigned qi)
         any = true;
     }
     if (any) vq_notify(d, q);
+    rx_flush_notify(n);                            /* replies slirp produced inside slirp_input */
 }
 
 static void net_reset(virtio_dev *d)
@@ -289,8 +302,12 @@ static int64_t slirp_clock_ns(void *opaque) { (void)opaque; return (int64_t)vmk_
 static void timer_fire(void *opaque)
 {
     net_timer *t = opaque;
+    net *n = t->n;                                 /* the callback may free the timer */
     t->id = 0;
     t->cb(t->cb_opaque);
+    pthread_mutex_lock(&n->d->mtx);
+    rx_flush_notify(n);
+    pthread_mutex_unlock(&n->d->mtx);
 }
 
 static void *slirp_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
@@ -370,6 +387,9 @@ static void slirp_fd_cb(void *opaque, uint32_t ev)
 static void slirp_pre(void *opaque, int *timeout_ms)
 {
     net *n = opaque;
+    pthread_mutex_lock(&n->d->mtx);
+    rx_flush_notify(n);
+    pthread_mutex_unlock(&n->d->mtx);
     vmk_loop *l = n->d->env.loop;
     uint32_t t = UINT32_MAX;
     n->npfds = 0;
@@ -413,6 +433,9 @@ static void slirp_post(void *opaque)
     net *n = opaque;
     slirp_pollfds_poll(n->slirp, 0, get_revents, n);
     for (size_t i = 0; i < n->npfds; i++) n->pfds[i].revents = 0;
+    pthread_mutex_lock(&n->d->mtx);
+    rx_flush_notify(n);
+    pthread_mutex_unlock(&n->d->mtx);
 }
 
 /* ---------------- construction ---------------- */
