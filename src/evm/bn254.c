@@ -84,32 +84,34 @@ static inline void fp_neg(fp *r, const fp *a)
     fp z = {{0, 0, 0, 0}};
     fp_sub(r, &z, a);
 }
+/* Montgomery product (CIOS). The top limb of p is below 2^62, so the running value never needs a
+ * fifth limb (the "no-carry" variant): a, b < p implies the result before the final subtraction < 2p. */
 static void fp_mul(fp *r, const fp *a, const fp *b)
 {
-    uint64_t t[6] = {0, 0, 0, 0, 0, 0};
-    for (int i = 0; i < 4; i++) {
-        uint64_t carry = 0;
-        for (int j = 0; j < 4; j++) {
-            u128 s = (u128)a->v[j] * b->v[i] + t[j] + carry;
-            t[j] = (uint64_t)s;
-            carry = (uint64_t)(s >> 64);
-        }
-        u128 s = (u128)t[4] + carry;
-        t[4] = (uint64_t)s;
-        t[5] = (uint64_t)(s >> 64);
-        uint64_t m = t[0] * INV;
-        s = (u128)m * P.v[0] + t[0];
-        carry = (uint64_t)(s >> 64);
-        for (int j = 1; j < 4; j++) {
-            s = (u128)m * P.v[j] + t[j] + carry;
-            t[j - 1] = (uint64_t)s;
-            carry = (uint64_t)(s >> 64);
-        }
-        s = (u128)t[4] + carry;
-        t[3] = (uint64_t)s;
-        t[4] = t[5] + (uint64_t)(s >> 64);
-    }
-    if (t[4] || fp_geq_p(t)) sub_p(t);
+    uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+#define FP_MUL_ROUND(bi)                                                               \
+    do {                                                                               \
+        u128 s = (u128)a->v[0] * (bi) + t0;                                            \
+        uint64_t A = (uint64_t)(s >> 64);                                              \
+        t0 = (uint64_t)s;                                                              \
+        uint64_t m = t0 * INV;                                                         \
+        u128 c = (u128)m * P.v[0] + t0;                                                \
+        uint64_t C = (uint64_t)(c >> 64);                                              \
+        s = (u128)a->v[1] * (bi) + t1 + A; A = (uint64_t)(s >> 64);                    \
+        c = (u128)m * P.v[1] + (uint64_t)s + C; t0 = (uint64_t)c; C = (uint64_t)(c >> 64); \
+        s = (u128)a->v[2] * (bi) + t2 + A; A = (uint64_t)(s >> 64);                    \
+        c = (u128)m * P.v[2] + (uint64_t)s + C; t1 = (uint64_t)c; C = (uint64_t)(c >> 64); \
+        s = (u128)a->v[3] * (bi) + t3 + A; A = (uint64_t)(s >> 64);                    \
+        c = (u128)m * P.v[3] + (uint64_t)s + C; t2 = (uint64_t)c; C = (uint64_t)(c >> 64); \
+        t3 = C + A;                                                                    \
+    } while (0)
+    FP_MUL_ROUND(b->v[0]);
+    FP_MUL_ROUND(b->v[1]);
+    FP_MUL_ROUND(b->v[2]);
+    FP_MUL_ROUND(b->v[3]);
+#undef FP_MUL_ROUND
+    uint64_t t[4] = {t0, t1, t2, t3};
+    if (fp_geq_p(t)) sub_p(t);
     memcpy(r->v, t, 32);
 }
 static inline void fp_sqr(fp *r, const fp *a) { fp_mul(r, a, a); }
