@@ -261,25 +261,25 @@ int rv_machine_boot(rv_machine *m, const char *bios, const char *kernel, const c
 }
 
 /* ---------- run loop ---------- */
-static bool hart_runnable(rv_machine *m, unsigned i, uint64_t now)
+/* An idle hart becomes runnable when an interrupt enabled in mie is pending (this includes an Sstc
+ * timer that has expired, which rv_hart_wakeup_pending evaluates). */
+static bool hart_runnable(rv_machine *m, unsigned i)
 {
-    if (!m->idle[i]) return true;
-    if (rv_hart_wakeup_pending(m->harts[i])) return true;
-    return rv_hart_timer_deadline(m->harts[i]) <= now;
+    return !m->idle[i] || rv_hart_wakeup_pending(m->harts[i]);
 }
 
 static void idle_sleep(rv_machine *m)
 {
     uint64_t now = rv_machine_mtime(m), deadline = UINT64_MAX;
     for (unsigned i = 0; i < m->nharts; i++) {
+        /* deadlines already passed are pending (maybe masked) interrupts: they cannot wake us later */
         uint64_t d = rv_clint_mtimecmp(m->clint, i);
-        if (d < deadline) deadline = d;
+        if (d > now && d < deadline) deadline = d;
         d = rv_hart_timer_deadline(m->harts[i]);
-        if (d < deadline) deadline = d;
+        if (d > now && d < deadline) deadline = d;
     }
     uint64_t ns = MAX_SLEEP_NS;
     if (deadline != UINT64_MAX) {
-        if (deadline <= now) return;
         uint64_t t = deadline - now;
         if (t < MAX_SLEEP_NS / (1000000000ull / RV_TIMEBASE_HZ)) ns = t * (1000000000ull / RV_TIMEBASE_HZ);
     }
@@ -305,7 +305,7 @@ int rv_machine_run(rv_machine *m)
         rv_clint_update(m->clint, now);
         bool all_idle = true;
         for (unsigned i = 0; i < m->nharts; i++) {
-            if (!hart_runnable(m, i, now)) continue;
+            if (!hart_runnable(m, i)) continue;
             enum rv_run_result r = rv_hart_run(m->harts[i], SLICE_INSNS);
             m->slices++;
             m->idle[i] = (r == RV_RUN_WFI);
@@ -317,7 +317,7 @@ int rv_machine_run(rv_machine *m)
             now = rv_machine_mtime(m);
             rv_clint_update(m->clint, now);
             bool runnable = false;
-            for (unsigned i = 0; i < m->nharts && !runnable; i++) runnable = hart_runnable(m, i, now);
+            for (unsigned i = 0; i < m->nharts && !runnable; i++) runnable = hart_runnable(m, i);
             if (!runnable) idle_sleep(m);
         }
     }
