@@ -101,6 +101,7 @@ static const char *const op_names[256] = {
 /* ------------------------------------------------------------------ gas schedules */
 /* Revision a defined opcode first appears in (0xff: never / undefined). */
 static uint8_t op_since[256];
+static int8_t op_req[256], op_change[256];   /* stack items needed / net change per opcode */
 /* Static (base) gas per revision and opcode. Dynamic parts are charged by the handlers. */
 static int32_t base_gas[EVM_MAX_REVISION + 1][256];
 
@@ -126,6 +127,27 @@ static void init_tables(void) {
     op_since[0x48] = EVM_LONDON;
     op_since[0x5f] = EVM_SHANGHAI;
     op_since[0x5c] = op_since[0x5d] = op_since[0x5e] = op_since[0x49] = op_since[0x4a] = EVM_CANCUN;
+
+    static const struct { uint8_t op; int8_t req, change; } st[] = {
+        {0x01, 2, -1}, {0x02, 2, -1}, {0x03, 2, -1}, {0x04, 2, -1}, {0x05, 2, -1}, {0x06, 2, -1}, {0x07, 2, -1},
+        {0x08, 3, -2}, {0x09, 3, -2}, {0x0a, 2, -1}, {0x0b, 2, -1}, {0x10, 2, -1}, {0x11, 2, -1}, {0x12, 2, -1},
+        {0x13, 2, -1}, {0x14, 2, -1}, {0x15, 1, 0}, {0x16, 2, -1}, {0x17, 2, -1}, {0x18, 2, -1}, {0x19, 1, 0},
+        {0x1a, 2, -1}, {0x1b, 2, -1}, {0x1c, 2, -1}, {0x1d, 2, -1}, {0x20, 2, -1}, {0x30, 0, 1}, {0x31, 1, 0},
+        {0x32, 0, 1}, {0x33, 0, 1}, {0x34, 0, 1}, {0x35, 1, 0}, {0x36, 0, 1}, {0x37, 3, -3}, {0x38, 0, 1},
+        {0x39, 3, -3}, {0x3a, 0, 1}, {0x3b, 1, 0}, {0x3c, 4, -4}, {0x3d, 0, 1}, {0x3e, 3, -3}, {0x3f, 1, 0},
+        {0x40, 1, 0}, {0x41, 0, 1}, {0x42, 0, 1}, {0x43, 0, 1}, {0x44, 0, 1}, {0x45, 0, 1}, {0x46, 0, 1},
+        {0x47, 0, 1}, {0x48, 0, 1}, {0x49, 1, 0}, {0x4a, 0, 1}, {0x50, 1, -1}, {0x51, 1, 0}, {0x52, 2, -2},
+        {0x53, 2, -2}, {0x54, 1, 0}, {0x55, 2, -2}, {0x56, 1, -1}, {0x57, 2, -2}, {0x58, 0, 1}, {0x59, 0, 1},
+        {0x5a, 0, 1}, {0x5b, 0, 0}, {0x5c, 1, 0}, {0x5d, 2, -2}, {0x5e, 3, -3}, {0x5f, 0, 1},
+        {0xa0, 2, -2}, {0xa1, 3, -3}, {0xa2, 4, -4}, {0xa3, 5, -5}, {0xa4, 6, -6},
+        {0xf0, 3, -2}, {0xf1, 7, -6}, {0xf2, 7, -6}, {0xf3, 2, -2}, {0xf4, 6, -5}, {0xf5, 4, -3},
+        {0xfa, 6, -5}, {0xfd, 2, -2}, {0xff, 1, -1}};
+    for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) { op_req[st[i].op] = st[i].req; op_change[st[i].op] = st[i].change; }
+    for (int op = 0x60; op <= 0x7f; op++) { op_req[op] = 0; op_change[op] = 1; }
+    for (int n = 1; n <= 16; n++) {
+        op_req[0x7f + n] = (int8_t)n; op_change[0x7f + n] = 1;
+        op_req[0x8f + n] = (int8_t)(n + 1); op_change[0x8f + n] = 0;
+    }
 
     for (int r = 0; r <= EVM_MAX_REVISION; r++) {
         int32_t *g = base_gas[r];
@@ -195,46 +217,102 @@ static void init_tables(void) {
 }
 
 /* ------------------------------------------------------------------ code analysis (cached) */
+/* Besides the padded code and the JUMPDEST bitmap, the analysis splits the code into basic blocks for
+ * one revision and records each block's total static gas and stack window, so the fast loop checks gas
+ * and stack once per block instead of once per instruction (evmone "advanced" style). A block ends at
+ * a control-flow or terminating instruction and after every instruction that observes the exact gas
+ * left (GAS, SSTORE's EIP-2200 sentry, CALL*, CREATE*); a JUMPDEST always starts one. Charging a
+ * block up front is equivalent: every instruction of a block runs unless the frame halts
+ * exceptionally, which consumes all gas anyway. */
 #define CODE_PAD 33
+typedef struct { int64_t gas; int32_t req, grow; } blockinfo;
 typedef struct analysis {
     uint8_t  *code;          /* code_size + CODE_PAD bytes, zero padded (implicit STOP) */
     size_t    code_size;
     uint64_t *jumpdest;      /* bit i: offset i is a JUMPDEST opcode (not push data) */
+    uint32_t *bidx;          /* [code_size + 1]: block index at each block start */
+    blockinfo *blocks;
+    int       rev;
     int       refs;          /* frames using it + 1 while cached */
 } analysis;
 
-static analysis *analyze(const uint8_t *code, size_t size) {
-    analysis *a = malloc(sizeof *a);
+
+static bool ends_block(uint8_t op) {
+    switch (op) {
+    case 0x00: case 0x56: case 0x57: case 0x5a: case 0x55: case 0xf0: case 0xf1: case 0xf2: case 0xf3:
+    case 0xf4: case 0xf5: case 0xfa: case 0xfd: case 0xfe: case 0xff:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void analysis_free(analysis *a) {
+    if (!a) return;
+    free(a->code); free(a->jumpdest); free(a->bidx); free(a->blocks); free(a);
+}
+
+static analysis *analyze(const uint8_t *code, size_t size, int rev) {
+    analysis *a = calloc(1, sizeof *a);
     if (!a) return NULL;
     size_t words = size / 64 + 1;
     a->code = malloc(size + CODE_PAD);
     a->jumpdest = calloc(words, sizeof(uint64_t));
-    if (!a->code || !a->jumpdest) { free(a->code); free(a->jumpdest); free(a); return NULL; }
+    a->bidx = calloc(size + 1, sizeof(uint32_t));
+    /* blocks: at most one per instruction plus the trailing one */
+    a->blocks = malloc((size + 2) * sizeof(blockinfo));
+    if (!a->code || !a->jumpdest || !a->bidx || !a->blocks) { analysis_free(a); return NULL; }
     if (size) memcpy(a->code, code, size);
     memset(a->code + size, 0, CODE_PAD);
     a->code_size = size;
+    a->rev = rev;
     a->refs = 1;
-    for (size_t i = 0; i < size; i++) {
-        uint8_t op = code[i];
-        if (op >= 0x60 && op <= 0x7f) i += (size_t)(op - 0x5f);
-        else if (op == 0x5b) a->jumpdest[i / 64] |= 1ull << (i % 64);
+    const int32_t *g = base_gas[rev];
+    uint32_t nb = 0;
+    blockinfo cur = {0, 0, 0};
+    int32_t h = 0;
+    bool open = false;
+    size_t start = 0;
+    for (size_t i = 0; i <= size; ) {
+        uint8_t op = i < size ? code[i] : 0x00;
+        bool defined = op_since[op] <= rev;
+        if (op == 0x5b && i < size) {
+            a->jumpdest[i / 64] |= 1ull << (i % 64);
+            if (open) { a->blocks[nb] = cur; a->bidx[start] = nb++; open = false; }
+        }
+        if (!open) { open = true; start = i; cur.gas = 0; cur.req = 0; cur.grow = 0; h = 0; }
+        if (defined) {
+            cur.gas += g[op];
+            int32_t need = op_req[op] - h;
+            if (need > cur.req) cur.req = need;
+            h += op_change[op];
+            if (h > cur.grow) cur.grow = h;
+        }
+        size_t next = i + 1;
+        if (op >= 0x60 && op <= 0x7f) next += (size_t)(op - 0x5f);
+        if (!defined || ends_block(op) || i == size) { a->blocks[nb] = cur; a->bidx[start] = nb++; open = false; }
+        i = next;
     }
+    if (open) { a->blocks[nb] = cur; a->bidx[start] = nb++; }
     return a;
 }
 static void analysis_put(analysis *a) {
-    if (a && --a->refs == 0) { free(a->code); free(a->jumpdest); free(a); }
+    if (a && --a->refs == 0) analysis_free(a);
 }
 #define CACHE_N 16
 #define CACHE_MAX_CODE (1u << 20)
 static __thread analysis *cache[CACHE_N];
 static __thread unsigned cache_next;
 
-static analysis *analysis_get(const uint8_t *code, size_t size) {
+static analysis *analysis_get(const uint8_t *code, size_t size, int rev) {
     for (int i = 0; i < CACHE_N; i++) {
         analysis *a = cache[i];
-        if (a && a->code_size == size && (size == 0 || memcmp(a->code, code, size) == 0)) { a->refs++; return a; }
+        if (a && a->code_size == size && a->rev == rev && (size == 0 || memcmp(a->code, code, size) == 0)) {
+            a->refs++;
+            return a;
+        }
     }
-    analysis *a = analyze(code, size);
+    analysis *a = analyze(code, size, rev);
     if (!a) return NULL;
     if (size <= CACHE_MAX_CODE) {
         unsigned slot = cache_next++ % CACHE_N;
@@ -554,7 +632,7 @@ evm_result evm_execute(const evm_host_interface *host, void *ctx, enum evm_revis
         return res;
     }
     frame *f = frame_get(msg->depth);
-    analysis *an = f ? analysis_get(code, code_size) : NULL;
+    analysis *an = f ? analysis_get(code, code_size, rev) : NULL;
     if (!f || !an) {
         if (f) frame_done(f, msg->depth);
         res.status = EVM_OUT_OF_MEMORY;

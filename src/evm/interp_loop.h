@@ -5,16 +5,31 @@
  * Code is zero-padded by the analysis so PUSH immediates and running off the end (STOP) need no checks. */
 
 #if INTERP_TRACED
+/* traced: every instruction checks its own stack and static gas */
 #define NEXT() do { trace_step(f, ip, sp, gas); goto *tbl[*ip]; } while (0)
-#else
-#define NEXT() goto *tbl[*ip]
-#endif
-#define GAS(c)  do { if (__builtin_expect((gas -= (int64_t)(c)) < 0, 0)) goto e_oog; } while (0)
 #define NEED(n) do { if (__builtin_expect(sp - sbase < (n), 0)) goto e_underflow; } while (0)
 #define ROOM(n) do { if (__builtin_expect(sp - sbase > STACK_LIMIT - (n), 0)) goto e_overflow; } while (0)
-#define BINOP(c, expr) do { NEED(2); GAS(c); u256 a = sp[-1], b = sp[-2]; sp[-2] = (expr); sp--; ip++; NEXT(); } while (0)
-#define CMPOP(expr) do { NEED(2); GAS(3); u256 a = sp[-1], b = sp[-2]; sp[-2] = u256_from_u64(expr); sp--; ip++; NEXT(); } while (0)
-#define PUSHV(v) do { ROOM(1); GAS(2); *sp++ = (v); ip++; NEXT(); } while (0)
+#define BASE(c) GAS(c)
+#define NEXT_BLOCK() NEXT()
+#define ENTER_AT(pos) do { } while (0)
+#else
+/* fast: static gas and stack bounds are checked once per basic block (see analyze) */
+#define NEXT() goto *tbl[*ip]
+#define NEED(n) do { } while (0)
+#define ROOM(n) do { } while (0)
+#define BASE(c) do { } while (0)
+#define ENTER_AT(pos) do { \
+        const blockinfo *b_ = &blocks[bidx[(pos)]]; \
+        if (__builtin_expect((gas -= b_->gas) < 0, 0)) goto e_oog; \
+        ptrdiff_t h_ = sp - sbase; \
+        if (__builtin_expect(h_ < b_->req, 0)) goto e_underflow; \
+        if (__builtin_expect(h_ + b_->grow > STACK_LIMIT, 0)) goto e_overflow; } while (0)
+#define NEXT_BLOCK() do { if (*ip != 0x5b) ENTER_AT((size_t)(ip - code)); NEXT(); } while (0)
+#endif
+#define GAS(c)  do { if (__builtin_expect((gas -= (int64_t)(c)) < 0, 0)) goto e_oog; } while (0)
+#define BINOP(c, expr) do { NEED(2); BASE(c); u256 a = sp[-1], b = sp[-2]; sp[-2] = (expr); sp--; ip++; NEXT(); } while (0)
+#define CMPOP(expr) do { NEED(2); BASE(3); u256 a = sp[-1], b = sp[-2]; sp[-2] = u256_from_u64(expr); sp--; ip++; NEXT(); } while (0)
+#define PUSHV(v) do { ROOM(1); BASE(2); *sp++ = (v); ip++; NEXT(); } while (0)
 #define MEMCHK(o, s) do { if (!mem_check(f, &gas, &(o), &(s))) goto e_mem; } while (0)
 #define MEMCHK_N(o, n) do { \
         if (!(((o).w[1] | (o).w[2] | (o).w[3]) == 0 && (o).w[0] < MEM_LIMIT && (o).w[0] + (n) <= f->mem_size)) { \
@@ -78,6 +93,7 @@ static int INTERP_FN(frame *f, int64_t *gas_io) {
 
     void *const *const tbl = tables[f->rev];
     const int32_t *const bg = base_gas[f->rev];
+    (void)bg;
     const uint8_t *const code = f->an->code;
     const size_t code_size = f->an->code_size;
     const uint64_t *const jd = f->an->jumpdest;
@@ -87,6 +103,11 @@ static int INTERP_FN(frame *f, int64_t *gas_io) {
     int64_t gas = *gas_io;
     int status = EVM_SUCCESS;
     if (gas < 0) { status = EVM_OUT_OF_GAS; goto done; }
+#if !INTERP_TRACED
+    const uint32_t *const bidx = f->an->bidx;
+    const blockinfo *const blocks = f->an->blocks;
+    if (*ip != 0x5b) ENTER_AT(0);
+#endif
     NEXT();
 
 L_STOP: status = EVM_SUCCESS; goto done;
@@ -97,10 +118,10 @@ L_DIV: BINOP(5, u256_div(a, b));
 L_SDIV: BINOP(5, u256_sdiv(a, b));
 L_MOD: BINOP(5, u256_mod(a, b));
 L_SMOD: BINOP(5, u256_smod(a, b));
-L_ADDMOD: { NEED(3); GAS(8); sp[-3] = u256_addmod(sp[-1], sp[-2], sp[-3]); sp -= 2; ip++; NEXT(); }
-L_MULMOD: { NEED(3); GAS(8); sp[-3] = u256_mulmod(sp[-1], sp[-2], sp[-3]); sp -= 2; ip++; NEXT(); }
+L_ADDMOD: { NEED(3); BASE(8); sp[-3] = u256_addmod(sp[-1], sp[-2], sp[-3]); sp -= 2; ip++; NEXT(); }
+L_MULMOD: { NEED(3); BASE(8); sp[-3] = u256_mulmod(sp[-1], sp[-2], sp[-3]); sp -= 2; ip++; NEXT(); }
 L_EXP: {
-    NEED(2); GAS(10);
+    NEED(2); BASE(10);
     u256 e = sp[-2];
     GAS((int64_t)u256_byte_length(e) * (f->rev >= EVM_SPURIOUS_DRAGON ? 50 : 10));
     sp[-2] = u256_exp(sp[-1], e); sp--; ip++; NEXT();
@@ -111,17 +132,17 @@ L_GT: CMPOP(u256_gt(a, b));
 L_SLT: CMPOP(u256_slt(a, b));
 L_SGT: CMPOP(u256_sgt(a, b));
 L_EQ: CMPOP(u256_eq(a, b));
-L_ISZERO: { NEED(1); GAS(3); sp[-1] = u256_from_u64(u256_is_zero(sp[-1])); ip++; NEXT(); }
+L_ISZERO: { NEED(1); BASE(3); sp[-1] = u256_from_u64(u256_is_zero(sp[-1])); ip++; NEXT(); }
 L_AND: BINOP(3, u256_and(a, b));
 L_OR: BINOP(3, u256_or(a, b));
 L_XOR: BINOP(3, u256_xor(a, b));
-L_NOT: { NEED(1); GAS(3); sp[-1] = u256_not(sp[-1]); ip++; NEXT(); }
+L_NOT: { NEED(1); BASE(3); sp[-1] = u256_not(sp[-1]); ip++; NEXT(); }
 L_BYTE: BINOP(3, u256_byte(a, b));
 L_SHL: BINOP(3, u256_shl(a, b));
 L_SHR: BINOP(3, u256_shr(a, b));
 L_SAR: BINOP(3, u256_sar(a, b));
 L_SHA3: {
-    NEED(2); GAS(30);
+    NEED(2); BASE(30);
     u256 off = sp[-1], size = sp[-2];
     MEMCHK(off, size);
     size_t n = u256_is_zero(size) ? 0 : (size_t)size.w[0];
@@ -132,7 +153,7 @@ L_SHA3: {
 }
 L_ADDRESS: PUSHV(u256_from_address(&f->msg->recipient));
 L_BALANCE: {
-    NEED(1); GAS(bg[0x31]);
+    NEED(1); BASE(bg[0x31]);
     evm_address a = u256_to_address(sp[-1]);
     if (ACCESS_COLD(&a)) GAS(2500);
     sp[-1] = u256_from_bytes32(f->host->get_balance(f->ctx, &a)); ip++; NEXT();
@@ -141,14 +162,14 @@ L_ORIGIN: PUSHV(u256_from_address(&tx_ctx(f)->tx_origin));
 L_CALLER: PUSHV(u256_from_address(&f->msg->sender));
 L_CALLVALUE: PUSHV(u256_from_bytes32(f->msg->value));
 L_CALLDATALOAD: {
-    NEED(1); GAS(3);
+    NEED(1); BASE(3);
     uint8_t b[32];
     copy_padded(b, f->msg->input_data, f->msg->input_data ? f->msg->input_size : 0, &sp[-1], 32);
     sp[-1] = u256_from_be(b); ip++; NEXT();
 }
 L_CALLDATASIZE: PUSHV(u256_from_u64(f->msg->input_data ? f->msg->input_size : 0));
 L_CALLDATACOPY: {
-    NEED(3); GAS(3);
+    NEED(3); BASE(3);
     u256 mo = sp[-1], so = sp[-2], size = sp[-3];
     MEMCHK(mo, size);
     size_t n = u256_is_zero(size) ? 0 : (size_t)size.w[0];
@@ -158,7 +179,7 @@ L_CALLDATACOPY: {
 }
 L_CODESIZE: PUSHV(u256_from_u64(code_size));
 L_CODECOPY: {
-    NEED(3); GAS(3);
+    NEED(3); BASE(3);
     u256 mo = sp[-1], so = sp[-2], size = sp[-3];
     MEMCHK(mo, size);
     size_t n = u256_is_zero(size) ? 0 : (size_t)size.w[0];
@@ -168,13 +189,13 @@ L_CODECOPY: {
 }
 L_GASPRICE: PUSHV(u256_from_bytes32(tx_ctx(f)->tx_gas_price));
 L_EXTCODESIZE: {
-    NEED(1); GAS(bg[0x3b]);
+    NEED(1); BASE(bg[0x3b]);
     evm_address a = u256_to_address(sp[-1]);
     if (ACCESS_COLD(&a)) GAS(2500);
     sp[-1] = u256_from_u64(f->host->get_code_size(f->ctx, &a)); ip++; NEXT();
 }
 L_EXTCODECOPY: {
-    NEED(4); GAS(bg[0x3c]);
+    NEED(4); BASE(bg[0x3c]);
     evm_address a = u256_to_address(sp[-1]);
     u256 mo = sp[-2], co = sp[-3], size = sp[-4];
     MEMCHK(mo, size);
@@ -191,7 +212,7 @@ L_EXTCODECOPY: {
 }
 L_RETURNDATASIZE: PUSHV(u256_from_u64(f->ret_size));
 L_RETURNDATACOPY: {
-    NEED(3); GAS(3);
+    NEED(3); BASE(3);
     u256 mo = sp[-1], ro = sp[-2], size = sp[-3];
     MEMCHK(mo, size);
     size_t n = u256_is_zero(size) ? 0 : (size_t)size.w[0];
@@ -203,13 +224,13 @@ L_RETURNDATACOPY: {
     sp -= 3; ip++; NEXT();
 }
 L_EXTCODEHASH: {
-    NEED(1); GAS(bg[0x3f]);
+    NEED(1); BASE(bg[0x3f]);
     evm_address a = u256_to_address(sp[-1]);
     if (ACCESS_COLD(&a)) GAS(2500);
     sp[-1] = u256_from_bytes32(f->host->get_code_hash(f->ctx, &a)); ip++; NEXT();
 }
 L_BLOCKHASH: {
-    NEED(1); GAS(20);
+    NEED(1); BASE(20);
     u256 n = sp[-1];
     int64_t ub = tx_ctx(f)->block_number;
     int64_t lb = ub > 256 ? ub - 256 : 0;
@@ -225,12 +246,12 @@ L_PREVRANDAO: PUSHV(u256_from_bytes32(tx_ctx(f)->block_prev_randao));
 L_GASLIMIT: PUSHV(u256_from_u64((uint64_t)tx_ctx(f)->block_gas_limit));
 L_CHAINID: PUSHV(u256_from_bytes32(tx_ctx(f)->chain_id));
 L_SELFBALANCE: {
-    ROOM(1); GAS(5);
+    ROOM(1); BASE(5);
     *sp++ = u256_from_bytes32(f->host->get_balance(f->ctx, &f->msg->recipient)); ip++; NEXT();
 }
 L_BASEFEE: PUSHV(u256_from_bytes32(tx_ctx(f)->block_base_fee));
 L_BLOBHASH: {
-    NEED(1); GAS(3);
+    NEED(1); BASE(3);
     const evm_tx_context *t = tx_ctx(f);
     u256 i = sp[-1];
     sp[-1] = (u256_fits_u64(i) && t->blob_hashes && i.w[0] < t->blob_hashes_count)
@@ -238,27 +259,27 @@ L_BLOBHASH: {
     ip++; NEXT();
 }
 L_BLOBBASEFEE: PUSHV(u256_from_bytes32(tx_ctx(f)->blob_base_fee));
-L_POP: { NEED(1); GAS(2); sp--; ip++; NEXT(); }
+L_POP: { NEED(1); BASE(2); sp--; ip++; NEXT(); }
 L_MLOAD: {
-    NEED(1); GAS(3);
+    NEED(1); BASE(3);
     u256 off = sp[-1];
     MEMCHK_N(off, 32);
     sp[-1] = u256_from_be(f->mem + off.w[0]); ip++; NEXT();
 }
 L_MSTORE: {
-    NEED(2); GAS(3);
+    NEED(2); BASE(3);
     u256 off = sp[-1];
     MEMCHK_N(off, 32);
     u256_to_be(sp[-2], f->mem + off.w[0]); sp -= 2; ip++; NEXT();
 }
 L_MSTORE8: {
-    NEED(2); GAS(3);
+    NEED(2); BASE(3);
     u256 off = sp[-1];
     MEMCHK_N(off, 1);
     f->mem[off.w[0]] = (uint8_t)sp[-2].w[0]; sp -= 2; ip++; NEXT();
 }
 L_SLOAD: {
-    NEED(1); GAS(bg[0x54]);
+    NEED(1); BASE(bg[0x54]);
     evm_bytes32 k = u256_to_bytes32(sp[-1]);
     if (f->rev >= EVM_BERLIN && f->host->access_storage(f->ctx, &f->msg->recipient, &k) == EVM_ACCESS_COLD) GAS(2000);
     sp[-1] = u256_from_bytes32(f->host->get_storage(f->ctx, &f->msg->recipient, &k)); ip++; NEXT();
@@ -266,41 +287,48 @@ L_SLOAD: {
 L_SSTORE: {
     NEED(2);
     CALLOP(op_sstore(f, sp, &g_));
-    sp -= 2; ip++; NEXT();
+    sp -= 2; ip++; NEXT_BLOCK();
 }
 L_JUMP: {
-    NEED(1); GAS(8);
+    NEED(1); BASE(8);
     u256 d = sp[-1];
     if (!JUMP_OK(d)) goto e_badjump;
     sp--; ip = code + d.w[0]; NEXT();
 }
 L_JUMPI: {
-    NEED(2); GAS(10);
+    NEED(2); BASE(10);
     if (!u256_is_zero(sp[-2])) {
         u256 d = sp[-1];
         if (!JUMP_OK(d)) goto e_badjump;
-        ip = code + d.w[0];
-    } else ip++;
-    sp -= 2; NEXT();
+        sp -= 2; ip = code + d.w[0]; NEXT();
+    }
+    sp -= 2; ip++; NEXT_BLOCK();
 }
 L_PC: PUSHV(u256_from_u64((uint64_t)(ip - code)));
 L_MSIZE: PUSHV(u256_from_u64(f->mem_size));
-L_GAS: { ROOM(1); GAS(2); *sp++ = u256_from_u64((uint64_t)gas); ip++; NEXT(); }
-L_JUMPDEST: { GAS(1); ip++; NEXT(); }
+L_GAS: { ROOM(1); BASE(2); *sp++ = u256_from_u64((uint64_t)gas); ip++; NEXT_BLOCK(); }
+L_JUMPDEST: {
+#if INTERP_TRACED
+    GAS(1);
+#else
+    ENTER_AT((size_t)(ip - code));
+#endif
+    ip++; NEXT();
+}
 L_TLOAD: {
-    NEED(1); GAS(100);
+    NEED(1); BASE(100);
     evm_bytes32 k = u256_to_bytes32(sp[-1]);
     sp[-1] = u256_from_bytes32(f->host->get_transient_storage(f->ctx, &f->msg->recipient, &k)); ip++; NEXT();
 }
 L_TSTORE: {
-    NEED(2); GAS(100);
+    NEED(2); BASE(100);
     if (f->msg->flags & EVM_STATIC) { status = EVM_STATIC_MODE_VIOLATION; goto done; }
     evm_bytes32 k = u256_to_bytes32(sp[-1]), v = u256_to_bytes32(sp[-2]);
     f->host->set_transient_storage(f->ctx, &f->msg->recipient, &k, &v);
     sp -= 2; ip++; NEXT();
 }
 L_MCOPY: {
-    NEED(3); GAS(3);
+    NEED(3); BASE(3);
     u256 d = sp[-1], s = sp[-2], size = sp[-3];
     u256 hi = u256_lt(d, s) ? s : d;
     MEMCHK(hi, size);
@@ -311,34 +339,34 @@ L_MCOPY: {
 }
 L_PUSH0: PUSHV(u256_zero());
 
-#define PUSH_N(n) L_PUSH##n: { ROOM(1); GAS(3); *sp++ = u256_from_be_n(ip + 1, n); ip += (n) + 1; NEXT(); }
-L_PUSH1: { ROOM(1); GAS(3); *sp++ = u256_from_u64(ip[1]); ip += 2; NEXT(); }
+#define PUSH_N(n) L_PUSH##n: { ROOM(1); BASE(3); *sp++ = u256_load_push(ip + 1, n); ip += (n) + 1; NEXT(); }
+L_PUSH1: { ROOM(1); BASE(3); *sp++ = u256_from_u64(ip[1]); ip += 2; NEXT(); }
 PUSH_N(2) PUSH_N(3) PUSH_N(4) PUSH_N(5) PUSH_N(6) PUSH_N(7) PUSH_N(8) PUSH_N(9) PUSH_N(10)
 PUSH_N(11) PUSH_N(12) PUSH_N(13) PUSH_N(14) PUSH_N(15) PUSH_N(16) PUSH_N(17) PUSH_N(18) PUSH_N(19)
 PUSH_N(20) PUSH_N(21) PUSH_N(22) PUSH_N(23) PUSH_N(24) PUSH_N(25) PUSH_N(26) PUSH_N(27) PUSH_N(28)
 PUSH_N(29) PUSH_N(30) PUSH_N(31) PUSH_N(32)
 #undef PUSH_N
 
-#define DUP_N(n) L_DUP##n: { NEED(n); ROOM(1); GAS(3); *sp = sp[-(n)]; sp++; ip++; NEXT(); }
+#define DUP_N(n) L_DUP##n: { NEED(n); ROOM(1); BASE(3); *sp = sp[-(n)]; sp++; ip++; NEXT(); }
 DUP_N(1) DUP_N(2) DUP_N(3) DUP_N(4) DUP_N(5) DUP_N(6) DUP_N(7) DUP_N(8) DUP_N(9) DUP_N(10)
 DUP_N(11) DUP_N(12) DUP_N(13) DUP_N(14) DUP_N(15) DUP_N(16)
 #undef DUP_N
 
-#define SWAP_N(n) L_SWAP##n: { NEED((n) + 1); GAS(3); u256 t_ = sp[-1]; sp[-1] = sp[-1 - (n)]; sp[-1 - (n)] = t_; ip++; NEXT(); }
+#define SWAP_N(n) L_SWAP##n: { NEED((n) + 1); BASE(3); u256 t_ = sp[-1]; sp[-1] = sp[-1 - (n)]; sp[-1 - (n)] = t_; ip++; NEXT(); }
 SWAP_N(1) SWAP_N(2) SWAP_N(3) SWAP_N(4) SWAP_N(5) SWAP_N(6) SWAP_N(7) SWAP_N(8) SWAP_N(9) SWAP_N(10)
 SWAP_N(11) SWAP_N(12) SWAP_N(13) SWAP_N(14) SWAP_N(15) SWAP_N(16)
 #undef SWAP_N
 
-#define LOG_N(n) L_LOG##n: { NEED(2 + (n)); GAS(375 * ((n) + 1)); CALLOP(op_log(f, sp, n, &g_)); sp -= 2 + (n); ip++; NEXT(); }
+#define LOG_N(n) L_LOG##n: { NEED(2 + (n)); BASE(375 * ((n) + 1)); CALLOP(op_log(f, sp, n, &g_)); sp -= 2 + (n); ip++; NEXT(); }
 LOG_N(0) LOG_N(1) LOG_N(2) LOG_N(3) LOG_N(4)
 #undef LOG_N
 
-L_CREATE: { NEED(3); GAS(32000); CALLOP(op_create(f, sp, false, &g_)); sp -= 2; ip++; NEXT(); }
-L_CREATE2: { NEED(4); GAS(32000); CALLOP(op_create(f, sp, true, &g_)); sp -= 3; ip++; NEXT(); }
-L_CALL: { NEED(7); GAS(bg[0xf1]); CALLOP(op_call(f, sp, 0xf1, &g_)); sp -= 6; ip++; NEXT(); }
-L_CALLCODE: { NEED(7); GAS(bg[0xf2]); CALLOP(op_call(f, sp, 0xf2, &g_)); sp -= 6; ip++; NEXT(); }
-L_DELEGATECALL: { NEED(6); GAS(bg[0xf4]); CALLOP(op_call(f, sp, 0xf4, &g_)); sp -= 5; ip++; NEXT(); }
-L_STATICCALL: { NEED(6); GAS(bg[0xfa]); CALLOP(op_call(f, sp, 0xfa, &g_)); sp -= 5; ip++; NEXT(); }
+L_CREATE: { NEED(3); BASE(32000); CALLOP(op_create(f, sp, false, &g_)); sp -= 2; ip++; NEXT_BLOCK(); }
+L_CREATE2: { NEED(4); BASE(32000); CALLOP(op_create(f, sp, true, &g_)); sp -= 3; ip++; NEXT_BLOCK(); }
+L_CALL: { NEED(7); BASE(bg[0xf1]); CALLOP(op_call(f, sp, 0xf1, &g_)); sp -= 6; ip++; NEXT_BLOCK(); }
+L_CALLCODE: { NEED(7); BASE(bg[0xf2]); CALLOP(op_call(f, sp, 0xf2, &g_)); sp -= 6; ip++; NEXT_BLOCK(); }
+L_DELEGATECALL: { NEED(6); BASE(bg[0xf4]); CALLOP(op_call(f, sp, 0xf4, &g_)); sp -= 5; ip++; NEXT_BLOCK(); }
+L_STATICCALL: { NEED(6); BASE(bg[0xfa]); CALLOP(op_call(f, sp, 0xfa, &g_)); sp -= 5; ip++; NEXT_BLOCK(); }
 L_RETURN:
 L_REVERT: {
     NEED(2);
@@ -350,7 +378,7 @@ L_REVERT: {
 }
 L_INVALID: status = EVM_INVALID_INSTRUCTION; goto done;
 L_SELFDESTRUCT: {
-    NEED(1); GAS(bg[0xff]);
+    NEED(1); BASE(bg[0xff]);
     CALLOP(op_selfdestruct(f, sp, &g_));
     status = EVM_SUCCESS; goto done;
 }
@@ -370,6 +398,9 @@ done:
 }
 
 #undef NEXT
+#undef BASE
+#undef NEXT_BLOCK
+#undef ENTER_AT
 #undef GAS
 #undef NEED
 #undef ROOM

@@ -42,6 +42,15 @@ U256_INLINE u256 u256_from_be_n(const uint8_t *b, unsigned n) {
     memcpy(buf + 32 - n, b, n);
     return u256_from_be(buf);
 }
+/* Loads n (1..32) big-endian bytes from p; reads up to 8 bytes past p+n-1 rounded (caller pads):
+ * used by PUSHn on zero-padded code. */
+U256_INLINE u256 u256_load_push(const uint8_t *p, unsigned n) {
+    u256 r = {{0, 0, 0, 0}};
+    unsigned m = n % 8, full = n / 8;
+    if (m) { r.w[full] = u256__load_be64(p) >> (64 - 8 * m); p += m; }
+    for (int i = (int)full - 1; i >= 0; i--) { r.w[i] = u256__load_be64(p); p += 8; }
+    return r;
+}
 U256_INLINE u256 u256_from_bytes32(evm_bytes32 b) { return u256_from_be(b.bytes); }
 U256_INLINE evm_bytes32 u256_to_bytes32(u256 a) { evm_bytes32 b; u256_to_be(a, b.bytes); return b; }
 /* Address <-> number: the address is the low 160 bits. */
@@ -112,17 +121,19 @@ U256_INLINE u256 u256_or(u256 a, u256 b)  { u256 r; for (int i = 0; i < 4; i++) 
 U256_INLINE u256 u256_xor(u256 a, u256 b) { u256 r; for (int i = 0; i < 4; i++) r.w[i] = a.w[i] ^ b.w[i]; return r; }
 U256_INLINE u256 u256_not(u256 a) { u256 r; for (int i = 0; i < 4; i++) r.w[i] = ~a.w[i]; return r; }
 
-/* low 256 bits of a*b */
+/* low 256 bits of a*b (the 10 partial products that reach below 2^256, unrolled) */
 U256_INLINE u256 u256_mul(u256 a, u256 b) {
-    u256 r = {{0, 0, 0, 0}};
-    for (int i = 0; i < 4; i++) {
-        uint64_t carry = 0;
-        if (a.w[i] == 0) continue;
-        for (int j = 0; i + j < 4; j++) {
-            u256__u128 p = (u256__u128)a.w[i] * b.w[j] + r.w[i + j] + carry;
-            r.w[i + j] = (uint64_t)p; carry = (uint64_t)(p >> 64);
-        }
-    }
+    u256 r; u256__u128 t; uint64_t c;
+    t = (u256__u128)a.w[0] * b.w[0]; r.w[0] = (uint64_t)t; c = (uint64_t)(t >> 64);
+    t = (u256__u128)a.w[0] * b.w[1] + c; r.w[1] = (uint64_t)t; c = (uint64_t)(t >> 64);
+    t = (u256__u128)a.w[0] * b.w[2] + c; r.w[2] = (uint64_t)t; c = (uint64_t)(t >> 64);
+    r.w[3] = a.w[0] * b.w[3] + c;
+    t = (u256__u128)a.w[1] * b.w[0] + r.w[1]; r.w[1] = (uint64_t)t; c = (uint64_t)(t >> 64);
+    t = (u256__u128)a.w[1] * b.w[1] + r.w[2] + c; r.w[2] = (uint64_t)t; c = (uint64_t)(t >> 64);
+    r.w[3] += a.w[1] * b.w[2] + c;
+    t = (u256__u128)a.w[2] * b.w[0] + r.w[2]; r.w[2] = (uint64_t)t; c = (uint64_t)(t >> 64);
+    r.w[3] += a.w[2] * b.w[1] + c;
+    r.w[3] += a.w[3] * b.w[0];
     return r;
 }
 /* full 512-bit product into p[8] */
