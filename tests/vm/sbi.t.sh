@@ -95,4 +95,38 @@ wait $pid; rc=$?
 if [ $rc -eq 0 ] && grep -q "payload: hello" <<<"$got" && grep -q "sockq" <<<"$got" && [ ! -e "$sock" ]; then
   echo "PASS sbi_socket_console"
 else echo "FAIL sbi_socket_console: rc=$rc, got: $(tail -c 200 <<<"$got" | tr '\n' '|')"; fi
+# 8. on a terminal: raw mode while running (Ctrl-C goes to the guest), restored after Ctrl-A x and
+#    after SIGTERM
+ptyres=$(python3 - "$VMKIT" "$FW" "$T/IDLE.bin" <<'PY' 2>&1
+import os, pty, sys, termios, time, select, signal
+def run(quit_with):
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(sys.argv[1], [sys.argv[1], "run", "--bios", sys.argv[2], "--kernel", sys.argv[3], "--net", "none"])
+    buf = b""; end = time.time() + 20
+    while b"payload: hello" not in buf and time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            try: buf += os.read(fd, 4096)
+            except OSError: break
+    lflag = termios.tcgetattr(fd)[3]
+    raw = not (lflag & (termios.ICANON | termios.ECHO | termios.ISIG))
+    if quit_with == "ctrl-a": os.write(fd, b"\x03\x01x")     # Ctrl-C must not kill vmkit; C-a x quits
+    else: os.kill(pid, signal.SIGTERM)
+    end = time.time() + 10; status = None
+    while time.time() < end:
+        wpid, st = os.waitpid(pid, os.WNOHANG)
+        if wpid: status = os.waitstatus_to_exitcode(st); break
+        try: os.read(fd, 4096)
+        except OSError: pass
+        time.sleep(0.05)
+    lflag = termios.tcgetattr(fd)[3]
+    restored = bool(lflag & termios.ICANON) and bool(lflag & termios.ECHO)
+    print(quit_with, "raw=%s status=%s restored=%s" % (raw, status, restored))
+run("ctrl-a"); run("sigterm")
+PY
+)
+if grep -q "ctrl-a raw=True status=0 restored=True" <<<"$ptyres" && grep -q "sigterm raw=True status=143 restored=True" <<<"$ptyres"; then
+  echo "PASS sbi_tty_raw_mode_restored"
+else echo "FAIL sbi_tty_raw_mode_restored: $(tr '\n' '|' <<<"$ptyres")"; fi
 exit 0
