@@ -67,15 +67,11 @@ U256_INLINE bool u256_eq(u256 a, u256 b) {
 }
 U256_INLINE bool u256_lt(u256 a, u256 b) {
     /* borrow out of a - b */
-    uint64_t t, br = 0;
-    for (int i = 0; i < 4; i++) {
-        t = a.w[i] - b.w[i];
-        uint64_t b1 = a.w[i] < b.w[i];
-        uint64_t b2 = t < br;
-        br = b1 | b2;
-    }
-    (void)t;
-    return br != 0;
+    u256__u128 t = (u256__u128)a.w[0] - b.w[0];
+    t = (u256__u128)a.w[1] - b.w[1] - (uint64_t)((t >> 64) & 1);
+    t = (u256__u128)a.w[2] - b.w[2] - (uint64_t)((t >> 64) & 1);
+    t = (u256__u128)a.w[3] - b.w[3] - (uint64_t)((t >> 64) & 1);
+    return (t >> 64) & 1;
 }
 U256_INLINE bool u256_gt(u256 a, u256 b) { return u256_lt(b, a); }
 U256_INLINE bool u256_le(u256 a, u256 b) { return !u256_lt(b, a); }
@@ -91,28 +87,19 @@ U256_INLINE bool u256_fits_u64(u256 a) { return (a.w[1] | a.w[2] | a.w[3]) == 0;
 U256_INLINE uint64_t u256_to_u64(u256 a) { return a.w[0]; }   /* truncating */
 
 U256_INLINE u256 u256_add(u256 a, u256 b) {
-    u256 r; unsigned long long c = 0;
-#if defined(__has_builtin)
-#if __has_builtin(__builtin_addcll)
-    r.w[0] = __builtin_addcll(a.w[0], b.w[0], 0, &c);
-    r.w[1] = __builtin_addcll(a.w[1], b.w[1], c, &c);
-    r.w[2] = __builtin_addcll(a.w[2], b.w[2], c, &c);
-    r.w[3] = __builtin_addcll(a.w[3], b.w[3], c, &c);
-    return r;
-#endif
-#endif
-    u256__u128 s = 0;
-    for (int i = 0; i < 4; i++) { s = (u256__u128)a.w[i] + b.w[i] + (uint64_t)c; r.w[i] = (uint64_t)s; c = (uint64_t)(s >> 64); }
+    u256 r; u256__u128 t;
+    t = (u256__u128)a.w[0] + b.w[0]; r.w[0] = (uint64_t)t;
+    t = (u256__u128)a.w[1] + b.w[1] + (uint64_t)(t >> 64); r.w[1] = (uint64_t)t;
+    t = (u256__u128)a.w[2] + b.w[2] + (uint64_t)(t >> 64); r.w[2] = (uint64_t)t;
+    r.w[3] = a.w[3] + b.w[3] + (uint64_t)(t >> 64);
     return r;
 }
 U256_INLINE u256 u256_sub(u256 a, u256 b) {
-    u256 r; uint64_t br = 0;
-    for (int i = 0; i < 4; i++) {
-        uint64_t t = a.w[i] - b.w[i];
-        uint64_t b1 = a.w[i] < b.w[i];
-        r.w[i] = t - br;
-        br = b1 | (t < br);
-    }
+    u256 r; u256__u128 t;
+    t = (u256__u128)a.w[0] - b.w[0]; r.w[0] = (uint64_t)t;
+    t = (u256__u128)a.w[1] - b.w[1] - (uint64_t)((t >> 64) & 1); r.w[1] = (uint64_t)t;
+    t = (u256__u128)a.w[2] - b.w[2] - (uint64_t)((t >> 64) & 1); r.w[2] = (uint64_t)t;
+    r.w[3] = a.w[3] - b.w[3] - (uint64_t)((t >> 64) & 1);
     return r;
 }
 U256_INLINE u256 u256_neg(u256 a) { return u256_sub(u256_zero(), a); }
@@ -159,14 +146,24 @@ U256_INLINE unsigned u256_clz(u256 a) {
 U256_INLINE unsigned u256_bit_length(u256 a) { return 256 - u256_clz(a); }
 U256_INLINE unsigned u256_byte_length(u256 a) { return (u256_bit_length(a) + 7) / 8; }
 
+/* (hi:lo) / d with hi < d (so the quotient fits 64 bits) */
+static inline uint64_t u256__div128(uint64_t hi, uint64_t lo, uint64_t d, uint64_t *rem) {
+#if defined(__x86_64__)
+    uint64_t q, r;
+    __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "rm"(d));
+    *rem = r;
+    return q;
+#else
+    u256__u128 n = ((u256__u128)hi << 64) | lo;
+    *rem = (uint64_t)(n % d);
+    return (uint64_t)(n / d);
+#endif
+}
 /* Knuth D: u[0..m) / v[0..n) with v[n-1] != 0, m >= n, m <= 8. q gets m-n+1 limbs, r gets n limbs. */
 static inline void u256__divrem(const uint64_t *u, int m, const uint64_t *v, int n, uint64_t *q, uint64_t *r) {
     if (n == 1) {
         uint64_t d = v[0], rem = 0;
-        for (int i = m - 1; i >= 0; i--) {
-            u256__u128 num = ((u256__u128)rem << 64) | u[i];
-            q[i] = (uint64_t)(num / d); rem = (uint64_t)(num % d);
-        }
+        for (int i = m - 1; i >= 0; i--) q[i] = u256__div128(rem, u[i], d, &rem);
         r[0] = rem;
         return;
     }
@@ -179,12 +176,17 @@ static inline void u256__divrem(const uint64_t *u, int m, const uint64_t *v, int
     un[0] = u[0] << s;
     const u256__u128 b = (u256__u128)1 << 64;
     for (int j = m - n; j >= 0; j--) {
-        u256__u128 num = ((u256__u128)un[j + n] << 64) | un[j + n - 1];
-        u256__u128 qhat = num / vn[n - 1];
-        u256__u128 rhat = num - qhat * vn[n - 1];
-        while (qhat >= b || qhat * vn[n - 2] > ((rhat << 64) | un[j + n - 2])) {
+        u256__u128 qhat, rhat;
+        if (un[j + n] >= vn[n - 1]) {           /* quotient digit would overflow: start from b - 1 */
+            qhat = b - 1;
+            rhat = (((u256__u128)un[j + n] << 64) | un[j + n - 1]) - qhat * vn[n - 1];
+        } else {
+            uint64_t rr;
+            qhat = u256__div128(un[j + n], un[j + n - 1], vn[n - 1], &rr);
+            rhat = rr;
+        }
+        while (rhat < b && qhat * vn[n - 2] > ((rhat << 64) | un[j + n - 2])) {
             qhat--; rhat += vn[n - 1];
-            if (rhat >= b) break;
         }
         uint64_t borrow = 0, carry = 0;
         for (int i = 0; i < n; i++) {
@@ -222,6 +224,7 @@ static inline void u256_divmod(u256 a, u256 b, u256 *q, u256 *r) {
     if (n == 0) { if (q) *q = qq; if (r) *r = rr; return; }
     if (m < n || u256_lt(a, b)) { if (q) *q = qq; if (r) *r = a; return; }
     if (m == 1) { qq.w[0] = a.w[0] / b.w[0]; rr.w[0] = a.w[0] % b.w[0]; }
+    else if (m == 2 && n == 1 && a.w[1] < b.w[0]) qq.w[0] = u256__div128(a.w[1], a.w[0], b.w[0], &rr.w[0]);
     else u256__divrem(a.w, m, b.w, n, qq.w, rr.w);
     if (q) *q = qq;
     if (r) *r = rr;
