@@ -1,10 +1,11 @@
 /* bn254.c — alt_bn128 (BN254) for the EVM precompiles: 4x64-bit Montgomery arithmetic in Fp, the
  * tower Fp2 = Fp[u]/(u^2+1), Fp6 = Fp2[v]/(v^3-xi) with xi = 9+u, Fp12 = Fp6[w]/(w^2-v); G1 and the
- * G2 twist (y^2 = x^3 + 3/xi) in Jacobian coordinates; the optimal ate pairing (affine Miller loop
- * over 6x+2 with the two Frobenius steps) and the final exponentiation. Written for this project. */
+ * G2 twist (y^2 = x^3 + 3/xi) in Jacobian coordinates; the optimal ate pairing (Miller loop
+ * over 6x+2 with the two Frobenius steps, Jacobian T, sparse line products) and the final
+ * exponentiation (easy part, then the addition chain in x of Scott et al. with Granger-Scott
+ * cyclotomic squarings). Written for this project. */
 #include "bn254.h"
 
-#include <gmp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <stdbool.h>
@@ -26,8 +27,6 @@ static fp R2, ONE, FP_B;       /* R^2 mod p; 1 and 3 in Montgomery form */
 static fp2 FP2_ONE, XI, B2;    /* xi = 9+u, B2 = 3/xi */
 static fp2 GAMMA[6];           /* xi^(i(p-1)/6) */
 static uint64_t PM2[4];        /* p - 2 */
-static uint64_t HARD_DIGITS[4][4];  /* (p^4 - p^2 + 1)/r = d0 + d1 p + d2 p^2 + d3 p^3 */
-static int HARD_DBITS;              /* bit length of the largest digit */
 static u128 ATE;               /* 6x + 2 */
 
 /* ------------------------------------------------------------------ Fp */
@@ -110,9 +109,20 @@ static void fp_mul(fp *r, const fp *a, const fp *b)
     FP_MUL_ROUND(b->v[2]);
     FP_MUL_ROUND(b->v[3]);
 #undef FP_MUL_ROUND
-    uint64_t t[4] = {t0, t1, t2, t3};
-    if (fp_geq_p(t)) sub_p(t);
-    memcpy(r->v, t, 32);
+    /* conditional subtraction of p, branch-free */
+    uint64_t d0, d1, d2, d3;
+    unsigned char bw = __builtin_sub_overflow(t0, P.v[0], &d0);
+    unsigned char b1 = __builtin_sub_overflow(t1, P.v[1], &d1);
+    b1 |= __builtin_sub_overflow(d1, bw, &d1);
+    unsigned char b2 = __builtin_sub_overflow(t2, P.v[2], &d2);
+    b2 |= __builtin_sub_overflow(d2, b1, &d2);
+    unsigned char b3 = __builtin_sub_overflow(t3, P.v[3], &d3);
+    b3 |= __builtin_sub_overflow(d3, b2, &d3);
+    uint64_t keep = (uint64_t)0 - b3;   /* all ones if t < p */
+    r->v[0] = (t0 & keep) | (d0 & ~keep);
+    r->v[1] = (t1 & keep) | (d1 & ~keep);
+    r->v[2] = (t2 & keep) | (d2 & ~keep);
+    r->v[3] = (t3 & keep) | (d3 & ~keep);
 }
 static inline void fp_sqr(fp *r, const fp *a) { fp_mul(r, a, a); }
 static void fp_pow(fp *r, const fp *a, const uint64_t e[4])
@@ -381,26 +391,6 @@ static void init_consts(void)
     fp2_pow(&GAMMA[1], &XI, e);
     for (int i = 2; i < 6; i++) fp2_mul(&GAMMA[i], &GAMMA[i - 1], &GAMMA[1]);
     ATE = (u128)BN_X * 6 + 2;
-    /* hard part of the final exponent */
-    mpz_t p, r, h, t2;
-    mpz_inits(p, r, h, t2, NULL);
-    mpz_import(p, 4, -1, 8, 0, 0, P.v);
-    mpz_import(r, 4, -1, 8, 0, 0, R_ORDER);
-    mpz_pow_ui(h, p, 4);
-    mpz_pow_ui(t2, p, 2);
-    mpz_sub(h, h, t2);
-    mpz_add_ui(h, h, 1);
-    mpz_divexact(h, h, r);
-    HARD_DBITS = 0;
-    for (int j = 0; j < 4; j++) {
-        mpz_tdiv_qr(h, t2, h, p);       /* t2 = digit j, h = rest */
-        size_t cnt = 0;
-        memset(HARD_DIGITS[j], 0, sizeof HARD_DIGITS[j]);
-        mpz_export(HARD_DIGITS[j], &cnt, -1, 8, 0, 0, t2);
-        int nb = mpz_sgn(t2) ? (int)mpz_sizeinbase(t2, 2) : 0;
-        if (nb > HARD_DBITS) HARD_DBITS = nb;
-    }
-    mpz_clears(p, r, h, t2, NULL);
 }
 static void ensure_init(void) { pthread_once(&init_once, init_consts); }
 
@@ -646,40 +636,95 @@ static void step_add(fp12 *f, pair_state *s, const fp2 *qx, const fp2 *qy)
     g2_add(t, t, &q);
 }
 
-/* f^((p^12-1)/r): easy part f^((p^6-1)(p^2+1)), then the hard part (p^4-p^2+1)/r written in base p,
- * d0 + d1 p + d2 p^2 + d3 p^3, as a simultaneous exponentiation of f, f^p, f^p^2, f^p^3. */
+/* Squaring of an element of the cyclotomic subgroup (after the easy part of the final exponentiation),
+ * Granger-Scott: 6 Fp2 squarings instead of a full Fp12 squaring. */
+static void fp12_cyclo_sqr(fp12 *z, const fp12 *x)
+{
+    fp2 t0, t1, t2, t3, t4, t5, t6, t7, t8, u;
+    fp2_sqr(&t0, &x->b.c1);
+    fp2_sqr(&t1, &x->a.c0);
+    fp2_add(&t6, &x->b.c1, &x->a.c0); fp2_sqr(&t6, &t6); fp2_sub(&t6, &t6, &t0); fp2_sub(&t6, &t6, &t1);
+    fp2_sqr(&t2, &x->a.c2);
+    fp2_sqr(&t3, &x->b.c0);
+    fp2_add(&t7, &x->a.c2, &x->b.c0); fp2_sqr(&t7, &t7); fp2_sub(&t7, &t7, &t2); fp2_sub(&t7, &t7, &t3);
+    fp2_sqr(&t4, &x->b.c2);
+    fp2_sqr(&t5, &x->a.c1);
+    fp2_add(&t8, &x->b.c2, &x->a.c1); fp2_sqr(&t8, &t8); fp2_sub(&t8, &t8, &t4); fp2_sub(&t8, &t8, &t5);
+    fp2_mul_xi(&t8, &t8);
+    fp2_mul_xi(&t0, &t0); fp2_add(&t0, &t0, &t1);
+    fp2_mul_xi(&t2, &t2); fp2_add(&t2, &t2, &t3);
+    fp2_mul_xi(&t4, &t4); fp2_add(&t4, &t4, &t5);
+    fp12 r;
+    fp2_sub(&u, &t0, &x->a.c0); fp2_add(&u, &u, &u); fp2_add(&r.a.c0, &u, &t0);
+    fp2_sub(&u, &t2, &x->a.c1); fp2_add(&u, &u, &u); fp2_add(&r.a.c1, &u, &t2);
+    fp2_sub(&u, &t4, &x->a.c2); fp2_add(&u, &u, &u); fp2_add(&r.a.c2, &u, &t4);
+    fp2_add(&u, &t8, &x->b.c0); fp2_add(&u, &u, &u); fp2_add(&r.b.c0, &u, &t8);
+    fp2_add(&u, &t6, &x->b.c1); fp2_add(&u, &u, &u); fp2_add(&r.b.c1, &u, &t6);
+    fp2_add(&u, &t7, &x->b.c2); fp2_add(&u, &u, &u); fp2_add(&r.b.c2, &u, &t7);
+    *z = r;
+}
+
+/* r = x^BN_X for x in the cyclotomic subgroup */
+static void fp12_pow_x(fp12 *r, const fp12 *x)
+{
+    fp12 acc = *x;
+    for (int i = 61; i >= 0; i--) {      /* BN_X has 63 bits; the top one is acc = x */
+        fp12_cyclo_sqr(&acc, &acc);
+        if (BN_X >> i & 1) fp12_mul(&acc, &acc, x);
+    }
+    *r = acc;
+}
+
+/* Hard part f^((p^4-p^2+1)/r) with the addition chain of Scott et al. (2009) in x, f^p, f^p^2, f^p^3. */
+static void hard_part_chain(fp12 *r, const fp12 *f)
+{
+    fp12 fp1, fp2_, fp3, fx, fx2, fx3, fxp, fx2p, fx3p, fx2p2, y0, y1, y2, y3, y4, y5, y6, t0, t1;
+    fp12_frob(&fp1, f);
+    fp12_frob(&fp2_, &fp1);
+    fp12_frob(&fp3, &fp2_);
+    fp12_pow_x(&fx, f);
+    fp12_pow_x(&fx2, &fx);
+    fp12_pow_x(&fx3, &fx2);
+    fp12_frob(&fxp, &fx);
+    fp12_frob(&fx2p, &fx2);
+    fp12_frob(&fx3p, &fx3);
+    fp12_frob(&fx2p2, &fx2p);
+    fp12_mul(&y0, &fp1, &fp2_);
+    fp12_mul(&y0, &y0, &fp3);
+    fp12_conj(&y1, f);
+    y2 = fx2p2;
+    fp12_conj(&y3, &fxp);
+    fp12_mul(&y4, &fx, &fx2p);
+    fp12_conj(&y4, &y4);
+    fp12_conj(&y5, &fx2);
+    fp12_mul(&y6, &fx3, &fx3p);
+    fp12_conj(&y6, &y6);
+    fp12_cyclo_sqr(&t0, &y6);
+    fp12_mul(&t0, &t0, &y4);
+    fp12_mul(&t0, &t0, &y5);
+    fp12_mul(&t1, &y3, &y5);
+    fp12_mul(&t1, &t1, &t0);
+    fp12_mul(&t0, &t0, &y2);
+    fp12_cyclo_sqr(&t1, &t1);
+    fp12_mul(&t1, &t1, &t0);
+    fp12_cyclo_sqr(&t1, &t1);
+    fp12_mul(&t0, &t1, &y1);
+    fp12_mul(&t1, &t1, &y0);
+    fp12_cyclo_sqr(&t0, &t0);
+    fp12_mul(r, &t1, &t0);
+}
+
+/* f^((p^12-1)/r): easy part f^((p^6-1)(p^2+1)), then the hard part by the addition chain. */
 static void final_exp(fp12 *r, const fp12 *f)
 {
-    fp12 t, inv;
+    fp12 t, inv, t2;
     fp12_conj(&t, f);
     fp12_inv(&inv, f);
     fp12_mul(&t, &t, &inv);              /* f^(p^6 - 1) */
-    fp12 t2;
     fp12_frob(&t2, &t);
     fp12_frob(&t2, &t2);
     fp12_mul(&t, &t2, &t);               /* ^(p^2 + 1) */
-    fp12 fr[4], tab[16];
-    fr[0] = t;
-    for (int i = 1; i < 4; i++) fp12_frob(&fr[i], &fr[i - 1]);
-    fp12_one(&tab[0]);
-    for (int m = 1; m < 16; m++) {
-        int lo = m & -m, bit = __builtin_ctz((unsigned)m);
-        if (m == lo) tab[m] = fr[bit];
-        else fp12_mul(&tab[m], &tab[m - lo], &fr[bit]);
-    }
-    fp12 acc;
-    fp12_one(&acc);
-    bool started = false;
-    for (int i = HARD_DBITS - 1; i >= 0; i--) {
-        if (started) fp12_sqr(&acc, &acc);
-        int idx = 0;
-        for (int j = 0; j < 4; j++) idx |= (HARD_DIGITS[j][i / 64] >> (i % 64) & 1) << j;
-        if (idx) {
-            if (started) fp12_mul(&acc, &acc, &tab[idx]);
-            else { acc = tab[idx]; started = true; }
-        }
-    }
-    *r = acc;
+    hard_part_chain(r, &t);
 }
 
 int bn254_pairing_check(const uint8_t *in, size_t k)
