@@ -23,7 +23,7 @@ COUNT=${VMKIT_DIFF_COUNT:-48}
 LEN=${VMKIT_DIFF_LEN:-600}
 OUT=build/tests/riscv/diff
 rm -rf "$OUT"; mkdir -p "$OUT/gen"
-CC="riscv64-linux-gnu-gcc -march=rv64gc -mabi=lp64d -nostdlib -nostartfiles -static -Wl,--build-id=none -T tests/riscv/isa/u_link.ld"
+CC="riscv64-linux-gnu-gcc -march=rv64gc -mabi=lp64d -nostdlib -nostartfiles -static -Wl,--build-id=none -Wl,--no-warn-rwx-segments -T tests/riscv/isa/u_link.ld"
 python3 tests/riscv/isa/gen_diff.py --seed "$SEED" --count "$COUNT" --len "$LEN" --out "$OUT/gen" \
   || { echo "FAIL riscv_diff: generator failed"; exit 1; }
 
@@ -66,7 +66,7 @@ for s in tests/riscv/isa/u_*.c tests/riscv/isa/u_*.S; do
   case $s in */u_crt.S) continue ;; esac
   name=diff_$(basename "${s%.*}")
   if [ "${s##*.}" = c ]; then
-    $CC -O2 -ffreestanding -fno-builtin -fno-stack-protector tests/riscv/isa/u_crt.S "$s" -o "$OUT/$name.elf" 2>"$OUT/$name.cc.log"
+    $CC -O2 -ffreestanding -fno-stack-protector -Itests/riscv/isa tests/riscv/isa/u_crt.S "$s" -lgcc -o "$OUT/$name.elf" 2>"$OUT/$name.cc.log"
   else
     $CC "$s" -o "$OUT/$name.elf" 2>"$OUT/$name.cc.log"
   fi || { echo "FAIL $name: does not build: $(head -n 2 "$OUT/$name.cc.log" | tr '\n' ' ')"; continue; }
