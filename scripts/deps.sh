@@ -14,6 +14,8 @@ PKGS=(
   device-tree-compiler
   # tests and benchmarks: differential ISA tests and the peer emulator
   qemu-user qemu-system-misc curl iproute2 python3
+  # guest images (guest/): static qemu for the Debian rootfs second stage, file(1), GNU time for bench/riscv
+  qemu-user-static file time
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# guest/debian.sh — builds build/images/debian.ext4: a Debian trixie riscv64 root filesystem booting
+# systemd to multi-user.target (owned by the guest-images part). Built on demand only:
+# `guest/build.sh debian` or `make debian-image`. Steps: debootstrap --foreign (download + unpack on the
+# host), the second stage under qemu-riscv64-static through binfmt_misc, vmkit's configuration (fstab,
+# serial getty with root auto-login, the vmkit-ready marker unit), then mke2fs -d (no loop mounts).
+# Needs root (debootstrap, chroot, binfmt_misc). Cached by its inputs like guest/build.sh.
+# Env: VMKIT_CACHE, VMKIT_IMAGES, VMKIT_DEBIAN_MIRROR, DEBIAN_SIZE_MB (default 1536).
+set -euo pipefail
+umask 022
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+GUEST=$ROOT/guest
+OUT=${VMKIT_IMAGES:-$ROOT/build/images}
+CACHE=${VMKIT_CACHE:-$HOME/.cache/vmkit}
+LOGS=$OUT/logs
+SUITE=trixie
+MIRROR=${VMKIT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SIZE_MB=${DEBIAN_SIZE_MB:-1536}
+INCLUDE=systemd-sysv,udev,iproute2,ifupdown,isc-dhcp-client,netbase,procps,less
+T0=$(date +%s.%N)
+elapsed() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
+step()    { printf '[%6ss] debian: %s\n' "$(elapsed)" "$*"; }
+die()     { printf '[%6ss] debian: ERROR: %s\n' "$(elapsed)" "$*" >&2; exit 1; }
+mkdir -p "$OUT" "$LOGS" "$CACHE/debian"
+
+[ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap, chroot and binfmt_misc need it): sudo guest/build.sh debian"
+command -v debootstrap >/dev/null || die "debootstrap missing: run 'make deps'"
+command -v mke2fs >/dev/null || die "mke2fs missing (e2fsprogs): run 'make deps'"
+[[ $SIZE_MB =~ ^[0-9]+$ ]] && [ "$SIZE_MB" -ge 512 ] && [ "$SIZE_MB" -le 16384 ] || die "DEBIAN_SIZE_MB must be 512..16384"
+
+# Two cached stages. 1: the debootstrapped rootfs, keyed by suite, package list and host tools (slow:
+# download + emulated second stage). 2: the configured debian.ext4, keyed by stage 1 and this script.
+# Debian's archive moves on, so a cached rootfs stays until its inputs change or the cache is removed.
+RKEY=$( { echo "$SUITE $INCLUDE $MIRROR"; dpkg-query -W -f='${Version}\n' debootstrap qemu-user-static 2>/dev/null; } |
+        sha256sum | cut -c1-16)
+RFS=$CACHE/debian/rootfs-$RKEY
+KEY=$( { echo "$RKEY $SIZE_MB"; cat "$0" "$GUEST/debian-ready.sh"; dpkg-query -W -f='${Version}' e2fsprogs; } | sha256sum | cut -c1-16)
+DIR=$CACHE/debian/$KEY
+
+setup_binfmt() {
+  # binfmt_misc + qemu-riscv64-static, so riscv64 programs run in the chroot
+  local qs=/usr/bin/qemu-riscv64-static bm=/proc/sys/fs/binfmt_misc line
+  [ -x "$qs" ] || die "$qs missing (package qemu-user-static): run 'make deps'"
+  [ -e $bm/register ] || mount -t binfmt_misc binfmt_misc $bm 2>/dev/null ||
+    die "binfmt_misc is not available here (cannot mount $bm): the riscv64 second stage cannot run"
+  if [ ! -e $bm/qemu-riscv64 ]; then
+    # Debian's rule (magic and mask for riscv64 ELF), with the F flag: the interpreter is opened now,
+    # so it works inside the chroot without copying it there.
+    line=$(grep -h '^:qemu-riscv64:' /usr/lib/binfmt.d/qemu-riscv64.conf 2>/dev/null || true)
+    [ -n "$line" ] || die "no /usr/lib/binfmt.d/qemu-riscv64.conf (package qemu-user-static)"
+    printf '%s' "$line" > $bm/register || die "cannot register qemu-riscv64 in binfmt_misc"
+    step "registered qemu-riscv64-static in binfmt_misc"
+  fi
+  grep -q '^flags:.*F' $bm/qemu-riscv64 || die "binfmt qemu-riscv64 is registered without the F flag; remove it (echo -1 > $bm/qemu-riscv64)"
+}
+
+if [ -f "$DIR/debian.ext4" ]; then
+  step "cached ($KEY)"
+else
+  setup_binfmt
+  if [ ! -f "$RFS/.vmkit-done" ]; then
+    rm -rf "$RFS.tmp" "$RFS"; mkdir -p "$RFS.tmp"
+    step "debootstrap --foreign $SUITE riscv64 (download + unpack; log $LOGS/debian-stage1.log)"
+    debootstrap --foreign --arch=riscv64 --variant=minbase --include="$INCLUDE" \
+      --keyring=/usr/share/keyrings/debian-archive-keyring.gpg "$SUITE" "$RFS.tmp" "$MIRROR" \
+      > "$LOGS/debian-stage1.log" 2>&1 || die "debootstrap first stage failed; read $LOGS/debian-stage1.log"
+    step "second stage under qemu-riscv64-static (log $LOGS/debian-stage2.log)"
+    chroot "$RFS.tmp" /debootstrap/debootstrap --second-stage > "$LOGS/debian-stage2.log" 2>&1 &
+    pid=$! t=0
+    while kill -0 $pid 2>/dev/null; do
+      sleep 1; t=$((t+1))
+      [ $((t % 10)) -eq 0 ] && step "  second stage: $(grep -c '^I: Unpacking\|^I: Configuring' "$LOGS/debian-stage2.log") steps, $(tail -n1 "$LOGS/debian-stage2.log" | cut -c1-60)"
+    done
+    wait $pid || die "debootstrap second stage failed; read $LOGS/debian-stage2.log"
+    rm -rf "$RFS.tmp/var/cache/apt/archives/"*.deb
+    touch "$RFS.tmp/.vmkit-done"; mv "$RFS.tmp" "$RFS"
+  fi
+  R=$DIR.tmp/root
+  rm -rf "$DIR.tmp"; mkdir -p "$DIR.tmp"
+  cp -a "$RFS" "$R"; rm -f "$R/.vmkit-done"
+  step "configuring: fstab, hostname, network, serial auto-login, vmkit-ready unit"
+  echo vmkit-debian > "$R/etc/hostname"
+  printf '127.0.0.1 localhost\n127.0.1.1 vmkit-debian\n::1 localhost ip6-localhost ip6-loopback\n' > "$R/etc/hosts"
+  printf '/dev/vda / ext4 rw,errors=remount-ro 0 1\n' > "$R/etc/fstab"
+  printf 'auto lo\niface lo inet loopback\n\nallow-hotplug eth0\niface eth0 inet dhcp\n' > "$R/etc/network/interfaces"
+  chroot "$R" passwd -d root > /dev/null
+  for tty in serial-getty@ttyS0 serial-getty@hvc0; do
+    mkdir -p "$R/etc/systemd/system/$tty.service.d"
+    printf '[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 - $TERM\n' \
+      > "$R/etc/systemd/system/$tty.service.d/autologin.conf"
+  done
+  install -m 0755 "$GUEST/debian-ready.sh" "$R/usr/local/sbin/vmkit-ready"
+  cat > "$R/etc/systemd/system/vmkit-ready.service" <<'EOF'
+[Unit]
+Description=vmkit: announce multi-user.target on the console, run vmkit.run= if given
+After=multi-user.target
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/vmkit-ready
+StandardOutput=tty
+TTYPath=/dev/console
+[Install]
+WantedBy=multi-user.target
+EOF
+  ln -sf /etc/systemd/system/vmkit-ready.service "$R/etc/systemd/system/multi-user.target.wants/vmkit-ready.service"
+  # Quick boots on an emulator: no waiting for a network that may not exist.
+  ln -sf /dev/null "$R/etc/systemd/system/systemd-networkd-wait-online.service"
+  mkdir -p "$R/etc/systemd/system/networking.service.d"
+  printf '[Service]\nTimeoutStartSec=20\n' > "$R/etc/systemd/system/networking.service.d/vmkit.conf"
+  : > "$R/etc/machine-id"
+  rm -rf "$R/var/cache/apt/archives/"*.deb "$R/var/lib/apt/lists/"* "$R/debootstrap"
+  printf 'deb %s %s main\n' "$MIRROR" "$SUITE" > "$R/etc/apt/sources.list"
+
+  step "mke2fs -d -> debian.ext4 (${SIZE_MB} MiB, log $LOGS/debian-mkfs.log)"
+  mke2fs -q -F -t ext4 -L vmkit-debian -E root_owner=0:0 -d "$R" "$DIR.tmp/debian.ext4" "${SIZE_MB}M" \
+    > "$LOGS/debian-mkfs.log" 2>&1 || die "mke2fs failed; read $LOGS/debian-mkfs.log"
+  e2fsck -fn "$DIR.tmp/debian.ext4" >> "$LOGS/debian-mkfs.log" 2>&1 || die "e2fsck of debian.ext4 failed; read $LOGS/debian-mkfs.log"
+  chroot "$R" dpkg-query -W -f='${Package} ${Version}\n' > "$DIR.tmp/packages.txt"
+  rm -rf "$R"
+  rm -rf "$DIR"; mv "$DIR.tmp" "$DIR"
+fi
+cp --sparse=always "$DIR/debian.ext4" "$OUT/debian.ext4"
+cp "$DIR/packages.txt" "$OUT/debian.packages"
+step "done: $OUT/debian.ext4 ($(wc -l < "$DIR/packages.txt") packages, key $KEY); boot: root=/dev/vda rw console=ttyS0"
