@@ -55,7 +55,8 @@ int virtio_dev_init(virtio_dev *d, const virtio_devops *ops, const virtio_env *e
     pthread_mutex_init(&d->mtx, &a);
     pthread_mutexattr_destroy(&a);
     pthread_mutex_init(&d->irq_mtx, NULL);
-    d->host_features = features | (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_INDIRECT_DESC);
+    d->host_features = features | (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_INDIRECT_DESC) |
+                       (1ull << VIRTIO_F_EVENT_IDX);
     d->config_len = config_len > VIRTIO_CONFIG_MAX ? VIRTIO_CONFIG_MAX : config_len;
     return 0;
 }

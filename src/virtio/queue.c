@@ -15,6 +15,8 @@ void vq_reset(virtq *q)
     q->desc_gpa = q->avail_gpa = q->used_gpa = 0;
     q->desc = q->avail = q->used = NULL;
     q->last_avail = q->used_idx = 0;
+    q->signalled_used = 0;
+    q->signalled_valid = false;
     q->elem.n_in = q->elem.n_out = 0;
 }
 
@@ -39,7 +41,19 @@ int vq_setup(virtio_dev *d, virtq *q)
         return -1;
     }
     q->last_avail = q->used_idx = 0;
+    q->signalled_used = 0;
+    q->signalled_valid = false;
     return 0;
+}
+
+/* EVENT_IDX fields: used_event after the avail ring, avail_event after the used ring. */
+static inline _Atomic uint16_t *used_event_p(const virtq *q)
+{
+    return (_Atomic uint16_t *)(void *)(q->avail + 4 + 2 * (size_t)q->num);
+}
+static inline _Atomic uint16_t *avail_event_p(const virtq *q)
+{
+    return (_Atomic uint16_t *)(void *)(q->used + 4 + 8 * (size_t)q->num);
 }
 
 static inline uint16_t avail_idx(const virtq *q)
@@ -62,6 +76,15 @@ int vq_pop(virtio_dev *d, virtq *q)
     if (!q->ready || atomic_load(&d->broken)) return 0;
     uint16_t ai = avail_idx(q);
     uint16_t navail = (uint16_t)(ai - q->last_avail);
+    if (navail == 0 && virtio_dev_has_feature(d, VIRTIO_F_EVENT_IDX)) {
+        /* found the ring empty: ask for a notification at the next buffer, then re-check so that a
+         * buffer added meanwhile is not missed */
+        atomic_store_explicit(avail_event_p(q), q->last_avail, memory_order_relaxed);
+        if (d->env.mem->track_dirty) vmk_mem_mark_dirty(d->env.mem, q->used_gpa + 4 + 8ull * q->num, 2);
+        atomic_thread_fence(memory_order_seq_cst);
+        ai = avail_idx(q);
+        navail = (uint16_t)(ai - q->last_avail);
+    }
     if (navail == 0) return 0;
     if (navail > q->num) {
         virtio_dev_fail(d, "queue %u: avail index jumped from %u to %u (queue size %u)", qi, q->last_avail, ai, q->num);
@@ -153,6 +176,16 @@ void vq_notify(virtio_dev *d, virtq *q)
 {
     if (!q->ready) return;
     atomic_thread_fence(memory_order_seq_cst);
+    if (virtio_dev_has_feature(d, VIRTIO_F_EVENT_IDX)) {
+        uint16_t ev = atomic_load_explicit(used_event_p(q), memory_order_relaxed);
+        uint16_t old = q->signalled_used, nw = q->used_idx;
+        bool valid = q->signalled_valid;
+        q->signalled_used = nw;
+        q->signalled_valid = true;
+        /* vring_need_event: interrupt when used_event lies in [old, new) */
+        if (!valid || (uint16_t)(nw - ev - 1) < (uint16_t)(nw - old)) virtio_dev_raise(d, VIRTIO_ISR_USED);
+        return;
+    }
     uint16_t flags = atomic_load_explicit((_Atomic uint16_t *)(void *)q->avail, memory_order_relaxed);
     if (!(flags & VIRTQ_AVAIL_F_NO_INTERRUPT)) virtio_dev_raise(d, VIRTIO_ISR_USED);
 }

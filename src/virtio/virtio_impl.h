@@ -52,6 +52,8 @@ typedef struct virtq {
     /* host pointers validated when the queue became ready */
     uint8_t *desc, *avail, *used;
     uint16_t last_avail, used_idx;
+    uint16_t signalled_used;               /* EVENT_IDX: used index at the last interrupt decision */
+    bool signalled_valid;
     vq_elem elem;                          /* scratch element (processing is serial per queue) */
 } virtq;
 

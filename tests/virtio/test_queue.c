@@ -375,7 +375,7 @@ static void test_fuzz(void)
     int broken = 0, iters = 3000, lvl = vmk_log_level;
     vmk_log_level = VMK_LOG_ERROR;                             /* one warning per broken ring is expected */
     for (int it = 0; it < iters; it++) {
-        if (driver_init(d, 1, (1ull << 32) | (1ull << 28) | (1ull << 13) | (1ull << 14)) != 0) { CHECK(0); break; }
+        if (driver_init(d, 1, (1ull << 32) | (1ull << 28) | (1ull << 13) | (1ull << 14) | ((uint64_t)(it & 1) << 29)) != 0) { CHECK(0); break; }
         gq *Q = &gqs[0];
         for (unsigned i = 0; i < QNUM; i++) {
             uint32_t lens[] = { 0, 1, 16, 512, 4096, (uint32_t)rnd(), (uint32_t)(rnd() % 8192) };
@@ -489,6 +489,41 @@ static void test_rng(void)
     TEST_END();
 }
 
+static void test_event_idx(void)
+{
+    char err[VMK_ERRLEN];
+    TEST_BEGIN("event_idx_suppression");
+    virtio_dev *d = virtio_rng_new(env(), err, sizeof err);
+    CHECK(d != NULL);
+    if (!d) { TEST_END(); return; }
+    wr(d, 0x14, 0);
+    CHECK(rd(d, 0x10) & (1u << 29));
+    CHECK(driver_init(d, 1, (1ull << 32) | (1ull << 29)) == 0);
+    gq *Q = &gqs[0];
+    _Atomic uint16_t *used_event = g(Q->avail + 4 + 2 * QNUM), *avail_event = g(Q->used + 4 + 8 * QNUM);
+    seg s = { DATA, 16, true };
+    atomic_store(used_event, 0);                       /* interrupt after the first buffer */
+    wr(d, 0x64, 3);
+    post(d, 0, &s, 1);
+    CHECK_EQ_U64(wait_used(0, NULL), 16);
+    msleep(5);
+    CHECK(rd(d, 0x60) & 1);
+    CHECK_EQ_U64(atomic_load(avail_event), 1);         /* device found the ring empty at index 1 */
+    wr(d, 0x64, 3);
+    atomic_store(used_event, 5);                       /* not before the 6th used buffer */
+    for (int i = 0; i < 4; i++) { post(d, 0, &s, 1); CHECK_EQ_U64(wait_used(0, NULL), 16); }
+    msleep(5);
+    CHECK_EQ_U64(rd(d, 0x60) & 1, 0);                  /* used idx 5: suppressed */
+    CHECK_EQ_U64(atomic_load(avail_event), 5);
+    post(d, 0, &s, 1);                                 /* used idx 6 passes used_event 5 */
+    CHECK_EQ_U64(wait_used(0, NULL), 16);
+    msleep(5);
+    CHECK(rd(d, 0x60) & 1);
+    wr(d, 0x64, 3);
+    virtio_dev_free(d);
+    TEST_END();
+}
+
 static void test_console(void)
 {
     char err[VMK_ERRLEN];
@@ -538,6 +573,7 @@ int main(void)
     test_fuzz();
     test_rng();
     test_console();
+    test_event_idx();
     vmk_loop_stop(loop);
     vmk_loop_free(loop);
     unlink(disk_path);
