@@ -22,7 +22,7 @@ static void decode32(uint32_t r, rv_insn *o)
 {
     unsigned opc = r & 0x7f, f3 = (r >> 12) & 7, f7 = r >> 25;
     int32_t imm_i = (int32_t)r >> 20;
-    int32_t imm_s = ((int32_t)r >> 25 << 5) | ((r >> 7) & 31);
+    int32_t imm_s = sext32(((r >> 25) << 5) | ((r >> 7) & 31), 12);
     int32_t imm_b = sext32(((r >> 31) << 12) | (((r >> 7) & 1) << 11) | (((r >> 25) & 0x3f) << 5) |
                            (((r >> 8) & 15) << 1), 13);
     int32_t imm_u = (int32_t)(r & 0xfffff000u);
