@@ -5,6 +5,8 @@ set -euo pipefail
 PKGS=(
   # toolchain
   build-essential clang pkg-config make
+  # libFuzzer runtime for clang -fsanitize=fuzzer (make fuzz-evm-interp)
+  libclang-rt-14-dev
   # libraries vmkit links against
   libfdt-dev libslirp-dev libglib2.0-dev libseccomp-dev libsecp256k1-dev libssl-dev
   libgmp-dev libsqlite3-dev libcjson-dev liburing-dev
