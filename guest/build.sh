@@ -41,6 +41,7 @@ die()     { printf '[%6ss] ERROR: %s\n' "$(elapsed)" "$*" >&2; exit 1; }
 need()    { command -v "$1" >/dev/null 2>&1 || die "missing tool '$1' (package $2): run 'make deps'"; }
 pkgver()  { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not-installed"; }
 hash_of() { sha256sum | cut -c1-16; }
+filehash() { sha256sum "$@" | cut -d' ' -f1; }   # contents only, not the (cache) path
 # As root we create device nodes and root-owned files directly; otherwise under fakeroot.
 asroot()  { if [ "$(id -u)" -eq 0 ]; then "$@"; else fakeroot -- "$@"; fi; }
 
@@ -165,7 +166,7 @@ BUSYBOX=
 BUSYBOX_DESC=
 get_busybox() {
   local deb; deb=$(fetch_deb busybox-static)
-  local key; key=$( { declare -f get_busybox; sha256sum "$deb"; } | hash_of)
+  local key; key=$( { declare -f get_busybox; filehash "$deb"; } | hash_of)
   local dir=$CACHE/busybox/$key
   if [ ! -f "$dir/busybox" ]; then
     mkdir -p "$dir.tmp"
@@ -229,8 +230,8 @@ build_cpubench() {
 # ---------------------------------------------------------------- initramfs
 build_initramfs() {
   need cpio cpio; need gzip gzip
-  local key; key=$( { declare -f build_initramfs populate_busybox; cat "$GUEST/init.sh" "$GUEST/udhcpc.script";
-                      sha256sum "$BUSYBOX" "$CPUBENCH"; } | hash_of)
+  local key; key=$( { declare -f build_initramfs populate_busybox; echo "$EPOCH"; cat "$GUEST/init.sh" "$GUEST/udhcpc.script";
+                      filehash "$BUSYBOX" "$CPUBENCH"; } | hash_of)
   local dir=$CACHE/initramfs/$key
   if [ ! -f "$dir/initramfs.cpio.gz" ]; then
     local r=$dir.tmp/root
@@ -239,8 +240,9 @@ build_initramfs() {
     echo initramfs > "$r/etc/vmkit-role"
     ln -s sbin/vmkit-init "$r/init"
     # /dev/console must exist before devtmpfs is mounted: the kernel opens it for init's stdio.
+    # Fixed timestamps (and gzip -n): identical inputs give an identical archive.
     asroot sh -c "mknod -m 600 '$r/dev/console' c 5 1 && mknod -m 666 '$r/dev/null' c 1 3 &&
-      cd '$r' && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet" \
+      find '$r' -exec touch -h -d @$EPOCH {} + && cd '$r' && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --renumber-inodes --ignore-devno --quiet" \
       > "$dir.tmp/initramfs.cpio" 2> "$LOGS/initramfs.log" || die "cpio failed; read $LOGS/initramfs.log"
     gzip -9n < "$dir.tmp/initramfs.cpio" > "$dir.tmp/initramfs.cpio.gz"
     rm -rf "$r" "$dir.tmp/initramfs.cpio"
@@ -252,12 +254,13 @@ build_initramfs() {
 }
 
 # ---------------------------------------------------------------- disk.ext4
+EPOCH=1735689600   # fixed file timestamp in the images (2025-01-01)
 DISK_MB=32
 DISK_TEXT="vmkit disk.ext4: busybox httpd OK"
 build_disk() {
   need mke2fs e2fsprogs
-  local key; key=$( { declare -f build_disk populate_busybox; echo "$DISK_MB $DISK_TEXT"; pkgver e2fsprogs;
-                      cat "$GUEST/init.sh" "$GUEST/udhcpc.script"; sha256sum "$BUSYBOX" "$CPUBENCH"; } | hash_of)
+  local key; key=$( { declare -f build_disk populate_busybox; echo "$DISK_MB $DISK_TEXT $EPOCH"; pkgver e2fsprogs;
+                      cat "$GUEST/init.sh" "$GUEST/udhcpc.script"; filehash "$BUSYBOX" "$CPUBENCH"; } | hash_of)
   local dir=$CACHE/disk/$key
   if [ ! -f "$dir/disk.ext4" ]; then
     local r=$dir.tmp/root
@@ -268,7 +271,8 @@ build_disk() {
     mkdir -p "$r/www" "$r/lost+found"
     echo "$DISK_TEXT" > "$r/www/index.html"
     # Fixed UUID and hash seed so identical inputs give an identical image.
-    asroot sh -c "chown -R 80:80 '$r/www' && mke2fs -q -F -t ext4 -L vmkit-disk -U 6d6b6974-0000-4000-8000-000000000001 \
+    find "$r" -exec touch -h -d @$EPOCH {} +
+    asroot sh -c "chown -R 80:80 '$r/www' && E2FSPROGS_FAKE_TIME=$EPOCH mke2fs -q -F -t ext4 -L vmkit-disk -U 6d6b6974-0000-4000-8000-000000000001 \
       -E root_owner=0:0,hash_seed=6d6b6974-0000-4000-8000-000000000002 -d '$r' '$dir.tmp/disk.ext4' ${DISK_MB}M" \
       > "$LOGS/disk.log" 2>&1 || die "mke2fs failed; read $LOGS/disk.log"
     e2fsck -fn "$dir.tmp/disk.ext4" >> "$LOGS/disk.log" 2>&1 || die "e2fsck of the new disk.ext4 failed; read $LOGS/disk.log"
