@@ -32,9 +32,12 @@ static int fork_by_name(const char *s)
 static void usage_evm(FILE *f)
 {
     fputs("usage: vmkit evm statetest PATH... [--fork NAME] [--trace] [--bench N] [--jobs N] [--summary]\n"
+          "                                   [--skip SUBSTRING]...\n"
           "       vmkit evm run --code HEX [--input HEX] [--gas N] [--fork NAME] [--trace]\n"
           "  statetest  runs Ethereum JSON state tests (files or directories, searched for *.json);\n"
-          "             prints one FAIL line per failing case and a final 'N passed, N failed' line.\n"
+          "             prints one FAIL line per failing case and a final 'N passed, N failed' line;\n"
+          "             --summary adds a per-fork table, --skip drops files whose path contains SUBSTRING,\n"
+          "             --bench N times each case N times (newest fork) and prints BENCH lines.\n"
           "  run        executes bytecode against an empty state; prints status, gas used and output.\n"
           "Forks: Frontier Homestead EIP150 EIP158 Byzantium Constantinople ConstantinopleFix Istanbul\n"
           "       Berlin London Merge Shanghai Cancun Prague\n", f);
@@ -122,42 +125,59 @@ static int cmd_statetest(int argc, char **argv)
     bool summary = false;
     flist files = {0};
     const char **paths = calloc((size_t)argc + 1, sizeof *paths);
-    size_t npaths = 0;
-    if (!paths) return 1;
+    const char **skips = calloc((size_t)argc + 1, sizeof *skips);
+    size_t npaths = 0, nskips = 0;
+    if (!paths || !skips) { free(paths); free(skips); return 1; }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage_evm(stdout); free(paths); return 0; }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage_evm(stdout); free(paths); free(skips); return 0; }
         if (!strcmp(a, "--trace")) { o.trace = true; continue; }
         if (!strcmp(a, "--summary")) { summary = true; continue; }
+        if (!strcmp(a, "--skip")) {
+            if (i + 1 >= argc) { fprintf(stderr, "vmkit evm statetest: --skip needs a value\n"); free(paths); free(skips); return 2; }
+            skips[nskips++] = argv[++i];
+            continue;
+        }
         if (!strcmp(a, "--fork") || !strcmp(a, "--bench") || !strcmp(a, "--jobs")) {
-            if (i + 1 >= argc) { fprintf(stderr, "vmkit evm statetest: %s needs a value\n", a); free(paths); return 2; }
+            if (i + 1 >= argc) { fprintf(stderr, "vmkit evm statetest: %s needs a value\n", a); free(paths); free(skips); return 2; }
             const char *v = argv[++i];
             long n;
             if (!strcmp(a, "--fork")) {
                 o.fork = fork_by_name(v);
-                if (o.fork < 0) { fprintf(stderr, "vmkit evm statetest: unknown fork '%s'\n", v); free(paths); return 2; }
+                if (o.fork < 0) { fprintf(stderr, "vmkit evm statetest: unknown fork '%s'\n", v); free(paths); free(skips); return 2; }
             } else if (!strcmp(a, "--bench")) {
-                if (parse_int(v, 1, 1000000, &n)) { fprintf(stderr, "vmkit evm statetest: bad --bench count '%s'\n", v); free(paths); return 2; }
+                if (parse_int(v, 1, 1000000, &n)) { fprintf(stderr, "vmkit evm statetest: bad --bench count '%s'\n", v); free(paths); free(skips); return 2; }
                 o.bench = (int)n;
             } else {
-                if (parse_int(v, 1, 64, &n)) { fprintf(stderr, "vmkit evm statetest: bad --jobs count '%s' (1..64)\n", v); free(paths); return 2; }
+                if (parse_int(v, 1, 64, &n)) { fprintf(stderr, "vmkit evm statetest: bad --jobs count '%s' (1..64)\n", v); free(paths); free(skips); return 2; }
                 jobs = n;
             }
             continue;
         }
-        if (a[0] == '-' && a[1]) { fprintf(stderr, "vmkit evm statetest: unknown option '%s' (see --help)\n", a); free(paths); return 2; }
+        if (a[0] == '-' && a[1]) { fprintf(stderr, "vmkit evm statetest: unknown option '%s' (see --help)\n", a); free(paths); free(skips); return 2; }
         paths[npaths++] = a;
     }
-    if (!npaths) { fprintf(stderr, "vmkit evm statetest: no test files given (see --help)\n"); free(paths); return 2; }
+    if (!npaths) { fprintf(stderr, "vmkit evm statetest: no test files given (see --help)\n"); free(paths); free(skips); return 2; }
     int rc = 0;
     for (size_t i = 0; i < npaths; i++)
         if (collect(&files, paths[i], 0)) rc = 1;
     free(paths);
     if (rc) {
+        free(skips);
         for (size_t i = 0; i < files.n; i++) free(files.v[i]);
         free(files.v);
         return 1;
     }
+    size_t kept = 0;
+    for (size_t i = 0; i < files.n; i++) {
+        bool skip = false;
+        for (size_t k = 0; k < nskips; k++)
+            if (strstr(files.v[i], skips[k])) skip = true;
+        if (skip) free(files.v[i]);
+        else files.v[kept++] = files.v[i];
+    }
+    files.n = kept;
+    free(skips);
     qsort(files.v, files.n, sizeof *files.v, scmp);
     if (o.trace) jobs = 1;
     if ((size_t)jobs > files.n) jobs = files.n ? (long)files.n : 1;

@@ -224,6 +224,9 @@ typedef struct htx_result {
 } htx_result;
 /* Validates and executes tx on st; on rejection st is unchanged. */
 htx_result htx_apply(hstate *st, enum evm_revision rev, const hblockenv *env, const htx *tx);
+/* End of transaction (and of the state test's block): touches the coinbase, deletes selfdestructed
+ * accounts and (EIP-161) touched empty ones. Call after htx_apply, whether or not the tx was valid. */
+void       htx_finalize(hstate *st, enum evm_revision rev, const hblockenv *env);
 /* Intrinsic gas of tx (base, data, create, access list, initcode words). */
 int64_t    htx_intrinsic_gas(enum evm_revision rev, const htx *tx);
 

@@ -527,6 +527,7 @@ static int run_test(const char *path, const cJSON *jt, const st_opts *o, st_coun
                     double t0 = now_us();
                     r = htx_apply(&s, (enum evm_revision)rev, &t.env, &tx);
                     ts[k] = now_us() - t0;
+                    htx_finalize(&s, (enum evm_revision)rev, &t.env);
                     if (k + 1 < o->bench) hs_free(&s);
                 }
                 qsort(ts, (size_t)o->bench, sizeof *ts, dcmp);
@@ -543,6 +544,7 @@ static int run_test(const char *path, const cJSON *jt, const st_opts *o, st_coun
                 if (o->trace) st_trace_enable(true);
                 r = htx_apply(&s, (enum evm_revision)rev, &t.env, &tx);
                 if (o->trace) st_trace_enable(false);
+                htx_finalize(&s, (enum evm_revision)rev, &t.env);
             }
             uint8_t root[32], logs[32];
             hs_state_root(&s, root);

@@ -150,7 +150,16 @@ htx_result htx_apply(hstate *st, enum evm_revision rev, const hblockenv *env, co
     hu_add(&t, cb->balance, fee);
     hs_set_balance(st, cb, t);
 
-    /* end of transaction: selfdestructed accounts, then touched empty ones (EIP-161) */
+    htx_result res = {NULL, r.status, gas_used};
+    return res;
+}
+
+void htx_finalize(hstate *st, enum evm_revision rev, const hblockenv *env)
+{
+    /* the block's (zero) reward touches the coinbase, as in the reference state-test runner: pre-EIP-161
+     * this creates an empty coinbase account even when the transaction was rejected */
+    hs_touch(st, hs_get_or_create(st, &env->coinbase));
+    /* then: selfdestructed accounts, then touched empty ones (EIP-161) */
     for (size_t i = 0; i < st->acct_cap; i++) {
         hacct *a = st->accts[i];
         if (!a || !a->exists) continue;
@@ -164,6 +173,4 @@ htx_result htx_apply(hstate *st, enum evm_revision rev, const hblockenv *env, co
             hacct_clear_storage(a);
         }
     }
-    htx_result res = {NULL, r.status, gas_used};
-    return res;
 }
