@@ -67,11 +67,20 @@ U256_INLINE bool u256_eq(u256 a, u256 b) {
 }
 U256_INLINE bool u256_lt(u256 a, u256 b) {
     /* borrow out of a - b */
+#if defined(__x86_64__)
+    uint64_t a0 = a.w[0], a1 = a.w[1], a2 = a.w[2], a3 = a.w[3];
+    uint8_t c;
+    __asm__("subq %[b0], %[a0]\n\tsbbq %[b1], %[a1]\n\tsbbq %[b2], %[a2]\n\tsbbq %[b3], %[a3]\n\tsetc %[c]"
+            : [a0] "+&r"(a0), [a1] "+&r"(a1), [a2] "+&r"(a2), [a3] "+&r"(a3), [c] "=r"(c)
+            : [b0] "rm"(b.w[0]), [b1] "rm"(b.w[1]), [b2] "rm"(b.w[2]), [b3] "rm"(b.w[3]) : "cc");
+    return c;
+#else
     u256__u128 t = (u256__u128)a.w[0] - b.w[0];
     t = (u256__u128)a.w[1] - b.w[1] - (uint64_t)((t >> 64) & 1);
     t = (u256__u128)a.w[2] - b.w[2] - (uint64_t)((t >> 64) & 1);
     t = (u256__u128)a.w[3] - b.w[3] - (uint64_t)((t >> 64) & 1);
     return (t >> 64) & 1;
+#endif
 }
 U256_INLINE bool u256_gt(u256 a, u256 b) { return u256_lt(b, a); }
 U256_INLINE bool u256_le(u256 a, u256 b) { return !u256_lt(b, a); }
@@ -87,19 +96,37 @@ U256_INLINE bool u256_fits_u64(u256 a) { return (a.w[1] | a.w[2] | a.w[3]) == 0;
 U256_INLINE uint64_t u256_to_u64(u256 a) { return a.w[0]; }   /* truncating */
 
 U256_INLINE u256 u256_add(u256 a, u256 b) {
-    u256 r; u256__u128 t;
+    u256 r;
+#if defined(__x86_64__)
+    uint64_t a0 = a.w[0], a1 = a.w[1], a2 = a.w[2], a3 = a.w[3];
+    __asm__("addq %[b0], %[a0]\n\tadcq %[b1], %[a1]\n\tadcq %[b2], %[a2]\n\tadcq %[b3], %[a3]"
+            : [a0] "+&r"(a0), [a1] "+&r"(a1), [a2] "+&r"(a2), [a3] "+&r"(a3)
+            : [b0] "rm"(b.w[0]), [b1] "rm"(b.w[1]), [b2] "rm"(b.w[2]), [b3] "rm"(b.w[3]) : "cc");
+    r.w[0] = a0; r.w[1] = a1; r.w[2] = a2; r.w[3] = a3;
+#else
+    u256__u128 t;
     t = (u256__u128)a.w[0] + b.w[0]; r.w[0] = (uint64_t)t;
     t = (u256__u128)a.w[1] + b.w[1] + (uint64_t)(t >> 64); r.w[1] = (uint64_t)t;
     t = (u256__u128)a.w[2] + b.w[2] + (uint64_t)(t >> 64); r.w[2] = (uint64_t)t;
     r.w[3] = a.w[3] + b.w[3] + (uint64_t)(t >> 64);
+#endif
     return r;
 }
 U256_INLINE u256 u256_sub(u256 a, u256 b) {
-    u256 r; u256__u128 t;
+    u256 r;
+#if defined(__x86_64__)
+    uint64_t a0 = a.w[0], a1 = a.w[1], a2 = a.w[2], a3 = a.w[3];
+    __asm__("subq %[b0], %[a0]\n\tsbbq %[b1], %[a1]\n\tsbbq %[b2], %[a2]\n\tsbbq %[b3], %[a3]"
+            : [a0] "+&r"(a0), [a1] "+&r"(a1), [a2] "+&r"(a2), [a3] "+&r"(a3)
+            : [b0] "rm"(b.w[0]), [b1] "rm"(b.w[1]), [b2] "rm"(b.w[2]), [b3] "rm"(b.w[3]) : "cc");
+    r.w[0] = a0; r.w[1] = a1; r.w[2] = a2; r.w[3] = a3;
+#else
+    u256__u128 t;
     t = (u256__u128)a.w[0] - b.w[0]; r.w[0] = (uint64_t)t;
     t = (u256__u128)a.w[1] - b.w[1] - (uint64_t)((t >> 64) & 1); r.w[1] = (uint64_t)t;
     t = (u256__u128)a.w[2] - b.w[2] - (uint64_t)((t >> 64) & 1); r.w[2] = (uint64_t)t;
     r.w[3] = a.w[3] - b.w[3] - (uint64_t)((t >> 64) & 1);
+#endif
     return r;
 }
 U256_INLINE u256 u256_neg(u256 a) { return u256_sub(u256_zero(), a); }
@@ -217,15 +244,23 @@ static inline void u256__divrem(const uint64_t *u, int m, const uint64_t *v, int
 }
 static inline int u256__nlimbs(const uint64_t *x, int n) { while (n > 0 && x[n - 1] == 0) n--; return n; }
 
-/* quotient and remainder; division by zero gives 0, 0 */
-static inline void u256_divmod(u256 a, u256 b, u256 *q, u256 *r) {
+static __attribute__((noinline, unused)) void u256__divmod_slow(u256 a, u256 b, u256 *q, u256 *r) {
     u256 qq = u256_zero(), rr = u256_zero();
     int n = u256__nlimbs(b.w, 4), m = u256__nlimbs(a.w, 4);
-    if (n == 0) { if (q) *q = qq; if (r) *r = rr; return; }
-    if (m < n || u256_lt(a, b)) { if (q) *q = qq; if (r) *r = a; return; }
+    if (n == 0) { *q = qq; *r = rr; return; }
+    if (m < n || u256_lt(a, b)) { *q = qq; *r = a; return; }
     if (m == 1) { qq.w[0] = a.w[0] / b.w[0]; rr.w[0] = a.w[0] % b.w[0]; }
     else if (m == 2 && n == 1 && a.w[1] < b.w[0]) qq.w[0] = u256__div128(a.w[1], a.w[0], b.w[0], &rr.w[0]);
     else u256__divrem(a.w, m, b.w, n, qq.w, rr.w);
+    *q = qq; *r = rr;
+}
+/* quotient and remainder; division by zero gives 0, 0 (fast path for 64-bit operands inline) */
+U256_INLINE void u256_divmod(u256 a, u256 b, u256 *q, u256 *r) {
+    u256 qq, rr;
+    if ((a.w[1] | a.w[2] | a.w[3] | b.w[1] | b.w[2] | b.w[3]) == 0) {
+        qq = u256_zero(); rr = u256_zero();
+        if (b.w[0]) { qq.w[0] = a.w[0] / b.w[0]; rr.w[0] = a.w[0] % b.w[0]; }
+    } else u256__divmod_slow(a, b, &qq, &rr);
     if (q) *q = qq;
     if (r) *r = rr;
 }
