@@ -38,43 +38,53 @@ static bool fp_geq_p(const uint64_t v[4])
     }
     return true;
 }
-static void sub_p(uint64_t v[4])
+/* r = t - p if t >= p else t (t < 2p), branch-free */
+static inline void fp_reduce_once(fp *r, const uint64_t t[4])
 {
-    u128 borrow = 0;
-    for (int i = 0; i < 4; i++) {
-        u128 d = (u128)v[i] - P.v[i] - borrow;
-        v[i] = (uint64_t)d;
-        borrow = (d >> 64) & 1;
-    }
+    uint64_t d0, d1, d2, d3;
+    unsigned char bw = __builtin_sub_overflow(t[0], P.v[0], &d0);
+    unsigned char b1 = __builtin_sub_overflow(t[1], P.v[1], &d1);
+    b1 |= __builtin_sub_overflow(d1, bw, &d1);
+    unsigned char b2 = __builtin_sub_overflow(t[2], P.v[2], &d2);
+    b2 |= __builtin_sub_overflow(d2, b1, &d2);
+    unsigned char b3 = __builtin_sub_overflow(t[3], P.v[3], &d3);
+    b3 |= __builtin_sub_overflow(d3, b2, &d3);
+    uint64_t keep = (uint64_t)0 - b3;   /* all ones if t < p */
+    r->v[0] = (t[0] & keep) | (d0 & ~keep);
+    r->v[1] = (t[1] & keep) | (d1 & ~keep);
+    r->v[2] = (t[2] & keep) | (d2 & ~keep);
+    r->v[3] = (t[3] & keep) | (d3 & ~keep);
 }
+
 static inline void fp_add(fp *r, const fp *a, const fp *b)
 {
-    u128 c = 0;
-    for (int i = 0; i < 4; i++) {
-        c += (u128)a->v[i] + b->v[i];
-        r->v[i] = (uint64_t)c;
-        c >>= 64;
-    }
-    if (fp_geq_p(r->v)) sub_p(r->v);   /* p < 2^254: no carry out */
+    /* p < 2^254: a + b < 2^255 never carries out of 4 limbs */
+    uint64_t t[4];
+    unsigned char c = __builtin_add_overflow(a->v[0], b->v[0], &t[0]);
+    unsigned char c1 = __builtin_add_overflow(a->v[1], b->v[1], &t[1]);
+    c1 |= __builtin_add_overflow(t[1], c, &t[1]);
+    unsigned char c2 = __builtin_add_overflow(a->v[2], b->v[2], &t[2]);
+    c2 |= __builtin_add_overflow(t[2], c1, &t[2]);
+    t[3] = a->v[3] + b->v[3] + c2;
+    fp_reduce_once(r, t);
 }
 static inline void fp_sub(fp *r, const fp *a, const fp *b)
 {
-    u128 borrow = 0;
-    uint64_t t[4];
-    for (int i = 0; i < 4; i++) {
-        u128 d = (u128)a->v[i] - b->v[i] - borrow;
-        t[i] = (uint64_t)d;
-        borrow = (d >> 64) & 1;
-    }
-    if (borrow) {
-        u128 c = 0;
-        for (int i = 0; i < 4; i++) {
-            c += (u128)t[i] + P.v[i];
-            t[i] = (uint64_t)c;
-            c >>= 64;
-        }
-    }
-    memcpy(r->v, t, sizeof t);
+    uint64_t t0, t1, t2, t3;
+    unsigned char bw = __builtin_sub_overflow(a->v[0], b->v[0], &t0);
+    unsigned char b1 = __builtin_sub_overflow(a->v[1], b->v[1], &t1);
+    b1 |= __builtin_sub_overflow(t1, bw, &t1);
+    unsigned char b2 = __builtin_sub_overflow(a->v[2], b->v[2], &t2);
+    b2 |= __builtin_sub_overflow(t2, b1, &t2);
+    unsigned char b3 = __builtin_sub_overflow(a->v[3], b->v[3], &t3);
+    b3 |= __builtin_sub_overflow(t3, b2, &t3);
+    uint64_t mask = (uint64_t)0 - b3;    /* add p back on borrow */
+    unsigned char c = __builtin_add_overflow(t0, P.v[0] & mask, &r->v[0]);
+    unsigned char c1 = __builtin_add_overflow(t1, P.v[1] & mask, &t1);
+    c1 |= __builtin_add_overflow(t1, c, &r->v[1]);
+    unsigned char c2 = __builtin_add_overflow(t2, P.v[2] & mask, &t2);
+    c2 |= __builtin_add_overflow(t2, c1, &r->v[2]);
+    r->v[3] = t3 + (P.v[3] & mask) + c2;
 }
 static inline bool fp_is_zero(const fp *a) { return !(a->v[0] | a->v[1] | a->v[2] | a->v[3]); }
 static inline bool fp_eq(const fp *a, const fp *b) { return memcmp(a, b, sizeof *a) == 0; }
@@ -85,7 +95,7 @@ static inline void fp_neg(fp *r, const fp *a)
 }
 /* Montgomery product (CIOS). The top limb of p is below 2^62, so the running value never needs a
  * fifth limb (the "no-carry" variant): a, b < p implies the result before the final subtraction < 2p. */
-static void fp_mul(fp *r, const fp *a, const fp *b)
+static void fp_mul_c(fp *r, const fp *a, const fp *b)
 {
     uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0;
 #define FP_MUL_ROUND(bi)                                                               \
@@ -109,20 +119,168 @@ static void fp_mul(fp *r, const fp *a, const fp *b)
     FP_MUL_ROUND(b->v[2]);
     FP_MUL_ROUND(b->v[3]);
 #undef FP_MUL_ROUND
-    /* conditional subtraction of p, branch-free */
-    uint64_t d0, d1, d2, d3;
-    unsigned char bw = __builtin_sub_overflow(t0, P.v[0], &d0);
-    unsigned char b1 = __builtin_sub_overflow(t1, P.v[1], &d1);
-    b1 |= __builtin_sub_overflow(d1, bw, &d1);
-    unsigned char b2 = __builtin_sub_overflow(t2, P.v[2], &d2);
-    b2 |= __builtin_sub_overflow(d2, b1, &d2);
-    unsigned char b3 = __builtin_sub_overflow(t3, P.v[3], &d3);
-    b3 |= __builtin_sub_overflow(d3, b2, &d3);
-    uint64_t keep = (uint64_t)0 - b3;   /* all ones if t < p */
-    r->v[0] = (t0 & keep) | (d0 & ~keep);
-    r->v[1] = (t1 & keep) | (d1 & ~keep);
-    r->v[2] = (t2 & keep) | (d2 & ~keep);
-    r->v[3] = (t3 & keep) | (d3 & ~keep);
+    uint64_t t[4] = {t0, t1, t2, t3};
+    fp_reduce_once(r, t);
+}
+#if defined(__x86_64__)
+#include <cpuid.h>
+#define BN_HAVE_ADX_PATH 1
+/* The same CIOS product with BMI2/ADX (mulx, two carry chains adcx/adox), used when the CPU has them. */
+static void fp_mul_adx(fp *r, const fp *a, const fp *b)
+{
+    uint64_t t[4];
+    __asm__ volatile(
+        "xorq %%r8, %%r8\n\t"
+        "xorq %%r9, %%r9\n\t"
+        "xorq %%r10, %%r10\n\t"
+        "xorq %%r11, %%r11\n\t"
+        "xorq %%r12, %%r12\n\t"
+        "movq 0(%[b]), %%rdx\n\t"
+        "xorl %%eax, %%eax\n\t"
+        "mulxq 0(%[a]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r8\n\t"
+        "adcxq %%r14, %%r9\n\t"
+        "mulxq 8(%[a]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r9\n\t"
+        "adcxq %%r14, %%r10\n\t"
+        "mulxq 16(%[a]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r10\n\t"
+        "adcxq %%r14, %%r11\n\t"
+        "mulxq 24(%[a]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r11\n\t"
+        "adcxq %%r14, %%r12\n\t"
+        "adoxq %%rax, %%r12\n\t"
+        "movq %%r8, %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %%eax, %%eax\n\t"
+        "mulxq 0(%[p]), %%r13, %%r14\n\t"
+        "adoxq %%r8, %%r13\n\t"
+        "adcxq %%r14, %%r9\n\t"
+        "mulxq 8(%[p]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r9\n\t"
+        "adcxq %%r14, %%r10\n\t"
+        "mulxq 16(%[p]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r10\n\t"
+        "adcxq %%r14, %%r11\n\t"
+        "mulxq 24(%[p]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r11\n\t"
+        "adcxq %%r14, %%r12\n\t"
+        "adoxq %%rax, %%r12\n\t"
+        "xorq %%r8, %%r8\n\t"
+        "movq 8(%[b]), %%rdx\n\t"
+        "xorl %%eax, %%eax\n\t"
+        "mulxq 0(%[a]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r9\n\t"
+        "adcxq %%r14, %%r10\n\t"
+        "mulxq 8(%[a]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r10\n\t"
+        "adcxq %%r14, %%r11\n\t"
+        "mulxq 16(%[a]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r11\n\t"
+        "adcxq %%r14, %%r12\n\t"
+        "mulxq 24(%[a]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r12\n\t"
+        "adcxq %%r14, %%r8\n\t"
+        "adoxq %%rax, %%r8\n\t"
+        "movq %%r9, %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %%eax, %%eax\n\t"
+        "mulxq 0(%[p]), %%r13, %%r14\n\t"
+        "adoxq %%r9, %%r13\n\t"
+        "adcxq %%r14, %%r10\n\t"
+        "mulxq 8(%[p]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r10\n\t"
+        "adcxq %%r14, %%r11\n\t"
+        "mulxq 16(%[p]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r11\n\t"
+        "adcxq %%r14, %%r12\n\t"
+        "mulxq 24(%[p]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r12\n\t"
+        "adcxq %%r14, %%r8\n\t"
+        "adoxq %%rax, %%r8\n\t"
+        "xorq %%r9, %%r9\n\t"
+        "movq 16(%[b]), %%rdx\n\t"
+        "xorl %%eax, %%eax\n\t"
+        "mulxq 0(%[a]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r10\n\t"
+        "adcxq %%r14, %%r11\n\t"
+        "mulxq 8(%[a]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r11\n\t"
+        "adcxq %%r14, %%r12\n\t"
+        "mulxq 16(%[a]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r12\n\t"
+        "adcxq %%r14, %%r8\n\t"
+        "mulxq 24(%[a]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r8\n\t"
+        "adcxq %%r14, %%r9\n\t"
+        "adoxq %%rax, %%r9\n\t"
+        "movq %%r10, %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %%eax, %%eax\n\t"
+        "mulxq 0(%[p]), %%r13, %%r14\n\t"
+        "adoxq %%r10, %%r13\n\t"
+        "adcxq %%r14, %%r11\n\t"
+        "mulxq 8(%[p]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r11\n\t"
+        "adcxq %%r14, %%r12\n\t"
+        "mulxq 16(%[p]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r12\n\t"
+        "adcxq %%r14, %%r8\n\t"
+        "mulxq 24(%[p]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r8\n\t"
+        "adcxq %%r14, %%r9\n\t"
+        "adoxq %%rax, %%r9\n\t"
+        "xorq %%r10, %%r10\n\t"
+        "movq 24(%[b]), %%rdx\n\t"
+        "xorl %%eax, %%eax\n\t"
+        "mulxq 0(%[a]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r11\n\t"
+        "adcxq %%r14, %%r12\n\t"
+        "mulxq 8(%[a]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r12\n\t"
+        "adcxq %%r14, %%r8\n\t"
+        "mulxq 16(%[a]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r8\n\t"
+        "adcxq %%r14, %%r9\n\t"
+        "mulxq 24(%[a]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r9\n\t"
+        "adcxq %%r14, %%r10\n\t"
+        "adoxq %%rax, %%r10\n\t"
+        "movq %%r11, %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %%eax, %%eax\n\t"
+        "mulxq 0(%[p]), %%r13, %%r14\n\t"
+        "adoxq %%r11, %%r13\n\t"
+        "adcxq %%r14, %%r12\n\t"
+        "mulxq 8(%[p]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r12\n\t"
+        "adcxq %%r14, %%r8\n\t"
+        "mulxq 16(%[p]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r8\n\t"
+        "adcxq %%r14, %%r9\n\t"
+        "mulxq 24(%[p]), %%r13, %%r14\n\t"
+        "adoxq %%r13, %%r9\n\t"
+        "adcxq %%r14, %%r10\n\t"
+        "adoxq %%rax, %%r10\n\t"
+        "movq %%r12, 0(%[res])\n\t"
+        "movq %%r8, 8(%[res])\n\t"
+        "movq %%r9, 16(%[res])\n\t"
+        "movq %%r10, 24(%[res])\n\t"
+        :
+        : [a] "r"(a->v), [b] "r"(b->v), [p] "r"(P.v), [res] "r"(t), [inv] "m"(INV)
+        : "rax", "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "cc", "memory");
+    fp_reduce_once(r, t);
+}
+#endif
+
+static bool g_use_adx;
+
+static inline void fp_mul(fp *r, const fp *a, const fp *b)
+{
+#ifdef BN_HAVE_ADX_PATH
+    if (g_use_adx) { fp_mul_adx(r, a, b); return; }
+#endif
+    fp_mul_c(r, a, b);
 }
 static inline void fp_sqr(fp *r, const fp *a) { fp_mul(r, a, a); }
 static void fp_pow(fp *r, const fp *a, const uint64_t e[4])
@@ -368,6 +526,13 @@ static void init_consts(void)
     uint64_t x = 1;
     for (int i = 0; i < 7; i++) x *= 2 - P.v[0] * x;
     INV = (uint64_t)0 - x;
+#ifdef BN_HAVE_ADX_PATH
+    {
+        unsigned ea, eb, ec, ed;   /* CPUID leaf 7: EBX bit 8 = BMI2, bit 19 = ADX */
+        g_use_adx = __get_cpuid_count(7, 0, &ea, &eb, &ec, &ed) && (eb >> 8 & 1) && (eb >> 19 & 1) &&
+                    !getenv("VMKIT_BN254_NO_ADX");
+    }
+#endif
     /* R^2 mod p by doubling 1 512 times (plain arithmetic, fp_add needs no Montgomery) */
     fp t = {{1, 0, 0, 0}};
     for (int i = 0; i < 512; i++) fp_add(&t, &t, &t);
