@@ -2,7 +2,8 @@
 # tests/virtio/net.t.sh — virtio-net + libslirp end to end: the guest gets 10.0.2.15 by DHCP, runs
 # busybox httpd on port 80, and the host fetches the page with curl through
 # --net user,hostfwd=tcp::PORT-:80 (a free loopback port). Also a guest -> host TCP connection to the
-# gateway 10.0.2.2 (slirp's outbound NAT) reaching a host listener on 127.0.0.1.
+# gateway 10.0.2.2 (slirp's outbound NAT) reaching a host listener on 127.0.0.1. Then the TAP back-end:
+# the host fetches the page over a TAP link (SKIP when /dev/net/tun or CAP_NET_ADMIN is missing).
 set -u
 ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 VMKIT=${VMKIT:-$ROOT/build/vmkit}
@@ -66,7 +67,7 @@ else fail net_dhcp "guest did not get 10.0.2.15/24 by DHCP" "$W/boot.log"; fi
 
 page=
 for _ in $(seq 1 20); do
-  page=$(curl -s --max-time 10 "http://127.0.0.1:$PORT/index.html") && [ -n "$page" ] && break
+  page=$(curl -s --noproxy "*" --max-time 10 "http://127.0.0.1:$PORT/index.html") && [ -n "$page" ] && break
   sleep 1
 done
 if [ "$page" = "$TOKEN" ]; then echo "PASS net_hostfwd_http"
@@ -75,7 +76,7 @@ else fail net_hostfwd_http "curl got '$(printf '%s' "$page" | head -c 80)' inste
 # a 512 KiB random file through the same path (RX/TX refill, TCP windows); checksums must match
 want=$(tr -d '\r' <"$W/boot.log" | sed -n 's/^BIGSUM=//p' | head -n1)
 start=$(date +%s.%N)
-got=$(curl -s --max-time 120 "http://127.0.0.1:$PORT/big" | md5sum | cut -d' ' -f1)
+got=$(curl -s --noproxy "*" --max-time 120 "http://127.0.0.1:$PORT/big" | md5sum | cut -d' ' -f1)
 secs=$(echo "$(date +%s.%N) - $start" | bc 2>/dev/null || echo '?')
 if [ -n "$want" ] && [ "$got" = "$want" ]; then echo "PASS net_hostfwd_http_big (512 KiB in ${secs}s)"
 else fail net_hostfwd_http_big "md5 '$got' != guest's '$want'" "$W/boot.log"; fi
@@ -86,6 +87,40 @@ if [ "$(cat "$W/host-got" 2>/dev/null)" = guest-says-hi ] && grep -q '^REPLY=hos
 else
   fail net_guest_to_host_nat "guest->10.0.2.2:$HPORT exchange failed (host got '$(cat "$W/host-got" 2>/dev/null)')" "$W/boot.log"
 fi
+kill -TERM "$PID" 2>/dev/null
+for _ in $(seq 1 10); do kill -0 "$PID" 2>/dev/null || break; sleep 1; done
+kill -9 "$PID" 2>/dev/null; PID=
+
+# TAP back-end (needs /dev/net/tun and CAP_NET_ADMIN to configure the host side): the host reaches the
+# guest's web server over a point-to-point TAP link 10.213.77.1 <-> 10.213.77.2.
+TAP=vmkt$$
+TAP=${TAP:0:15}
+if ! command -v ip >/dev/null; then echo "SKIP net_tap_http: iproute2 (ip) not installed"; exit 0; fi
+CMD="ip addr add 10.213.77.2/24 dev eth0 && ip link set eth0 up && mkdir -p /tmp/www && echo $TOKEN-tap > /tmp/www/index.html && httpd -p 80 -h /tmp/www && echo TAP-UP; sleep 600"
+"$VMKIT" run --net "tap=$TAP" --append "vmkit.net=0 vmkit.run=b64:$(printf '%s' "$CMD" | base64 -w0)" </dev/null >"$W/tap.log" 2>&1 &
+PID=$!
+for _ in $(seq 1 20); do ip link show "$TAP" >/dev/null 2>&1 && break; kill -0 "$PID" 2>/dev/null || break; sleep 0.5; done
+if ! ip link show "$TAP" >/dev/null 2>&1; then
+  echo "SKIP net_tap_http: cannot create TAP $TAP here: $(grep -m1 'vmkit:' "$W/tap.log")"; exit 0
+fi
+if ! { ip addr add 10.213.77.1/24 dev "$TAP" && ip link set "$TAP" up; } 2>"$W/ip.err"; then
+  echo "SKIP net_tap_http: cannot configure $TAP: $(head -n1 "$W/ip.err")"; exit 0
+fi
+up=0
+for _ in $(seq 1 "$TMO"); do
+  grep -q '^TAP-UP' "$W/tap.log" 2>/dev/null && { up=1; break; }
+  kill -0 "$PID" 2>/dev/null || break
+  sleep 1
+done
+page=
+if [ $up = 1 ]; then
+  for _ in $(seq 1 20); do
+    page=$(curl -s --noproxy '*' --max-time 5 "http://10.213.77.2/index.html") && [ -n "$page" ] && break
+    sleep 1
+  done
+fi
+if [ "$page" = "$TOKEN-tap" ]; then echo "PASS net_tap_http"
+else fail net_tap_http "curl over the TAP link got '$(printf '%s' "$page" | head -c 80)'" "$W/tap.log"; fi
 kill -TERM "$PID" 2>/dev/null
 for _ in $(seq 1 10); do kill -0 "$PID" 2>/dev/null || break; sleep 1; done
 kill -9 "$PID" 2>/dev/null; PID=
