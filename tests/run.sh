@@ -28,7 +28,7 @@ FAILED=()
 LOG=$ROOT/build/test-logs; mkdir -p "$LOG"
 
 count() {  # count <name> <logfile> <exit status>
-  local name=$1 f=$2 rc=$3 p fl sk line
+  local name=$1 f=$2 rc=$3 p fl sk a b c
   p=$(grep -c '^PASS ' "$f"); fl=$(grep -c '^FAIL ' "$f"); sk=$(grep -c '^SKIP ' "$f")
   while read -r _ a b c _; do p=$((p+a)); fl=$((fl+b)); sk=$((sk+c)); done < <(grep '^TOTALS ' "$f")
   grep -E '^(FAIL|SKIP) ' "$f" | sed "s|^|  [$name] |"
