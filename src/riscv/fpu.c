@@ -6,7 +6,9 @@
  *  - on x86-64, SSE/FMA instructions under an explicit MXCSR for RNE/RTZ/RDN/RUP of + - * / sqrt
  *    and fused multiply-add (SSE is IEEE exact and detects tininess after rounding, as RISC-V does).
  * Comparisons, min/max, classify and every conversion are integer code on both paths.
- * rv_fpu_force_soft (not in fpu.h; tests set it) disables the host path to cross-check the two. */
+ *  - also on x86-64, a faster path for + - * / sqrt that never touches MXCSR (see FAST_OPS).
+ * rv_fpu_force_soft (not in fpu.h; tests set it): 1 = soft-float only, 2 = no MXCSR-free fast path,
+ * so the tests can cross-check the three. */
 #include "fpu.h"
 #include <stdbool.h>
 #include <string.h>
@@ -365,7 +367,7 @@ HOST_BIN(h_sqrtd, double, "sqrtsd")
 HOST_FMA(h_fmas, float, "vfmadd231ss")
 HOST_FMA(h_fmad, double, "vfmadd231sd")
 
-static inline bool use_host(int rm) { return rm <= RV_RM_RUP && !rv_fpu_force_soft; }
+static inline bool use_host(int rm) { return rm <= RV_RM_RUP && rv_fpu_force_soft != 1; }
 static inline bool use_host_fma(int rm)
 {
     if (host_fma < 0) {
@@ -387,41 +389,184 @@ static inline bool isnan64(uint64_t a) { return (a & 0x7fffffffffffffffull) > 0x
 static inline bool issnan32(uint32_t a) { return isnan32(a) && !(a & 0x00400000u); }
 static inline bool issnan64(uint64_t a) { return isnan64(a) && !(a & 0x0008000000000000ull); }
 
-/* ---------------- public: arithmetic ---------------- */
+/* ---------------- x86-64 fast path: no MXCSR access ----------------
+ * Reading MXCSR (stmxcsr) costs tens of ns on some hosts, so the common case avoids it: the op runs
+ * in the host's default mode (RNE, exceptions masked), an error-free transform gives the exact
+ * error e = exact - r (add: TwoSum; mul: fma(a,b,-r); div: remainder fma(-q,b,a); sqrt:
+ * fma(-r,r,a)), and every mode is derived from r and e: NX iff e != 0; RUP/RDN/RTZ step r by one
+ * ulp toward the exact value when needed; RMM steps away from zero on an exact tie. It is used only
+ * when r is normal and far enough from the underflow and overflow thresholds that the transform is
+ * exact, no other flag can arise and the stepped result stays normal; all else falls back. */
 #if HAVE_HOST
+/* Steps the RNE result r (bits, sign-magnitude) per rm; e_pos: exact > r; tie: exact is halfway. */
+#define FIX_RNE(r, sign, e_pos, tie, rm) ({ \
+        bool away_ = (e_pos) != (sign);   /* |exact| > |r| */ \
+        __typeof__(r) o_ = (r); \
+        switch (rm) { \
+        case RV_RM_RMM: if ((tie) && away_) o_ = (r) + 1; break; \
+        case RV_RM_RTZ: if (!away_) o_ = (r) - 1; break; \
+        case RV_RM_RUP: if (e_pos) o_ = (sign) ? (r) - 1 : (r) + 1; break; \
+        case RV_RM_RDN: if (!(e_pos)) o_ = (sign) ? (r) + 1 : (r) - 1; break; \
+        default: break; \
+        } \
+        o_; })
+
+#define FAST_OPS(p, T, U, M, E, TOU, FROMU, FMS, FNMA) \
+    static inline bool p##_exp_ok(U r, unsigned lo) \
+    { unsigned ex = (unsigned)(r >> M) & ((1u << E) - 1); return ex >= lo && ex <= (1u << E) - 3; } \
+    /* r is the RNE result, e the exact error (finite); may_tie: ties are possible for this op */ \
+    static inline U p##_finish(U r, T rv, T e, bool may_tie, int rm, uint32_t *fl) \
+    { \
+        if (e == 0) return r; \
+        *fl |= RV_FF_NX; \
+        if (rm == RV_RM_RNE) return r; \
+        int sign = (int)(r >> (M + E)); \
+        bool e_pos = e > 0, tie = false; \
+        if (may_tie && rm == RV_RM_RMM) { \
+            T n = FROMU(e_pos != sign ? r + 1 : r - 1), d = n - rv, e2 = e + e; \
+            tie = e2 == d;   /* d has the sign of e */ \
+        } \
+        return FIX_RNE(r, sign, e_pos, tie, rm); \
+    } \
+    static inline bool p##_fast_add(T a, T b, int rm, U *out, uint32_t *fl) \
+    { \
+        T s = a + b; \
+        U r = TOU(s); \
+        if (!p##_exp_ok(r, 2)) return false; \
+        T bb = s - a; \
+        T e = (a - (s - bb)) + (b - bb); \
+        *out = p##_finish(r, s, e, true, rm, fl); \
+        return true; \
+    } \
+    static inline bool p##_fast_mul(T a, T b, int rm, U *out, uint32_t *fl) \
+    { \
+        T m = a * b; \
+        U r = TOU(m); \
+        if (!p##_exp_ok(r, M + 3)) return false; \
+        *out = p##_finish(r, m, FMS(a, b, m), true, rm, fl); \
+        return true; \
+    } \
+    static inline bool p##_fast_div(T a, T b, int rm, U *out, uint32_t *fl) \
+    { \
+        T q = a / b; \
+        U r = TOU(q); \
+        if (!p##_exp_ok(r, 2) || !p##_exp_ok(TOU(a), 2 * M + 8)) return false; \
+        T rem = FNMA(q, b, a);   /* a - q*b, exact; e = rem / b */ \
+        if (b < 0) rem = -rem; \
+        *out = p##_finish(r, q, rem, false, rm, fl); \
+        return true; \
+    } \
+    /* a*b + c: r1 = fma; ErrFma (Boldo-Muller) gives a*b + c = r1 + g + z exactly, then TwoSum(g, z) \
+     * = (e1, e2) with e1 = RN(e): e != 0 iff e1 != 0, sign(e) = sign(e1), tie iff e2 == 0 && 2e1 == d */ \
+    static inline bool p##_fast_fma(T a, T b, T c, int rm, U *out, uint32_t *fl) \
+    { \
+        T r1 = FMA_##p(a, b, c), u1 = a * b; \
+        U r = TOU(r1); \
+        if (!p##_exp_ok(r, 2 * M + 8) || !p##_exp_ok(TOU(u1), 2 * M + 8)) return false; \
+        T u2 = FMS(a, b, u1); \
+        T a1 = c + u2, v1 = a1 - c, z = (c - (a1 - v1)) + (u2 - v1); \
+        T b1 = u1 + a1, v2 = b1 - u1, b2 = (u1 - (b1 - v2)) + (a1 - v2); \
+        T g = (b1 - r1) + b2; \
+        T e1 = g + z, v3 = e1 - g, e2 = (g - (e1 - v3)) + (z - v3); \
+        if (e1 == 0) { *out = r; return true; } \
+        *fl |= RV_FF_NX; \
+        int sign = (int)(r >> (M + E)); \
+        bool e_pos = e1 > 0, tie = false; \
+        if (rm == RV_RM_RMM && e2 == 0) { \
+            T n = FROMU(e_pos != sign ? r + 1 : r - 1), d = n - r1; \
+            tie = e1 + e1 == d; \
+        } \
+        *out = FIX_RNE(r, sign, e_pos, tie, rm); \
+        return true; \
+    } \
+    static inline bool p##_fast_sqrt(T a, int rm, U *out, uint32_t *fl) \
+    { \
+        if (a < 0) return false; \
+        T q = FSQRT_##p(a); \
+        U r = TOU(q); \
+        if (!p##_exp_ok(r, ((1u << (E - 1)) + M + 4) / 2 + 2)) return false; \
+        *out = p##_finish(r, q, FNMA(q, q, a), false, rm, fl); \
+        return true; \
+    }
+
+static inline double fms_d(double a, double b, double c)   /* a*b - c, one rounding */
+{ __asm__("vfmsub231sd %[b], %[a], %[c]" : [c] "+x"(c) : [a] "x"(a), [b] "x"(b)); return c; }
+static inline double fnma_d(double a, double b, double c)  /* c - a*b, one rounding */
+{ __asm__("vfnmadd231sd %[b], %[a], %[c]" : [c] "+x"(c) : [a] "x"(a), [b] "x"(b)); return c; }
+static inline float fms_s(float a, float b, float c)
+{ __asm__("vfmsub231ss %[b], %[a], %[c]" : [c] "+x"(c) : [a] "x"(a), [b] "x"(b)); return c; }
+static inline float fnma_s(float a, float b, float c)
+{ __asm__("vfnmadd231ss %[b], %[a], %[c]" : [c] "+x"(c) : [a] "x"(a), [b] "x"(b)); return c; }
+static inline double FMA_fd(double a, double b, double c)
+{ __asm__("vfmadd231sd %[b], %[a], %[c]" : [c] "+x"(c) : [a] "x"(a), [b] "x"(b)); return c; }
+static inline float FMA_fs(float a, float b, float c)
+{ __asm__("vfmadd231ss %[b], %[a], %[c]" : [c] "+x"(c) : [a] "x"(a), [b] "x"(b)); return c; }
+static inline double FSQRT_fd(double a) { __asm__("sqrtsd %[a], %[a]" : [a] "+x"(a)); return a; }
+static inline float FSQRT_fs(float a) { __asm__("sqrtss %[a], %[a]" : [a] "+x"(a)); return a; }
+FAST_OPS(fd, double, uint64_t, F64_M, F64_E, d2u, u2d, fms_d, fnma_d)
+FAST_OPS(fs, float, uint32_t, F32_M, F32_E, f2u, u2f, fms_s, fnma_s)
+
+/* rv_fpu_force_soft: 0 normal, 1 soft-float only, 2 no fast path (MXCSR path, soft for RMM) */
+static inline bool use_fast(void) { return rv_fpu_force_soft == 0; }
+static inline bool use_fast_fma(void)
+{
+    return use_fast() && use_host_fma(RV_RM_RNE);
+}
+#define FAST(fn, ...) do { if (use_fast()) { __typeof__(a) o_; if (fn(__VA_ARGS__, rm, &o_, fl)) return o_; } } while (0)
+#define FASTF(fn, ...) do { if (use_fast_fma()) { __typeof__(a) o_; if (fn(__VA_ARGS__, rm, &o_, fl)) return o_; } } while (0)
 #define H32(expr) do { if (use_host(rm)) { uint32_t r_ = f2u(expr); return isnan32(r_) ? RV_F32_CANON_NAN : r_; } } while (0)
 #define H64(expr) do { if (use_host(rm)) { uint64_t r_ = d2u(expr); return isnan64(r_) ? RV_F64_CANON_NAN : r_; } } while (0)
 #else
+#define FAST(fn, ...) do { } while (0)
+#define FASTF(fn, ...) do { } while (0)
 #define H32(expr) do { } while (0)
 #define H64(expr) do { } while (0)
 #endif
 
+/* ---------------- public: arithmetic ---------------- */
+
 uint32_t rv_f32_add(uint32_t a, uint32_t b, int rm, uint32_t *fl)
-{ H32(h_adds(u2f(a), u2f(b), rm, fl)); return (uint32_t)sw_add(a, b, F32_M, F32_E, rm, fl); }
+{ FAST(fs_fast_add, u2f(a), u2f(b)); H32(h_adds(u2f(a), u2f(b), rm, fl)); return (uint32_t)sw_add(a, b, F32_M, F32_E, rm, fl); }
 uint32_t rv_f32_sub(uint32_t a, uint32_t b, int rm, uint32_t *fl)
-{ H32(h_subs(u2f(a), u2f(b), rm, fl)); return (uint32_t)sw_add(a, b ^ 0x80000000u, F32_M, F32_E, rm, fl); }
+{ FAST(fs_fast_add, u2f(a), u2f(b ^ 0x80000000u)); H32(h_subs(u2f(a), u2f(b), rm, fl)); return (uint32_t)sw_add(a, b ^ 0x80000000u, F32_M, F32_E, rm, fl); }
 uint32_t rv_f32_mul(uint32_t a, uint32_t b, int rm, uint32_t *fl)
-{ H32(h_muls(u2f(a), u2f(b), rm, fl)); return (uint32_t)sw_mul(a, b, F32_M, F32_E, rm, fl); }
+{ FASTF(fs_fast_mul, u2f(a), u2f(b)); H32(h_muls(u2f(a), u2f(b), rm, fl)); return (uint32_t)sw_mul(a, b, F32_M, F32_E, rm, fl); }
 uint32_t rv_f32_div(uint32_t a, uint32_t b, int rm, uint32_t *fl)
-{ H32(h_divs(u2f(a), u2f(b), rm, fl)); return (uint32_t)sw_div(a, b, F32_M, F32_E, rm, fl); }
+{ FASTF(fs_fast_div, u2f(a), u2f(b)); H32(h_divs(u2f(a), u2f(b), rm, fl)); return (uint32_t)sw_div(a, b, F32_M, F32_E, rm, fl); }
+/* A square root is never exactly halfway between two floats (the square of a (p+1)-bit odd
+ * significand needs more than p bits) and never over/underflows, so RMM gives the RNE result. */
 uint32_t rv_f32_sqrt(uint32_t a, int rm, uint32_t *fl)
-{ H32(h_sqrts(u2f(a), u2f(a), rm, fl)); return (uint32_t)sw_sqrt(a, F32_M, F32_E, rm, fl); }
+{
+    if (rm == RV_RM_RMM && rv_fpu_force_soft != 1) rm = RV_RM_RNE;
+    FASTF(fs_fast_sqrt, u2f(a));
+    H32(h_sqrts(u2f(a), u2f(a), rm, fl));
+    return (uint32_t)sw_sqrt(a, F32_M, F32_E, rm, fl);
+}
 
 uint64_t rv_f64_add(uint64_t a, uint64_t b, int rm, uint32_t *fl)
-{ H64(h_addd(u2d(a), u2d(b), rm, fl)); return sw_add(a, b, F64_M, F64_E, rm, fl); }
+{ FAST(fd_fast_add, u2d(a), u2d(b)); H64(h_addd(u2d(a), u2d(b), rm, fl)); return sw_add(a, b, F64_M, F64_E, rm, fl); }
 uint64_t rv_f64_sub(uint64_t a, uint64_t b, int rm, uint32_t *fl)
-{ H64(h_subd(u2d(a), u2d(b), rm, fl)); return sw_add(a, b ^ (1ull << 63), F64_M, F64_E, rm, fl); }
+{ FAST(fd_fast_add, u2d(a), u2d(b ^ (1ull << 63))); H64(h_subd(u2d(a), u2d(b), rm, fl)); return sw_add(a, b ^ (1ull << 63), F64_M, F64_E, rm, fl); }
 uint64_t rv_f64_mul(uint64_t a, uint64_t b, int rm, uint32_t *fl)
-{ H64(h_muld(u2d(a), u2d(b), rm, fl)); return sw_mul(a, b, F64_M, F64_E, rm, fl); }
+{ FASTF(fd_fast_mul, u2d(a), u2d(b)); H64(h_muld(u2d(a), u2d(b), rm, fl)); return sw_mul(a, b, F64_M, F64_E, rm, fl); }
 uint64_t rv_f64_div(uint64_t a, uint64_t b, int rm, uint32_t *fl)
-{ H64(h_divd(u2d(a), u2d(b), rm, fl)); return sw_div(a, b, F64_M, F64_E, rm, fl); }
+{ FASTF(fd_fast_div, u2d(a), u2d(b)); H64(h_divd(u2d(a), u2d(b), rm, fl)); return sw_div(a, b, F64_M, F64_E, rm, fl); }
 uint64_t rv_f64_sqrt(uint64_t a, int rm, uint32_t *fl)
-{ H64(h_sqrtd(u2d(a), u2d(a), rm, fl)); return sw_sqrt(a, F64_M, F64_E, rm, fl); }
+{
+    if (rm == RV_RM_RMM && rv_fpu_force_soft != 1) rm = RV_RM_RNE;
+    FASTF(fd_fast_sqrt, u2d(a));
+    H64(h_sqrtd(u2d(a), u2d(a), rm, fl));
+    return sw_sqrt(a, F64_M, F64_E, rm, fl);
+}
 
 /* Fused ops. The host path is skipped when the addend is a NaN (RISC-V wants NV for inf*0 + qNaN). */
 static uint32_t fma32(uint32_t a, uint32_t b, uint32_t c, int na, int nc, int rm, uint32_t *fl)
 {
 #if HAVE_HOST
+    if (use_fast_fma()) {
+        uint32_t o;
+        if (fs_fast_fma(u2f(a ^ (uint32_t)na << 31), u2f(b), u2f(c ^ (uint32_t)nc << 31), rm, &o, fl)) return o;
+    }
     if (use_host_fma(rm) && !isnan32(c)) {
         uint32_t r = f2u(h_fmas(u2f(a ^ (uint32_t)na << 31), u2f(b), u2f(c ^ (uint32_t)nc << 31), rm, fl));
         return isnan32(r) ? RV_F32_CANON_NAN : r;
@@ -432,6 +577,10 @@ static uint32_t fma32(uint32_t a, uint32_t b, uint32_t c, int na, int nc, int rm
 static uint64_t fma64(uint64_t a, uint64_t b, uint64_t c, int na, int nc, int rm, uint32_t *fl)
 {
 #if HAVE_HOST
+    if (use_fast_fma()) {
+        uint64_t o;
+        if (fd_fast_fma(u2d(a ^ (uint64_t)na << 63), u2d(b), u2d(c ^ (uint64_t)nc << 63), rm, &o, fl)) return o;
+    }
     if (use_host_fma(rm) && !isnan64(c)) {
         uint64_t r = d2u(h_fmad(u2d(a ^ (uint64_t)na << 63), u2d(b), u2d(c ^ (uint64_t)nc << 63), rm, fl));
         return isnan64(r) ? RV_F64_CANON_NAN : r;

@@ -33,8 +33,8 @@ static void expect(const char *what, int rm, uint64_t got, uint32_t gfl, uint64_
     }
 }
 
-/* Runs a check in both the host and the soft path. */
-#define BOTH(stmt) do { for (int soft_ = 0; soft_ < 2; soft_++) { rv_fpu_force_soft = soft_; stmt; } \
+/* Runs a check in the fast, soft and MXCSR paths. */
+#define BOTH(stmt) do { for (int soft_ = 0; soft_ < 3; soft_++) { rv_fpu_force_soft = soft_; stmt; } \
                         rv_fpu_force_soft = 0; } while (0)
 
 #define E2_32(fn, a, b, rm, want, wfl) BOTH({ uint32_t f_ = 0; uint32_t r_ = fn(a, b, rm, &f_); \
@@ -449,17 +449,20 @@ static void test_soft_vs_host(void)
                         uint64_t p = w ? rv_f64_mul(a, b, RV_RM_RTZ, &f0) : rv_f32_mul((uint32_t)a, (uint32_t)b, RV_RM_RTZ, &f0);
                         c = (p ^ (rnd64() & 3)) ^ ((rnd64() & 1) << (M + E));
                     }
-                    uint32_t fh = 0, fs = 0;
-                    rv_fpu_force_soft = 0;
+                    uint32_t fh = 0, fs = 0, fm = 0;
+                    rv_fpu_force_soft = 0;   /* MXCSR-free fast path where it applies */
                     uint64_t rh = w ? run64(op, a, b, c, rm, &fh) : run32(op, a, b, c, rm, &fh);
+                    rv_fpu_force_soft = 2;   /* SSE under MXCSR */
+                    uint64_t rmx = w ? run64(op, a, b, c, rm, &fm) : run32(op, a, b, c, rm, &fm);
                     rv_fpu_force_soft = 1;
                     uint64_t rsft = w ? run64(op, a, b, c, rm, &fs) : run32(op, a, b, c, rm, &fs);
                     rv_fpu_force_soft = 0;
                     total++;
+                    if (rmx != rsft || fm != fs) { rh = rmx; fh = fm | 0x100; }
                     if (rh != rsft || fh != fs) {
                         t_cur_failed = 1;
                         if (shown++ < 20)
-                            printf("  f%d %s [%s] a=%llx b=%llx c=%llx: sse %llx/%02x soft %llx/%02x\n", w ? 64 : 32,
+                            printf("  f%d %s [%s] a=%llx b=%llx c=%llx: host %llx/%02x (0x100: mxcsr path) soft %llx/%02x\n", w ? 64 : 32,
                                    opname[op], rmname[rm], (unsigned long long)a, (unsigned long long)b,
                                    (unsigned long long)c, (unsigned long long)rh, fh, (unsigned long long)rsft, fs);
                     }
@@ -544,6 +547,12 @@ static void test_rmm_oracle(void)
                     wfl = rmm_flags(away ? fa : fz, x, 0);
                     if (x == mid) ties++;
                 }
+                /* the soft path must agree too (the host path may shortcut RMM, e.g. for sqrt) */
+                uint32_t fs = 0;
+                rv_fpu_force_soft = 1;
+                uint64_t rsoft = w ? run64(op, a, b, c, RV_RM_RMM, &fs) : run32(op, a, b, c, RV_RM_RMM, &fs);
+                rv_fpu_force_soft = 0;
+                if (rsoft != rm_ || fs != fm) { rm_ = rsoft; fm = fs | 0x100; }
                 total++;
                 if (rm_ != want || fm != wfl) {
                     t_cur_failed = 1;
@@ -718,6 +727,49 @@ static void test_cmp_vs_host(void)
     TEST_END();
 }
 
+/* Fused multiply-add with the addend near -(a*b) (deep cancellation) or near a*b, mid-range exponents:
+ * the region of the MXCSR-free ErrFma path; every mode, fast path against soft-float. */
+static void test_fma_cancellation(void)
+{
+    TEST_BEGIN("fpu_random_fma_cancellation");
+    int n = iters() * 10, shown = 0;
+    for (int i = 0; i < n; i++) {
+        int w = i & 1, rm = (int)(rnd64() % 5), op = (int)(rnd64() % 4);
+        uint64_t a, b, c, p;
+        uint32_t f = 0;
+        int k = (int)(rnd64() % 4);
+        if (w) {
+            a = (rnd64() & 0x800fffffffffffffull) | (uint64_t)(1023 - 200 + rnd64() % 400) << 52;
+            b = (rnd64() & 0x800fffffffffffffull) | (uint64_t)(1023 - 200 + rnd64() % 400) << 52;
+            p = rv_f64_mul(a, b, (int)(rnd64() % 4), &f);
+            c = k == 0 ? p ^ 1ull << 63 : k == 1 ? (p ^ 1ull << 63) + rnd64() % 64 - 32
+              : k == 2 ? (p + ((rnd64() % 2000) << 20)) ^ (rnd64() & 1) << 63
+              : (rnd64() & 0x800fffffffffffffull) | (uint64_t)(1023 - 250 + rnd64() % 500) << 52;
+        } else {
+            a = (rnd64() & 0x807fffffu) | (uint64_t)(127 - 30 + rnd64() % 60) << 23;
+            b = (rnd64() & 0x807fffffu) | (uint64_t)(127 - 30 + rnd64() % 60) << 23;
+            p = rv_f32_mul((uint32_t)a, (uint32_t)b, (int)(rnd64() % 4), &f);
+            c = (uint32_t)(k == 0 ? p ^ 0x80000000u : k == 1 ? (p ^ 0x80000000u) + rnd64() % 64 - 32
+              : k == 2 ? (p + ((rnd64() % 200) << 8)) ^ (rnd64() & 1) << 31
+              : (rnd64() & 0x807fffffu) | (uint64_t)(127 - 40 + rnd64() % 80) << 23);
+        }
+        uint32_t f0 = 0, f1 = 0;
+        rv_fpu_force_soft = 0;
+        uint64_t x0 = w ? run64(OP_MADD + op, a, b, c, rm, &f0) : run32(OP_MADD + op, a, b, c, rm, &f0);
+        rv_fpu_force_soft = 1;
+        uint64_t x1 = w ? run64(OP_MADD + op, a, b, c, rm, &f1) : run32(OP_MADD + op, a, b, c, rm, &f1);
+        rv_fpu_force_soft = 0;
+        if (x0 != x1 || f0 != f1) {
+            t_cur_failed = 1;
+            if (shown++ < 10)
+                printf("  f%d %s [%s] a=%llx b=%llx c=%llx: host %llx/%02x soft %llx/%02x\n", w ? 64 : 32,
+                       opname[OP_MADD + op], rmname[rm], (unsigned long long)a, (unsigned long long)b,
+                       (unsigned long long)c, (unsigned long long)x0, f0, (unsigned long long)x1, f1);
+        }
+    }
+    TEST_END();
+}
+
 int main(void)
 {
     test_directed_arith();
@@ -725,6 +777,7 @@ int main(void)
     test_directed_conv();
     test_soft_vs_host();
     test_rmm_oracle();
+    test_fma_cancellation();
     test_conv_vs_host();
     test_cmp_vs_host();
     TEST_EXIT();
