@@ -301,6 +301,15 @@ int main(void)
         snprintf(in, sizeof in, "%s%s", G1GEN, G2GEN);
         in[383] = 'b';
         expect(8, in, 79000, EVM_ISTANBUL, EVM_PRECOMPILE_FAILURE, 0, NULL);
+        /* G2 on the twist but outside the order-r subgroup (x = 2 + u), with a finite and an infinite G1 */
+        const char *g2bad = "0000000000000000000000000000000000000000000000000000000000000001"
+                            "0000000000000000000000000000000000000000000000000000000000000002"
+                            "2b76c179599bb92a963dac85546a005a777f7c13f6a7b75d5918b6b5808f5fde"
+                            "101f7278419308b95099eca02dcee0c5381f4d26d1d62313f057167f064101ce";
+        snprintf(in, sizeof in, "%s%s", G1GEN, g2bad);
+        expect(8, in, 79000, EVM_ISTANBUL, EVM_PRECOMPILE_FAILURE, 0, NULL);
+        snprintf(in, sizeof in, "%s%s%s", Z32, Z32, g2bad);
+        expect(8, in, 79000, EVM_ISTANBUL, EVM_PRECOMPILE_FAILURE, 0, NULL);
         /* invalid G2 coordinate >= p */
         snprintf(in, sizeof in, "%s%s%s%s%s", G1GEN, BN_P, Z32, Z32, Z32);
         expect(8, in, 79000, EVM_ISTANBUL, EVM_PRECOMPILE_FAILURE, 0, NULL);
