@@ -4,7 +4,8 @@
 Each generated program is a static Linux user program (linked with u_link.ld) that sets every
 integer and FP register and a 256-byte buffer to seeded random values, runs LEN random instructions
 (RV64I, M, A with LR/SC pairs, F and D with random static and dynamic rounding modes, fcsr
-accesses, forward branches, loads/stores, explicitly compressed forms and whatever gas compresses),
+accesses, forward branches, loads/stores (some misaligned), explicitly compressed forms and
+whatever gas compresses, operand pairs that make exact rounding ties),
 then prints every register (x1, x3..x31; sp is not compared), f0..f31, fcsr and the buffer as one
 hex word per line. The same file runs on qemu-riscv64 and on vmkit's hart; the outputs must match.
 
@@ -153,15 +154,21 @@ class Gen:
                             "mulw", "divw", "divuw", "remw", "remuw"])
         self.emit("%s %s, %s, %s" % (op, self.x(), self.xsrc(), self.xsrc()))
 
+    def off(self, size):
+        # mostly aligned; sometimes misaligned (the hart and qemu-user both do these in hardware)
+        if self.r.random() < 0.15:
+            return self.r.randrange(0, BUF - size + 1)
+        return self.r.randrange(0, BUF - size + 1, size)
+
     def load(self):
         op, size = self.r.choice([("ld", 8), ("lw", 4), ("lwu", 4), ("lh", 2), ("lhu", 2), ("lb", 1), ("lbu", 1)])
-        off = self.r.randrange(0, BUF - size + 1, size)
+        off = self.off(size)
         rd = "x%d" % self.r.choice(XC) if self.r.random() < 0.3 else self.x()
         self.emit("%s %s, %d(x8)" % (op, rd, off))
 
     def store(self):
         op, size = self.r.choice([("sd", 8), ("sw", 4), ("sh", 2), ("sb", 1)])
-        off = self.r.randrange(0, BUF - size + 1, size)
+        off = self.off(size)
         self.emit("%s %s, %d(x8)" % (op, self.xsrc(), off))
 
     def amo(self):
@@ -236,7 +243,7 @@ class Gen:
                                          "fmv.d.x %s, %s" % (self.f(), self.xsrc())]))
         elif k == 6:
             size = 4 if p == "s" else 8
-            off = self.r.randrange(0, BUF - size + 1, size)
+            off = self.off(size)
             op = ("flw" if p == "s" else "fld") if self.r.random() < 0.5 else ("fsw" if p == "s" else "fsd")
             self.emit("%s %s, %d(x8)" % (op, self.f(), off))
         elif k == 7:
