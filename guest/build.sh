@@ -297,6 +297,9 @@ case "$MODE" in
   debian) exec bash "$GUEST/debian.sh" ;;
 esac
 
+# One build at a time per cache (parallel test runs share it); waiting is announced.
+exec 9> "$CACHE/.build.lock"
+flock -n 9 || { step "waiting for another guest/build.sh using $CACHE"; flock 9; }
 need file file; need sha256sum coreutils; need dpkg-deb dpkg; need apt-get apt
 [ "$(id -u)" -eq 0 ] || need fakeroot fakeroot
 step "guest images -> $OUT (cache $CACHE)"
