@@ -242,6 +242,55 @@ s39:    li s3, (1 << 39) | VA_BASE
         lla s11, 100f
         ecall
 100:    CHECK 32, s10, 9
+        # malformed PTEs fault: W without R, a misaligned megapage, a leaf-less level 0 pointer
+        li gp, 33
+        lla t2, page0
+        SETPTE pt_l0, 7, t2, V|W|A|D                  # W=1 R=0: reserved
+        li t2, 0x80201000                             # megapage with ppn[0] != 0
+        SETPTE pt_l1, 1, t2, V|R|W|A|D
+        lla t2, pt_l0
+        SETPTE pt_l0, 8, t2, V                        # pointer at level 0
+        lla t0, pt_l2
+        srli t0, t0, 12
+        li t1, 8 << 60
+        or t0, t0, t1
+        csrw satp, t0
+        sfence.vma
+        GOTO_S s_bad
+s_bad:  li s3, VA_BASE + 0x7000
+        S_FAULT 33, 13, VA_BASE + 0x7000, ld a4, 0(s3)
+        li s3, VA_BASE + 0x200000
+        S_FAULT 34, 13, VA_BASE + 0x200000, ld a4, 0(s3)
+        li s3, VA_BASE + 0x8000
+        S_FAULT 35, 13, VA_BASE + 0x8000, ld a4, 0(s3)
+        lla s11, 101f
+        ecall
+101:    CHECK 36, s10, 9
+        # M-mode with MPRV=1 and MPP=S translates loads and stores (not fetches)
+        li gp, 37
+        csrw medeleg, x0
+        li t0, (3 << 11)
+        csrc mstatus, t0
+        li t0, (1 << 11) | (1 << 17)                  # MPP = S, MPRV
+        csrs mstatus, t0
+        li s2, VA_BASE
+        ld a4, 0(s2)
+        li t0, (1 << 17)
+        csrc mstatus, t0
+        CHECK 37, a4, 0x1111
+        # MPRV faults are taken in M (not delegated here) with the virtual address in mtval
+        li t0, (1 << 17)
+        csrs mstatus, t0
+        li s3, VA_BASE + 0x4000
+        lla s11, 102f
+        li s10, -1
+        ld a4, 0(s3)
+        j fail
+102:    li t0, (1 << 17)
+        csrc mstatus, t0
+        CHECK 38, s10, 13
+        li t2, VA_BASE + 0x4000
+        bne s9, t2, fail
         csrw satp, x0
         csrw medeleg, x0
         TEST_END

@@ -209,6 +209,68 @@
 36:     CHECK 32, s10, 9
         csrw mideleg, x0
         csrw mie, x0
+        # vectored mtvec: interrupts go to base + 4 * cause, exceptions to base
+        li gp, 33
+        lla t0, vec_table
+        ori t0, t0, 1
+        csrw mtvec, t0
+        li s10, 0
+        li t0, (1 << 1)
+        csrs mie, t0
+        csrsi mstatus, 8
+        csrs mip, t0
+        li t1, 1000
+37:     addi t1, t1, -1
+        bnez t1, 37b
+        j fail
+vec_ssi:
+        csrci mstatus, 8
+        li t0, (1 << 1)
+        csrc mip, t0
+        csrc mie, t0
+        csrr a4, mcause
+        li t2, 0x8000000000000001
+        bne a4, t2, fail
+        li gp, 34
+        lla s11, 38f                    # an exception with vectored mtvec uses the base
+        li s10, -1
+        ecall
+        j fail
+38:     CHECK 34, s10, 11
+        lla t0, trap_vector
+        csrw mtvec, t0
+        # WFI with an enabled interrupt pending but globally disabled (MIE = 0) just continues
+        li gp, 35
+        li t0, (1 << 1)
+        csrs mie, t0
+        csrs mip, t0
+        csrci mstatus, 8
+        wfi
+        csrc mip, t0
+        csrc mie, t0
+        # ecall/ebreak leave mtval 0 or the pc; an illegal instruction leaves 0 or its bits
+        li gp, 36
+        lla s11, 39f
+        ecall
+39:     CHECK 36, s9, 0
+        li gp, 37
+        lla s11, 40f
+        li s9, -1
+41:     .word 0x0000000b
+40:     beqz s9, 42f
+        li t2, 0x0000000b
+        bne s9, t2, fail
+42:
         TEST_END
+        .align 6
+        .option push
+        .option norvc                   # 4 bytes per vector
+vec_table:
+        j trap_vector                   # 0: every exception
+        j vec_ssi                       # 1: supervisor software interrupt
+        .rept 14
+        j fail
+        .endr
+        .option pop
         .align 3
 tbuf:   .zero 32
