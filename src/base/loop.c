@@ -28,7 +28,13 @@ struct vmk_loop {
     loop_hook *hooks; size_t nhooks, caphooks;
     pthread_t thread;
     bool running, stop;
+    /* what the loop thread is dispatching right now, so that del_fd/del_timer from another thread can
+     * wait for a running callback to finish (after they return, the callback never runs) */
+    pthread_cond_t idle_cv;
+    int busy_fd, busy_timer;
 };
+
+static __thread vmk_loop *cur_loop;   /* the loop whose thread this is */
 
 static uint64_t now_ns(void)
 {
@@ -73,6 +79,8 @@ vmk_loop *vmk_loop_new(void)
         return NULL;
     }
     pthread_mutex_init(&l->mtx, NULL);
+    pthread_cond_init(&l->idle_cv, NULL);
+    l->busy_fd = -1;
     l->next_timer_id = 1;
     return l;
 }
@@ -85,6 +93,7 @@ void vmk_loop_free(vmk_loop *l)
     close(l->epfd);
     close(l->evfd);
     pthread_mutex_destroy(&l->mtx);
+    pthread_cond_destroy(&l->idle_cv);
     free(l->fds); free(l->timers); free(l->hooks);
     free(l);
 }
@@ -152,6 +161,8 @@ void vmk_loop_del_fd(vmk_loop *l, int fd)
         l->fds[i] = l->fds[--l->nfds];
         epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);   /* may fail if already closed: fine */
     }
+    if (cur_loop != l)
+        while (l->busy_fd == fd) pthread_cond_wait(&l->idle_cv, &l->mtx);
     pthread_mutex_unlock(&l->mtx);
 }
 
@@ -186,6 +197,8 @@ void vmk_loop_del_timer(vmk_loop *l, int id)
     pthread_mutex_lock(&l->mtx);
     for (size_t i = 0; i < l->ntimers; i++)
         if (l->timers[i].id == id) { l->timers[i] = l->timers[--l->ntimers]; break; }
+    if (cur_loop != l)
+        while (l->busy_timer == id) pthread_cond_wait(&l->idle_cv, &l->mtx);
     pthread_mutex_unlock(&l->mtx);
 }
 
@@ -247,8 +260,13 @@ static void run_timers(vmk_loop *l)
         if (best == l->ntimers) { pthread_mutex_unlock(&l->mtx); return; }
         loop_timer t = l->timers[best];
         l->timers[best] = l->timers[--l->ntimers];
+        l->busy_timer = t.id;
         pthread_mutex_unlock(&l->mtx);
         t.cb(t.opaque);
+        pthread_mutex_lock(&l->mtx);
+        l->busy_timer = 0;
+        pthread_cond_broadcast(&l->idle_cv);
+        pthread_mutex_unlock(&l->mtx);
     }
 }
 
@@ -306,8 +324,14 @@ static bool loop_iterate(vmk_loop *l)
         pthread_mutex_lock(&l->mtx);
         ssize_t k = find_fd(l, fd);
         loop_fd f = k >= 0 ? l->fds[k] : (loop_fd){ -1, 0, NULL, NULL };
+        if (f.cb) l->busy_fd = fd;
         pthread_mutex_unlock(&l->mtx);
-        if (f.cb) f.cb(f.opaque, evs[i].events);   /* fd deleted meanwhile: skipped */
+        if (!f.cb) continue;                       /* fd deleted meanwhile: skipped */
+        f.cb(f.opaque, evs[i].events);
+        pthread_mutex_lock(&l->mtx);
+        l->busy_fd = -1;
+        pthread_cond_broadcast(&l->idle_cv);
+        pthread_mutex_unlock(&l->mtx);
     }
     run_hooks(l, false, NULL);
     run_timers(l);
@@ -318,7 +342,6 @@ static bool loop_iterate(vmk_loop *l)
     return !stop;
 }
 
-static __thread vmk_loop *cur_loop;
 
 static void *loop_thread(void *arg)
 {

@@ -51,6 +51,37 @@ static void *caller_thread(void *arg)
     return NULL;
 }
 
+static _Atomic int slow_in, slow_done;
+static void slow_cb(void *o, uint32_t ev)
+{
+    char c;
+    (void)ev;
+    if (read((int)(intptr_t)o, &c, 1) != 1) return;
+    atomic_store(&slow_in, 1);
+    msleep(50);
+    atomic_store(&slow_done, 1);
+}
+
+static void test_loop_del_waits(void)
+{
+    TEST_BEGIN("loop_del_fd_waits_for_running_callback");
+    vmk_loop *l = vmk_loop_new();
+    int p[2];
+    CHECK(pipe(p) == 0);
+    CHECK(vmk_loop_add_fd(l, p[0], EPOLLIN, slow_cb, (void *)(intptr_t)p[0]) == 0);
+    vmk_loop_start(l);
+    CHECK(write(p[1], "x", 1) == 1);
+    for (int i = 0; i < 1000 && !atomic_load(&slow_in); i++) msleep(1);
+    vmk_loop_del_fd(l, p[0]);
+    CHECK(atomic_load(&slow_in) && atomic_load(&slow_done));   /* after del returns, the callback is over */
+    CHECK(write(p[1], "y", 1) == 1);
+    msleep(20);
+    vmk_loop_stop(l);
+    vmk_loop_free(l);
+    close(p[0]); close(p[1]);
+    TEST_END();
+}
+
 static void test_loop(void)
 {
     TEST_BEGIN("loop_timers_fds_calls");
@@ -566,6 +597,7 @@ int main(void)
     char err[VMK_ERRLEN];
     if (vmk_mem_init(&mem, RAM_BASE, RAM_SIZE, err, sizeof err) < 0) { printf("FAIL mem: %s\n", err); return 1; }
     test_loop();
+    test_loop_del_waits();
     loop = vmk_loop_new();
     vmk_loop_start(loop);
     test_blk();
