@@ -39,6 +39,7 @@ struct rv_machine {
     uint64_t sysret;
     int exit_status;
     int user;
+    uint64_t time_skip;        /* mtime added while the hart waited in WFI */
     char out[4096];            /* bare-metal console */
     size_t outlen;
 };
@@ -109,7 +110,9 @@ bool rv_bus_write(rv_machine *m, uint64_t pa, unsigned size, uint64_t val)
     return false;
 }
 
-uint64_t rv_machine_mtime(rv_machine *m) { return m->hart ? rv_hart_instret(m->hart) / 10 : 0; }
+/* Time advances with executed instructions, and jumps to the timer deadline when the hart waits in
+ * WFI (an idle platform sleeping until its next timer). */
+uint64_t rv_machine_mtime(rv_machine *m) { return (m->hart ? rv_hart_instret(m->hart) / 10 : 0) + m->time_skip; }
 void rv_machine_wake(rv_machine *m) { (void)m; }
 unsigned rv_machine_nharts(rv_machine *m) { (void)m; return 1; }
 rv_hart *rv_machine_hart(rv_machine *m, unsigned i) { return i == 0 ? m->hart : NULL; }
@@ -198,7 +201,11 @@ static int run(rv_machine *m)
     while (!m->done) {
         enum rv_run_result r = rv_hart_run(m->hart, 20000);
         if (m->done) break;
-        if (r == RV_RUN_WFI && !rv_hart_wakeup_pending(m->hart)) return -2;
+        if (r == RV_RUN_WFI && !rv_hart_wakeup_pending(m->hart)) {
+            uint64_t dl = rv_hart_timer_deadline(m->hart), now = rv_machine_mtime(m);
+            if (dl == UINT64_MAX) return -2;        /* nothing can wake it */
+            if (dl > now) m->time_skip += dl - now;
+        }
         if (rv_hart_instret(m->hart) > limit) return -1;
     }
     return 0;
