@@ -325,7 +325,7 @@ static uint64_t sw_to_int(uint64_t a, int M, int E, int rm, bool is_signed, int 
 }
 
 /* ---------------- x86-64 host fast path ---------------- */
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(RV_FPU_NO_HOST)   /* -DRV_FPU_NO_HOST: soft-float only */
 #define HAVE_HOST 1
 static int host_fma = -1;   /* -1 unknown, 0 no, 1 yes */
 static const unsigned rc_of[4] = {0, 3, 1, 2};   /* RNE, RTZ, RDN, RUP -> MXCSR.RC */
@@ -380,10 +380,10 @@ static inline bool use_host_fma(int rm)
 #define HAVE_HOST 0
 #endif
 
-static inline uint32_t f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
-static inline float u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
-static inline uint64_t d2u(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
-static inline double u2d(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
+__attribute__((unused)) static inline uint32_t f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+__attribute__((unused)) static inline float u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+__attribute__((unused)) static inline uint64_t d2u(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
+__attribute__((unused)) static inline double u2d(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
 static inline bool isnan32(uint32_t a) { return (a & 0x7fffffffu) > 0x7f800000u; }
 static inline bool isnan64(uint64_t a) { return (a & 0x7fffffffffffffffull) > 0x7ff0000000000000ull; }
 static inline bool issnan32(uint32_t a) { return isnan32(a) && !(a & 0x00400000u); }
