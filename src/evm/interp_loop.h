@@ -347,15 +347,25 @@ PUSH_N(20) PUSH_N(21) PUSH_N(22) PUSH_N(23) PUSH_N(24) PUSH_N(25) PUSH_N(26) PUS
 PUSH_N(29) PUSH_N(30) PUSH_N(31) PUSH_N(32)
 #undef PUSH_N
 
-#define DUP_N(n) L_DUP##n: { NEED(n); ROOM(1); BASE(3); *sp = sp[-(n)]; sp++; ip++; NEXT(); }
+/* DUP/SWAP copy stack items through general registers: the items were usually just written by 8-byte
+ * stores, and a 16-byte vector reload of them would defeat store-to-load forwarding. */
+#define SLOT_LOAD(v, p) do { v##0 = (p)->w[0]; v##1 = (p)->w[1]; v##2 = (p)->w[2]; v##3 = (p)->w[3]; \
+        __asm__("" : "+r"(v##0), "+r"(v##1), "+r"(v##2), "+r"(v##3)); } while (0)
+#define SLOT_STORE(p, v) do { (p)->w[0] = v##0; (p)->w[1] = v##1; (p)->w[2] = v##2; (p)->w[3] = v##3; } while (0)
+#define DUP_N(n) L_DUP##n: { NEED(n); ROOM(1); BASE(3); uint64_t x0, x1, x2, x3; SLOT_LOAD(x, &sp[-(n)]); \
+        SLOT_STORE(sp, x); sp++; ip++; NEXT(); }
 DUP_N(1) DUP_N(2) DUP_N(3) DUP_N(4) DUP_N(5) DUP_N(6) DUP_N(7) DUP_N(8) DUP_N(9) DUP_N(10)
 DUP_N(11) DUP_N(12) DUP_N(13) DUP_N(14) DUP_N(15) DUP_N(16)
 #undef DUP_N
 
-#define SWAP_N(n) L_SWAP##n: { NEED((n) + 1); BASE(3); u256 t_ = sp[-1]; sp[-1] = sp[-1 - (n)]; sp[-1 - (n)] = t_; ip++; NEXT(); }
+#define SWAP_N(n) L_SWAP##n: { NEED((n) + 1); BASE(3); uint64_t x0, x1, x2, x3, y0, y1, y2, y3; \
+        SLOT_LOAD(x, &sp[-1]); SLOT_LOAD(y, &sp[-1 - (n)]); SLOT_STORE(&sp[-1], y); SLOT_STORE(&sp[-1 - (n)], x); \
+        ip++; NEXT(); }
 SWAP_N(1) SWAP_N(2) SWAP_N(3) SWAP_N(4) SWAP_N(5) SWAP_N(6) SWAP_N(7) SWAP_N(8) SWAP_N(9) SWAP_N(10)
 SWAP_N(11) SWAP_N(12) SWAP_N(13) SWAP_N(14) SWAP_N(15) SWAP_N(16)
 #undef SWAP_N
+#undef SLOT_LOAD
+#undef SLOT_STORE
 
 #define LOG_N(n) L_LOG##n: { NEED(2 + (n)); BASE(375 * ((n) + 1)); CALLOP(op_log(f, sp, n, &g_)); sp -= 2 + (n); ip++; NEXT(); }
 LOG_N(0) LOG_N(1) LOG_N(2) LOG_N(3) LOG_N(4)
