@@ -171,6 +171,43 @@ class Gen:
         off = self.off(size)
         self.emit("%s %s, %d(x8)" % (op, self.xsrc(), off))
 
+    def sp_mem(self):
+        # sp points at the buffer: c.ldsp/c.sdsp/c.lwsp/c.swsp/c.fldsp/c.fsdsp forms
+        k = self.r.randint(0, 5)
+        op, size, fp = [("ld", 8, 0), ("sd", 8, 0), ("lw", 4, 0), ("sw", 4, 0), ("fld", 8, 1), ("fsd", 8, 1)][k]
+        off = self.r.randrange(0, BUF - size + 1, size)
+        reg = self.f() if fp else (self.x() if op[0] == "l" else self.xsrc())
+        self.emit("%s %s, %d(sp)" % (op, reg, off))
+
+    def loop(self):
+        # a short counted backward loop; its counter (x30) is not written by the body
+        n = self.r.randint(1, 6)
+        self.label += 1
+        lab = "B%d" % self.label
+        self.emit("li x30, %d" % n)
+        self.out.append("%s:" % lab)
+        saved = XR[:]
+        XR.remove(30)
+        try:
+            for _ in range(self.r.randint(1, 5)):
+                self.simple()
+        finally:
+            XR[:] = saved
+        self.emit("addi x30, x30, -1")
+        self.emit("bnez x30, %s" % lab)
+
+    def call(self):
+        # jal/jalr with link registers: the link values are addresses, identical on both sides
+        self.label += 1
+        lab = "J%d" % self.label
+        if self.r.random() < 0.5:
+            self.emit("jal %s, %s" % (self.x(), lab))
+        else:
+            self.emit("lla x31, %s" % lab)
+            self.emit("jalr %s, 0(x31)" % self.x())
+        self.simple()
+        self.out.append("%s:" % lab)
+
     def amo(self):
         w = self.r.choice(["w", "d"])
         size = 4 if w == "w" else 8
@@ -303,6 +340,9 @@ class Gen:
             w = self.r.random()
             if w < 0.04: self.lrsc()
             elif w < 0.10: self.branch()
+            elif w < 0.13: self.loop()
+            elif w < 0.15: self.call()
+            elif w < 0.19: self.sp_mem()
             else: self.simple()
             n += 1
 
@@ -313,6 +353,7 @@ class Gen:
                  "        .globl _start",
                  "_start:",
                  "        lla x8, buf",
+                 "        lla sp, buf",
                  "        fsrmi %d" % r.randint(0, 4)]
         for i in FR:
             lines.append("        li x31, 0x%x" % self.fpat())
