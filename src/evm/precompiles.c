@@ -16,8 +16,8 @@
 /* implemented in kzg.c */
 int evm_kzg_point_evaluation(const uint8_t *in, size_t len, uint8_t out[64]);
 
-/* Largest length (bytes) of a modexp operand we accept once its gas has been paid; only a gas limit far
- * beyond any real block (~10^13) can reach it. Beyond it the call fails like out-of-gas. */
+/* Largest base/modulus length (bytes) we accept once its (quadratic) gas has been paid: only a gas limit
+ * far beyond any real block (~10^12) reaches it. Beyond it the call fails like out-of-gas. */
 #define MODEXP_MAX_LEN (16u << 20)
 
 static void release_output(const evm_result *r) { free((void *)r->output_data); }
@@ -169,8 +169,9 @@ static u128 sat_mul(u128 a, u128 b)
     return a * b;
 }
 
-/* Gas of a modexp call per EIP-198 (before Berlin) or EIP-2565; saturated to INT64_MAX. */
-static int64_t modexp_gas(const uint8_t *in, size_t len, enum evm_revision rev,
+/* Gas of a modexp call per EIP-198 (before Berlin) or EIP-2565; saturated (never below the true cost,
+ * and any value above INT64_MAX is unaffordable). */
+static u128 modexp_gas(const uint8_t *in, size_t len, enum evm_revision rev,
                           uint64_t blen, uint64_t elen, uint64_t mlen)
 {
     /* adjusted exponent length: uses the first (up to) 32 bytes of the exponent */
@@ -190,7 +191,7 @@ static int64_t modexp_gas(const uint8_t *in, size_t len, enum evm_revision rev,
     uint64_t x = blen > mlen ? blen : mlen;
     const uint64_t XCAP = (uint64_t)1 << 40;   /* beyond it, any formula exceeds INT64_MAX gas */
     u128 gas;
-    if (x > XCAP) return INT64_MAX;
+    if (x > XCAP) return ~(u128)0;
     if (rev >= EVM_BERLIN) {
         u128 w = ((u128)x + 7) / 8;
         u128 mc = w * w;
@@ -203,7 +204,7 @@ static int64_t modexp_gas(const uint8_t *in, size_t len, enum evm_revision rev,
         else mc = xx / 16 + 480 * (u128)x - 199680;
         gas = sat_mul(mc, adj) / 20;
     }
-    return gas > (u128)INT64_MAX ? INT64_MAX : (int64_t)gas;
+    return gas;
 }
 
 static evm_result run_modexp(const uint8_t *in, size_t len, int64_t gas, enum evm_revision rev)
@@ -216,31 +217,41 @@ static evm_result run_modexp(const uint8_t *in, size_t len, int64_t gas, enum ev
     read_padded(in, len, 64, w, 32);
     uint64_t mlen = len_word(w);
 
-    int64_t cost = modexp_gas(in, len, rev, blen, elen, mlen);
-    if (cost > gas) return res_fail(EVM_OUT_OF_GAS);
-    gas -= cost;
+    u128 cost = modexp_gas(in, len, rev, blen, elen, mlen);
+    if (cost > (u128)gas) return res_fail(EVM_OUT_OF_GAS);
+    gas -= (int64_t)cost;
     if (mlen == 0) return res_ok(gas, NULL, 0);
-    if (blen > MODEXP_MAX_LEN || elen > MODEXP_MAX_LEN || mlen > MODEXP_MAX_LEN)
-        return res_fail(EVM_OUT_OF_GAS);
+    if (blen > MODEXP_MAX_LEN || mlen > MODEXP_MAX_LEN) return res_fail(EVM_OUT_OF_GAS);
 
-    size_t total = (size_t)(blen + elen + mlen);
-    uint8_t *buf = calloc(total ? total : 1, 1);
+    /* The exponent is never materialised beyond the input (its claimed length may be huge): if it runs
+     * past the end, the modulus after it is all zero padding and the result is zeros. */
+    uint64_t eoff = 96 + blen;
+    uint64_t eavail = eoff >= len ? 0 : (len - eoff < elen ? len - eoff : elen);
+    if (eavail < elen) {
+        uint8_t *z = calloc((size_t)mlen, 1);
+        return z ? res_own(gas, z, (size_t)mlen) : res_fail(EVM_OUT_OF_MEMORY);
+    }
+
+    uint8_t *bbuf = calloc(blen ? (size_t)blen : 1, 1);
+    uint8_t *mbuf = calloc((size_t)mlen, 1);
     uint8_t *out = calloc((size_t)mlen, 1);
-    if (!buf || !out) { free(buf); free(out); return res_fail(EVM_OUT_OF_MEMORY); }
-    read_padded(in, len, 96, buf, total);
+    if (!bbuf || !mbuf || !out) { free(bbuf); free(mbuf); free(out); return res_fail(EVM_OUT_OF_MEMORY); }
+    read_padded(in, len, 96, bbuf, (size_t)blen);
+    read_padded(in, len, elen > UINT64_MAX - eoff ? UINT64_MAX : eoff + elen, mbuf, (size_t)mlen);
     mpz_t b, e, m, r;
     mpz_inits(b, e, m, r, NULL);
-    mpz_import(b, (size_t)blen, 1, 1, 0, 0, buf);
-    mpz_import(e, (size_t)elen, 1, 1, 0, 0, buf + blen);
-    mpz_import(m, (size_t)mlen, 1, 1, 0, 0, buf + blen + elen);
+    mpz_import(b, (size_t)blen, 1, 1, 0, 0, bbuf);
+    if (eavail) mpz_import(e, (size_t)eavail, 1, 1, 0, 0, in + eoff);
+    mpz_import(m, (size_t)mlen, 1, 1, 0, 0, mbuf);
+    free(bbuf);
+    free(mbuf);
     if (mpz_sgn(m) != 0) {
-        mpz_powm(r, b, e, m);   /* r in [0, m), m < 256^mlen: fits */
+        mpz_powm(r, b, e, m);   /* r in [0, m) */
         size_t cnt = 0;
         size_t sz = (mpz_sizeinbase(r, 2) + 7) / 8;
         if (mpz_sgn(r) != 0 && sz <= mlen) mpz_export(out + (mlen - sz), &cnt, 1, 1, 0, 0, r);
     }
     mpz_clears(b, e, m, r, NULL);
-    free(buf);
     return res_own(gas, out, (size_t)mlen);
 }
 

@@ -214,6 +214,22 @@ int main(void)
                   "02" "0000000000000000000000000000000000000000000000000000000000000001"
                   "0000000000000000" "07",
                100000, EVM_BYZANTIUM, EVM_SUCCESS, 1 * 64 / 20, NULL);
+        /* exponent running past the input: the modulus is then all padding -> zeros; nothing allocated
+         * for the claimed exponent */
+        {
+            uint8_t in[96 + 1 + 1];
+            memset(in, 0, sizeof in);
+            in[31] = 1;                                   /* base length 1 */
+            in[62] = 0x0f; in[63] = 0xa1;                 /* exponent length 4001 */
+            in[95] = 3;                                   /* modulus length 3 */
+            in[96] = 3;                                   /* base */
+            in[97] = 2;                                   /* first exponent byte; the rest (and m) padded */
+            evm_result r = call(5, in, sizeof in, 10000000, EVM_BERLIN);
+            CHECK_EQ_U64(r.status, EVM_SUCCESS);
+            CHECK_EQ_U64(r.output_size, 3);               /* modulus 0 (padded) -> zeros */
+            if (r.output_size == 3) CHECK(r.output_data[0] == 0 && r.output_data[1] == 0 && r.output_data[2] == 0);
+            evm_release_result(&r);
+        }
     }
     TEST_END();
 
