@@ -291,6 +291,51 @@ static int run_user(const char *stub, const char *prog)
 }
 #endif
 
+#ifdef RV_HAVE_HART
+/* The loader must reject malformed files with a message, never crash: mutate a real program. */
+static int elf_checks(const char *good)
+{
+    size_t len;
+    char err[VMK_ERRLEN];
+    uint8_t *f = vmk_read_file(good, 32u << 20, &len, err, sizeof err);
+    if (!f) { printf("SKIP isa_loader_rejects_bad_elf: %s\n", err); return 1; }
+    vmk_mem mem;
+    if (vmk_mem_init(&mem, RV_RAM_BASE, RAM_SIZE, err, sizeof err) < 0) { free(f); printf("FAIL isa_loader_rejects_bad_elf: %s\n", err); return 0; }
+    char tmp[] = "/tmp/vmkit-isa-elf-XXXXXX";
+    int fd = mkstemp(tmp), ok = fd >= 0;
+    Elf64_Ehdr eh;
+    memcpy(&eh, f, sizeof eh);
+    for (int k = 0; ok && k < 6; k++) {
+        uint8_t *g = malloc(len);
+        memcpy(g, f, len);
+        size_t glen = len;
+        Elf64_Ehdr *h = (Elf64_Ehdr *)(void *)g;
+        Elf64_Phdr *ph = (Elf64_Phdr *)(void *)(g + eh.e_phoff);
+        for (unsigned i = 0; i + 1 < eh.e_phnum && ph->p_type != PT_LOAD; i++) ph++;   /* first PT_LOAD */
+        switch (k) {
+        case 0: glen = 20; break;                                   /* truncated header */
+        case 1: h->e_machine = 62; break;                           /* x86-64 */
+        case 2: h->e_phnum = 60000; break;                          /* table beyond the file */
+        case 3: ph->p_offset = len - 4; ph->p_filesz = 4096; break; /* segment beyond the file */
+        case 4: ph->p_paddr = 0x1000; break;                        /* outside RAM */
+        default: ph->p_paddr = RV_RAM_BASE + RAM_SIZE - 8; ph->p_memsz = 1ull << 62; break;  /* wraps */
+        }
+        ok = ftruncate(fd, 0) == 0 && pwrite(fd, g, glen, 0) == (ssize_t)glen;
+        free(g);
+        err[0] = 0;
+        if (ok && (load_elf(&mem, tmp, err, sizeof err) != 0 || !err[0])) {
+            printf("  malformed ELF %d was accepted\n", k);
+            ok = 0;
+        }
+    }
+    if (fd >= 0) { close(fd); unlink(tmp); }
+    vmk_mem_free(&mem);
+    free(f);
+    printf("%s isa_loader_rejects_bad_elf\n", ok ? "PASS" : "FAIL");
+    return ok;
+}
+#endif
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 int main(int argc, char **argv)
@@ -333,6 +378,11 @@ int main(int argc, char **argv)
     closedir(d);
     qsort(names, (size_t)n, sizeof names[0], cmp_str);
     if (!n) SKIP("isa", "no ISA programs built");
+    else {
+        char p[PATH_MAX + 400];
+        snprintf(p, sizeof p, "%s/%s", dir, names[0]);
+        failed += !elf_checks(p);
+    }
     for (int i = 0; i < n; i++) {
         char p[PATH_MAX + 400];
         snprintf(p, sizeof p, "%s/%s", dir, names[i]);
