@@ -422,6 +422,20 @@ int main(void)
         expect(10, hx, 60000, EVM_CANCUN, EVM_PRECOMPILE_FAILURE, 0, NULL);
         tohex(in, 191, hx);          /* short input */
         expect(10, hx, 60000, EVM_CANCUN, EVM_PRECOMPILE_FAILURE, 0, NULL);
+        /* a non-trivial proof (c-kzg reference vector verify_kzg_proof_case_correct_proof_c5e1490d672d026d,
+         * as in the execution-spec point-evaluation tests) */
+        static char good[] =
+            "01e798154708fe7789429634053cbf9f99b619f9f084048927333fce637f549b"
+            "564c0a11a0f704f4fc3e8acfe0f8245f0ad1347b378fbf96e206da11a5d36306"
+            "24d25032e67a7e6a4910df5834b8fe70e6bcfeeac0352434196bdf4b2485d5a1"
+            "8f59a8d2a1a625a17f3fea0fe5eb8c896db3764f3185481bc22f91b4aaffcca25f26936857bc3a7c2539ea8ec3a952b7"
+            "873033e038326e87ed3e1276fd140253fa08e9fc25fb2d9a98527fc22a2c9612fbeafdad446cbc7bcdbdcd780af2c16a";
+        expect(10, good, 50000, EVM_CANCUN, EVM_SUCCESS, 50000, want);
+        good[383] = good[383] == '0' ? '1' : '0';   /* corrupt the proof */
+        expect(10, good, 50000, EVM_CANCUN, EVM_PRECOMPILE_FAILURE, 0, NULL);
+        good[383] = 'a';
+        good[127] ^= 1;                              /* y + 1 */
+        expect(10, good, 50000, EVM_CANCUN, EVM_PRECOMPILE_FAILURE, 0, NULL);
         TEST_END();
     }
 
