@@ -1,7 +1,8 @@
 /* test_isa.c — the bare-metal RISC-V ISA test runner. It is the platform for one hart (defines every
  * platform function cpu.h lists, so machine.c is not linked): RAM at 0x80000000 and three MMIO words:
  * TOHOST (0x10001000: 1 = pass, (n<<1)|1 = case n failed), PUTCHAR (0x10001008) and DIAG (0x10001010,
- * the M-mode trap handler's mcause/mepc/mtval of an unexpected trap).
+ * the M-mode trap handler's mcause/mepc/mtval of an unexpected trap), plus a fake DMA engine
+ * (0x10003000) that writes RAM behind the hart's back like a device.
  *   test_isa                  runs every build/tests/riscv/isa/NAME.elf, prints PASS/FAIL per program
  *   test_isa PROG.elf...      runs those programs
  *   test_isa --user PROG.elf  runs a static Linux user program in U-mode under the ustub.elf M-mode
@@ -25,6 +26,8 @@
 #define PUTCHAR  0x10001008ull
 #define DIAG     0x10001010ull
 #define SYSPORT  0x10002000ull   /* +0 a7 (writing it performs the call), +8 a0, +16 a1, +24 a2, +32 result */
+#define DMAPORT  0x10003000ull   /* a fake DMA engine: +0 src, +8 dst, +16 len; +24 go: 1 = copy and
+                                  * rv_hart_invalidate_code (the device contract), 2 = copy only */
 #define RAM_SIZE (64ull << 20)
 #define USER_BASE 0x80100000ull
 
@@ -36,6 +39,7 @@ struct rv_machine {
     uint64_t diag[3];
     unsigned ndiag;
     uint64_t sysargs[4];
+    uint64_t dma[3];
     uint64_t sysret;
     int exit_status;
     int user;
@@ -80,6 +84,7 @@ bool rv_bus_read(rv_machine *m, uint64_t pa, unsigned size, uint64_t *val)
     (void)size;
     if (pa >= TOHOST && pa < TOHOST + 0x20) { *val = 0; return true; }
     if (pa >= SYSPORT && pa < SYSPORT + 0x28) { *val = pa == SYSPORT + 32 ? m->sysret : 0; return true; }
+    if (pa >= DMAPORT && pa < DMAPORT + 0x20) { *val = 0; return true; }
     return false;
 }
 
@@ -101,6 +106,17 @@ bool rv_bus_write(rv_machine *m, uint64_t pa, unsigned size, uint64_t val)
         return true;
     }
     if (pa > TOHOST && pa < TOHOST + 0x20) return true;
+    if (pa >= DMAPORT && pa < DMAPORT + 0x20) {
+        unsigned i = (unsigned)((pa - DMAPORT) / 8);
+        if (i < 3) { m->dma[i] = val; return true; }
+        uint64_t len = m->dma[2];
+        const uint8_t *src = vmk_mem_ptr(&m->mem, m->dma[0], len);
+        uint8_t *dst = vmk_mem_ptr_w(&m->mem, m->dma[1], len);
+        if (!src || !dst || len > (1u << 20)) return false;   /* bad DMA: access fault */
+        memmove(dst, src, len);
+        if (val == 1) rv_hart_invalidate_code(m->hart, m->dma[1], len);
+        return true;
+    }
     if (pa >= SYSPORT && pa < SYSPORT + 0x28) {
         unsigned i = (unsigned)((pa - SYSPORT) / 8);
         if (i < 4) m->sysargs[i] = val;
