@@ -1,6 +1,7 @@
 /* mmio.c — the virtio-mmio (version 2, virtio 1.x, no legacy) transport shared by every virtio device:
  * register file, feature negotiation, queue configuration, notify hand-off to the loop thread,
- * interrupt status/ack, reset, config space and generation, NEEDS_RESET handling, stats accessors. */
+ * interrupt status/ack, reset, config space and generation, NEEDS_RESET handling, stats accessors.
+ * Debug knob: VMKIT_NO_EVENT_IDX=1 in the environment stops offering VIRTIO_F_EVENT_IDX. */
 #include "virtio_impl.h"
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,7 +57,7 @@ int virtio_dev_init(virtio_dev *d, const virtio_devops *ops, const virtio_env *e
     pthread_mutexattr_destroy(&a);
     pthread_mutex_init(&d->irq_mtx, NULL);
     d->host_features = features | (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_INDIRECT_DESC) |
-                       (1ull << VIRTIO_F_EVENT_IDX);
+                       (getenv("VMKIT_NO_EVENT_IDX") ? 0 : (1ull << VIRTIO_F_EVENT_IDX));
     d->config_len = config_len > VIRTIO_CONFIG_MAX ? VIRTIO_CONFIG_MAX : config_len;
     return 0;
 }
