@@ -291,9 +291,68 @@ s_bad:  li s3, VA_BASE + 0x7000
         CHECK 38, s10, 13
         li t2, VA_BASE + 0x4000
         bne s9, t2, fail
+        # code written through a data alias (VA 0x40009000 -> the page of smc_fn) runs after FENCE.I
+        li gp, 39
+        csrw satp, x0
+        lla t2, smc_fn
+        SETPTE pt_l0, 9, t2, V|R|W|A|D
+        # a 32-bit instruction straddling into an unmapped page: fetch fault on the second half
+        lla t2, xpage
+        SETPTE pt_l0, 10, t2, V|R|X|A                  # VA 0x4000a000; 0x4000b000 stays unmapped
+        li t0, 0x0513                                 # low half of "addi a0, a0, 0" ...
+        li t1, 0x0001                                 # c.nop
+        li t3, 0xffc
+        add t3, t3, t2
+        sh t1, 0(t3)
+        sh t0, 2(t3)
+        li t0, (1 << 12) | (1 << 13) | (1 << 15)
+        csrw medeleg, t0
+        lla t0, pt_l2
+        srli t0, t0, 12
+        li t1, 8 << 60
+        or t0, t0, t1
+        csrw satp, t0
+        sfence.vma
+        GOTO_S s_smc
+s_smc:  call smc_fn
+        CHECK 39, a0, 1
+        li t0, VA_BASE + 0x9000
+        lla t1, smc_fn
+        li t2, 0xfff
+        and t1, t1, t2
+        add t0, t0, t1                                # alias of smc_fn
+        li t1, 0x00200513                             # addi a0, x0, 2
+        sw t1, 0(t0)
+        fence.i
+        call smc_fn
+        CHECK 40, a0, 2
+        li gp, 41
+        lla s11, 103f
+        li s10, -1
+        li t0, VA_BASE + 0xaffc
+        jr t0
+        j fail
+103:    CHECK 41, s10, 12
+        li t2, VA_BASE + 0xaffe
+        bne s8, t2, fail                              # sepc: the instruction
+        li t2, VA_BASE + 0xb000
+        bne s9, t2, fail                              # stval: the part that faulted
+        lla s11, 104f
+        ecall
+104:    CHECK 42, s10, 9
         csrw satp, x0
         csrw medeleg, x0
         TEST_END
+        .text
+        .balign 4096
+        .option push
+        .option norvc
+smc_fn: addi a0, x0, 1
+        ret
+        .option pop
+        .data
+        .balign 4096
+xpage:  .zero 4096
         .balign 4096
 pt_l3:  .zero 4096
 pt_l2:  .zero 4096

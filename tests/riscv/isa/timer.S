@@ -1,13 +1,14 @@
 # timer.S — Sstc supervisor timer: menvcfg.STCE enables stimecmp; STIP follows time >= stimecmp
 # (read-only in sip), the interrupt is taken in S-mode when delegated and enabled (scause = 1<<63|5),
-# moving stimecmp into the future clears STIP, and WFI in S-mode wakes up on the timer.
+# moving stimecmp into the future clears STIP, WFI in S-mode wakes up on the timer, and SSI has
+# priority over STI.
 #include "isa.inc"
         TEST_BEGIN
         li t0, 1 << 63
         csrs menvcfg, t0                 # STCE
         csrwi mcounteren, 2              # S may read time
-        li t0, (1 << 5)
-        csrw mideleg, t0                 # STI -> S
+        li t0, (1 << 5) | (1 << 1)
+        csrw mideleg, t0                 # STI and SSI -> S
         li gp, 1
         csrr a4, menvcfg
         srli a4, a4, 63
@@ -73,6 +74,33 @@ s_main:
         rdtime a4
         csrr t0, stimecmp
         bltu a4, t0, fail                # not before the deadline
+        li t0, -1
+        csrw stimecmp, t0
+        # priority: with SSIP and STIP both pending and enabled, SSI is taken first, then STI
+        li gp, 8
+        li t0, (1 << 1) | (1 << 5)
+        csrs sie, t0
+        csrw stimecmp, x0                # time >= 0: STIP
+        li t0, (1 << 1)
+        csrs sip, t0
+        lla s11, 8f
+        li s10, 0
+        csrsi sstatus, 2
+        li t1, 10000
+9:      addi t1, t1, -1
+        bnez t1, 9b
+        j fail
+8:      CHECK 8, s10, 0x8000000000000001
+        li t0, (1 << 1)
+        csrc sip, t0
+        lla s11, 10f
+        li s10, 0
+        csrsi sstatus, 2
+        li t1, 10000
+11:     addi t1, t1, -1
+        bnez t1, 11b
+        j fail
+10:     CHECK 9, s10, 0x8000000000000005
         li t0, -1
         csrw stimecmp, t0
         # back to M
