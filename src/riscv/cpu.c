@@ -555,8 +555,10 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
                 uint64_t base = (uint64_t)(ins - b->insns);
                 if (!rv_csr_check(h, csr, wr) || !rv_csr_read(h, csr, &old)) { h->instret -= base; goto illegal; }
                 if (wr) {
+                    /* mip: the PLIC's SEIP signal is read but never written back by csrrs/csrrc */
+                    uint64_t o = csr == 0x344 ? h->mip_sw : old;
                     uint64_t nv = (op == OP_CSRRW || op == OP_CSRRWI) ? src :
-                                  (op == OP_CSRRS || op == OP_CSRRSI) ? (old | src) : (old & ~src);
+                                  (op == OP_CSRRS || op == OP_CSRRSI) ? (o | src) : (o & ~src);
                     if (!rv_csr_write(h, csr, nv)) { h->instret -= base; goto illegal; }
                 }
                 h->instret -= base;
