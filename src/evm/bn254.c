@@ -610,14 +610,21 @@ typedef struct { fp2 x, y, z; } g2;
         F##_sub(&z3, &z3, &z2z2); F##_mul(&z3, &z3, &h);                                             \
         r->x = x3; r->y = y3; r->z = z3;                                                             \
     }                                                                                                \
-    /* r = s * p, s given as 4 little-endian limbs */                                                \
+    /* r = s * p, s given as 4 little-endian limbs: fixed 4-bit windows over a table of 0..15 p */ \
     static void G##_mul(G *r, const G *p, const uint64_t s[4])                                       \
     {                                                                                                \
-        G acc;                                                                                       \
+        G tab[16], acc;                                                                              \
+        memset(&tab[0], 0, sizeof tab[0]);                                                           \
+        tab[1] = *p;                                                                                 \
+        for (int k = 2; k < 16; k++) {                                                               \
+            if (k & 1) G##_add(&tab[k], &tab[k - 1], p);                                             \
+            else G##_dbl(&tab[k], &tab[k / 2]);                                                      \
+        }                                                                                            \
         memset(&acc, 0, sizeof acc);                                                                 \
-        for (int k = 255; k >= 0; k--) {                                                             \
-            G##_dbl(&acc, &acc);                                                                     \
-            if (s[k / 64] >> (k % 64) & 1) G##_add(&acc, &acc, p);                                   \
+        for (int k = 63; k >= 0; k--) {                                                              \
+            G##_dbl(&acc, &acc); G##_dbl(&acc, &acc); G##_dbl(&acc, &acc); G##_dbl(&acc, &acc);      \
+            unsigned nib = (unsigned)(s[k / 16] >> (4 * (k % 16)) & 15);                             \
+            if (nib) G##_add(&acc, &acc, &tab[nib]);                                                 \
         }                                                                                            \
         *r = acc;                                                                                    \
     }
