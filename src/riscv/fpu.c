@@ -1,14 +1,17 @@
 /* fpu.c — RISC-V F/D arithmetic (contract: fpu.h). Owns IEEE 754 rounding, fflags, RISC-V NaN rules
- * and conversion saturation. Two paths with identical results:
- *  - a pure-integer soft-float (any host, every rounding mode; the only path for RMM, which no
- *    host has), exact by construction: operands are unpacked to 64-bit significands, the exact
- *    result is formed in 128-bit integers with a sticky bit, then rounded once by round_pack();
- *  - on x86-64, SSE/FMA instructions under an explicit MXCSR for RNE/RTZ/RDN/RUP of + - * / sqrt
- *    and fused multiply-add (SSE is IEEE exact and detects tininess after rounding, as RISC-V does).
- * Comparisons, min/max, classify and every conversion are integer code on both paths.
- *  - also on x86-64, a faster path for + - * / sqrt that never touches MXCSR (see FAST_OPS).
- * rv_fpu_force_soft (not in fpu.h; tests set it): 1 = soft-float only, 2 = no MXCSR-free fast path,
- * so the tests can cross-check the three. */
+ * and conversion saturation. Three paths with identical results (the unit tests cross-check them):
+ *  1. x86-64 fast path for + - * / sqrt and fused multiply-add in all five modes, no MXCSR access:
+ *     the host computes the RNE result, an error-free transform gives the exact error, and the
+ *     other modes and NX are derived from its sign (see FAST_OPS). Used when the result is normal
+ *     and away from the overflow/underflow thresholds, i.e. almost always;
+ *  2. x86-64 SSE/FMA under an explicit MXCSR for RNE/RTZ/RDN/RUP (SSE is IEEE exact and detects
+ *     tininess after rounding, as RISC-V does): every other case of those modes;
+ *  3. a pure-integer soft-float (any host, every mode; the fallback for RMM, which no host has):
+ *     operands are unpacked to 64-bit significands, the exact result is formed in 128-bit integers
+ *     with a sticky bit, then rounded once by round_pack().
+ * Comparisons, min/max, classify and every conversion are integer code on all paths. NaN results are
+ * canonical. -DRV_FPU_NO_HOST builds path 3 only. rv_fpu_force_soft (not in fpu.h; tests set it):
+ * 1 = path 3 only, 2 = paths 2 and 3 only. */
 #include "fpu.h"
 #include <stdbool.h>
 #include <string.h>
