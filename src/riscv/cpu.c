@@ -217,10 +217,18 @@ static rv_block *get_block(rv_hart *h, rv_block *tmp)
     unsigned hi = bhash(pa);
     for (rv_block *b = h->btab[hi]; b; b = b->next)
         if (b->pa == pa) {
-            if (b->gen == gen) return b;
+            if (b->gen == gen) {
+                if (RV_LIKELY(b->epoch == h->fence_epoch)) return b;
+                /* after FENCE.I: reuse only if memory still holds the decoded bytes (DMA may
+                 * have rewritten it without telling us) */
+                if (memcmp(p, (const uint8_t *)&b->insns[b->n], b->bytes) == 0) {
+                    b->epoch = h->fence_epoch;
+                    return b;
+                }
+            }
             break;
         }
-    size_t need = sizeof(rv_block) + RV_BLOCK_MAX * sizeof(rv_insn);
+    size_t need = sizeof(rv_block) + RV_BLOCK_MAX * (sizeof(rv_insn) + 4) + 16;
     if (h->arena_used + need > h->arena_size) blocks_flush(h);
     rv_block *k = (rv_block *)(void *)(h->arena + h->arena_used);
     unsigned left = 0x1000 - (unsigned)(pa & 0xfff), off = 0, n = 0;
@@ -261,11 +269,13 @@ static rv_block *get_block(rv_hart *h, rv_block *tmp)
     k->link[0] = k->link[1] = NULL;
     k->pa = pa;
     k->gen = gen;
+    k->epoch = h->fence_epoch;
+    memcpy(&k->insns[n], p, off);
     k->n = (uint16_t)n;
     k->bytes = (uint16_t)off;
     k->next = h->btab[hi];
     h->btab[hi] = k;
-    h->arena_used += (sizeof(rv_block) + n * sizeof(rv_insn) + 15) & ~(size_t)15;
+    h->arena_used += (sizeof(rv_block) + n * sizeof(rv_insn) + off + 15) & ~(size_t)15;
     return k;
 }
 
@@ -501,6 +511,7 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
             case OP_FENCE_I: {
                 unsigned ep = atomic_load_explicit(&h->cm->store_epoch, memory_order_relaxed);
                 if (ep != h->store_epoch_seen) { h->store_epoch_seen = ep; rv_tlb_flush_store(h); }
+                h->fence_epoch++;
                 SYSEND(PC() + ins->len);
             }
             case OP_ECALL:
@@ -709,7 +720,7 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
         if (((npc ^ bpc) >> 12) == 0 && kb != tmp) {
             uint64_t tpa = b->pa + (npc - bpc);
             rv_block *c = kb->link[li];
-            if (c && c->pa == tpa && c->gen == rv_code_gen(h->cm, h->mem, tpa)) {
+            if (c && c->pa == tpa && c->gen == rv_code_gen(h->cm, h->mem, tpa) && c->epoch == h->fence_epoch) {
                 next = c;
             } else {
                 /* look it up now (same page: the fetch translation is the current block's) */

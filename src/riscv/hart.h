@@ -74,6 +74,7 @@ typedef struct rv_block {
     struct rv_block *next;        /* hash chain */
     struct rv_block *link[2];     /* chained successors in the same page: [0] jump target, [1] other */
     uint32_t gen;                 /* code generation of the page when decoded */
+    uint32_t epoch;               /* hart's FENCE.I epoch when last verified against memory */
     uint16_t n;                   /* instructions */
     uint16_t bytes;
     rv_insn  insns[];
@@ -132,6 +133,7 @@ struct rv_hart {
     uint8_t *arena;
     size_t arena_used, arena_size;
     void *tmpblk;                 /* one-instruction block for a page-straddling instruction */
+    uint32_t fence_epoch;         /* bumped by FENCE.I: blocks are re-verified against memory */
     unsigned flushes;             /* block-cache flush count (links are only valid within one) */
     bool force_check;             /* re-evaluate interrupts / timers at the next block boundary */
 };
