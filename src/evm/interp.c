@@ -294,6 +294,8 @@ static analysis *analyze(const uint8_t *code, size_t size, int rev) {
         i = next;
     }
     if (open) { a->blocks[nb] = cur; a->bidx[start] = nb++; }
+    blockinfo *shrunk = realloc(a->blocks, (nb ? nb : 1) * sizeof(blockinfo));
+    if (shrunk) a->blocks = shrunk;
     return a;
 }
 static void analysis_put(analysis *a) {
