@@ -399,7 +399,9 @@ static inline bool issnan64(uint64_t a) { return isnan64(a) && !(a & 0x000800000
  * fma(-r,r,a)), and every mode is derived from r and e: NX iff e != 0; RUP/RDN/RTZ step r by one
  * ulp toward the exact value when needed; RMM steps away from zero on an exact tie. It is used only
  * when r is normal and far enough from the underflow and overflow thresholds that the transform is
- * exact, no other flag can arise and the stepped result stays normal; all else falls back. */
+ * exact, no other flag can arise and the stepped result stays normal; all else falls back.
+ * Assumes the thread's MXCSR is the x86 default (RNE, no FTZ/DAZ): nothing in vmkit changes it and
+ * the MXCSR path restores it after each op. */
 #if HAVE_HOST
 /* Steps the RNE result r (bits, sign-magnitude) per rm; e_pos: exact > r; tie: exact is halfway. */
 #define FIX_RNE(r, sign, e_pos, tie, rm) ({ \
