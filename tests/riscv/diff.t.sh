@@ -21,8 +21,10 @@ esac
 SEED=${VMKIT_DIFF_SEED:-20261121}
 COUNT=${VMKIT_DIFF_COUNT:-48}
 LEN=${VMKIT_DIFF_LEN:-600}
-OUT=build/tests/riscv/diff
-rm -rf "$OUT"; mkdir -p "$OUT/gen"
+# one directory per run: several runs may share this working tree; kept when something fails
+mkdir -p build/tests/riscv/diff
+OUT=$(mktemp -d build/tests/riscv/diff/run.XXXXXX) || { echo "FAIL riscv_diff: mktemp failed"; exit 1; }
+mkdir -p "$OUT/gen"
 CC="riscv64-linux-gnu-gcc -march=rv64gc -mabi=lp64d -nostdlib -nostartfiles -static -Wl,--build-id=none -Wl,--no-warn-rwx-segments -T tests/riscv/isa/u_link.ld"
 python3 tests/riscv/isa/gen_diff.py --seed "$SEED" --count "$COUNT" --len "$LEN" --out "$OUT/gen" \
   || { echo "FAIL riscv_diff: generator failed"; exit 1; }
@@ -35,13 +37,15 @@ names() {
   for i in $(seq 0 31); do echo "mem[$((i*8))]"; done
 }
 names > "$OUT/names"
+FAILS=0
+fail() { echo "FAIL $*"; FAILS=$((FAILS+1)); }
 
 compare() {  # compare <name> <elf> <generated 0|1>
   local name=$1 elf=$2 gen=$3 q=$OUT/$1.qemu v=$OUT/$1.vmkit qr vr
   timeout 60 qemu-riscv64 "$elf" > "$q" 2>"$q.err"; qr=$?
   timeout 120 "$RUNNER" --user "$elf" > "$v" 2>"$v.err"; vr=$?
   if [ $qr -ne $vr ]; then
-    echo "FAIL $name: exit status qemu $qr, vmkit $vr $(head -c 300 "$v.err" | tr '\n' ' ')"; return
+    fail "$name: exit status qemu $qr, vmkit $vr $(head -c 300 "$v.err" | tr '\n' ' ')"; return
   fi
   if cmp -s "$q" "$v"; then echo "PASS $name"; return; fi
   local first
@@ -51,13 +55,13 @@ compare() {  # compare <name> <elf> <generated 0|1>
   else
     first=$(diff "$q" "$v" | head -n 4 | tr '\n' ' ')
   fi
-  echo "FAIL $name: output differs: $first"
+  fail "$name: output differs: $first"
 }
 
 for s in "$OUT"/gen/*.S; do
   name=$(basename "$s" .S)
   if ! $CC "$s" -o "$OUT/$name.elf" 2>"$OUT/$name.as.log"; then
-    echo "FAIL $name: does not assemble: $(head -n 2 "$OUT/$name.as.log" | tr '\n' ' ')"; continue
+    fail "$name: does not assemble: $(head -n 2 "$OUT/$name.as.log" | tr '\n' ' ')"; continue
   fi
   compare "$name" "$OUT/$name.elf" 1
 done
@@ -69,6 +73,7 @@ for s in tests/riscv/isa/u_*.c tests/riscv/isa/u_*.S; do
     $CC -O2 -ffreestanding -fno-stack-protector -Itests/riscv/isa tests/riscv/isa/u_crt.S "$s" -lgcc -o "$OUT/$name.elf" 2>"$OUT/$name.cc.log"
   else
     $CC "$s" -o "$OUT/$name.elf" 2>"$OUT/$name.cc.log"
-  fi || { echo "FAIL $name: does not build: $(head -n 2 "$OUT/$name.cc.log" | tr '\n' ' ')"; continue; }
+  fi || { fail "$name: does not build: $(head -n 2 "$OUT/$name.cc.log" | tr '\n' ' ')"; continue; }
   compare "$name" "$OUT/$name.elf" 0
 done
+if [ "$FAILS" -eq 0 ]; then rm -rf "$OUT"; else echo "  ($FAILS failed: programs and outputs kept in $OUT)"; fi
