@@ -7,6 +7,7 @@ set -u
 ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 VMKIT=${VMKIT:-$ROOT/build/vmkit}
 IMAGES=${VMKIT_IMAGES:-$ROOT/build/images}
+export VMKIT_IMAGES=$IMAGES                 # vmkit finds its default kernel/initrd there
 TMO=${VMKIT_TEST_TIMEOUT:-300}
 T=disk
 
