@@ -66,6 +66,14 @@ for _ in $(seq 1 "$TMO"); do
   kill -0 "$PID" 2>/dev/null || break
   sleep 1
 done
+# while that VMM runs, a second one must refuse the same image (flock) with a one-line error
+if [ $ok = 1 ]; then
+  timeout 60 "$VMKIT" run --disk "$D" --net none </dev/null >"$W/lock.log" 2>&1
+  lrc=$?
+  if [ $lrc -ne 0 ] && [ $lrc -ne 124 ] && grep -q "in use" "$W/lock.log" && [ "$(grep -c . "$W/lock.log")" = 1 ]; then
+    echo "PASS disk_locked_while_in_use"
+  else fail disk_locked_while_in_use "second VMM on the same image: status $lrc" "$W/lock.log"; fi
+fi
 kill -9 "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=
 if [ $ok != 1 ]; then
   fail disk_kill9_after_sync "guest never reported SYNCED-NOW" "$W/b3.log"
