@@ -720,7 +720,9 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
         if (((npc ^ bpc) >> 12) == 0 && kb != tmp) {
             uint64_t tpa = b->pa + (npc - bpc);
             rv_block *c = kb->link[li];
-            if (c && c->pa == tpa && c->gen == rv_code_gen(h->cm, h->mem, tpa) && c->epoch == h->fence_epoch) {
+            /* same page as b, which was validated (gen, FENCE.I epoch) when it was looked up; a
+             * concurrent invalidation is noticed at the next check interval (next = NULL) */
+            if (c && c->pa == tpa && c->gen == b->gen && c->epoch == b->epoch) {
                 next = c;
             } else {
                 /* look it up now (same page: the fetch translation is the current block's) */
