@@ -84,8 +84,7 @@ bool virtio_dev_live(const virtio_dev *d)
 void virtio_dev_raise(virtio_dev *d, uint32_t bits)
 {
     pthread_mutex_lock(&d->irq_mtx);
-    atomic_fetch_or(&d->isr, bits);
-    vmk_irq_set(&d->env.irq, 1);
+    if (atomic_fetch_or(&d->isr, bits) == 0) vmk_irq_set(&d->env.irq, 1);   /* line already high otherwise */
     pthread_mutex_unlock(&d->irq_mtx);
 }
 
