@@ -249,14 +249,20 @@ static uint64_t sw_sqrt(uint64_t a, int M, int E, int rm, uint32_t *fl)
     int t = x.exp - 63 - 64;
     u128 R = (u128)x.sig << 64;
     if (t & 1) { R = (u128)x.sig << 63; t += 1; }
-    u128 root = 0, rem = 0;
-    for (int i = 63; i >= 0; i--) {
-        rem = (rem << 2) | ((R >> (2 * i)) & 3);
-        root <<= 1;
-        u128 trial = (root << 1) | 1;
-        if (rem >= trial) { rem -= trial; root |= 1; }
+    /* floor(sqrt(R)) by integer Newton from above, started from the exact root of the top word */
+    uint64_t top = (uint64_t)(R >> 64), op = top, s = 0, one = 1ull << 62;
+    while (one) {
+        if (op >= s + one) { op -= s + one; s = (s >> 1) + one; }
+        else s >>= 1;
+        one >>= 2;
     }
-    root |= rem != 0;   /* root has 64 bits: the sticky bit is far below the rounding point */
+    u128 root = (u128)(s + 1) << 32;   /* >= sqrt(R), within a factor 1 + 2^-31 */
+    for (;;) {
+        u128 n = (root + R / root) >> 1;
+        if (n >= root) break;
+        root = n;
+    }
+    root |= R != root * root;   /* root has 64 bits: the sticky bit is far below the rounding point */
     uint64_t sig;
     int m = norm128(root, &sig);
     return round_pack(0, m + t / 2, sig, M, E, rm, fl);
