@@ -49,7 +49,6 @@ struct net {
     bool tap_paused;
     size_t tap_pending;                 /* bytes of a frame read from TAP not yet delivered */
     uint8_t *rxq[NET_RXQ_MAX]; size_t rxq_len[NET_RXQ_MAX]; unsigned rxq_head, rxq_count;
-    uint64_t rx_dropped;
     bool rx_notify;                     /* used RX buffers not yet signalled */
     uint8_t txbuf[NET_FRAME_MAX];
     uint8_t tapbuf[NET_FRAME_MAX];
@@ -176,7 +175,7 @@ static int rx_deliver(net *n, const uint8_t *buf, size_t len)
         d->stats.rx_packets++;
         d->stats.rx_bytes += len;
     } else {
-        n->rx_dropped++;                           /* buffer too small: the guest sees a runt and drops it */
+        n->d->stats.rx_dropped++;                           /* buffer too small: the guest sees a runt and drops it */
         vmk_debug("virtio-net: %zu-byte frame does not fit a %llu-byte RX buffer", len, (unsigned long long)e->in_len);
     }
     vq_push(d, q, used);
@@ -212,7 +211,7 @@ static ssize_t slirp_send_packet(const void *buf, size_t len, void *opaque)
     pthread_mutex_lock(&d->mtx);
     rxq_flush(n);
     if (n->rxq_count == 0 && rx_deliver(n, buf, len)) goto out;
-    if (n->rxq_count >= NET_RXQ_MAX || len > NET_FRAME_MAX) { n->rx_dropped++; goto out; }
+    if (n->rxq_count >= NET_RXQ_MAX || len > NET_FRAME_MAX) { n->d->stats.rx_dropped++; goto out; }
     unsigned i = (n->rxq_head + n->rxq_count) % NET_RXQ_MAX;
     n->rxq[i] = vmk_xmalloc(len ? len : 1);
     memcpy(n->rxq[i], buf, len);

@@ -37,7 +37,8 @@ extern const vmk_mmio_ops virtio_mmio_ops;
 
 typedef struct virtio_stats {
     uint64_t rd_bytes, wr_bytes, rd_reqs, wr_reqs, flushes;     /* blk */
-    uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;        /* net */
+    uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;        /* net (console: rx/tx bytes; rng: rd_bytes) */
+    uint64_t rx_dropped;                                        /* net: frames dropped (guest RX full/too small) */
 } virtio_stats;
 void virtio_dev_get_stats(virtio_dev *d, virtio_stats *st);
 bool virtio_dev_is_broken(virtio_dev *d);                       /* DEVICE_NEEDS_RESET was set */

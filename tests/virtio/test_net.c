@@ -211,6 +211,34 @@ static void test_tap(void)
     TEST_END();
 }
 
+static void test_rx_bounded(void)
+{
+    char err[VMK_ERRLEN];
+    TEST_BEGIN("net_user_rx_queue_bounded");
+    virtio_dev *d = virtio_net_new(env(), "user", gmac, err, sizeof err);
+    CHECK(d != NULL);
+    if (!d) { TEST_END(); return; }
+    CHECK(driver_init(d, 2, (1ull << 32) | (1ull << 5)) == 0);
+    static const uint8_t sip[4] = { 10, 0, 2, 15 }, tip[4] = { 10, 0, 2, 2 };
+    for (int i = 0; i < 70; i++) {                       /* 70 ARP replies, no RX buffers posted */
+        send_arp(d, sip, tip);
+        CHECK_EQ_U64(wait_used(1, NULL), 0);
+    }
+    virtio_stats st;
+    virtio_dev_get_stats(d, &st);
+    CHECK_EQ_U64(st.rx_packets, 0);
+    CHECK_EQ_U64(st.rx_dropped, 6);                      /* 64 wait for buffers, the rest are dropped */
+    post_rx(d, 8);
+    uint32_t len;
+    for (int i = 0; i < 8; i++) CHECK(next_rx(&len) != NULL && len >= 42);
+    virtio_dev_get_stats(d, &st);
+    CHECK_EQ_U64(st.rx_packets, 8);
+    vmk_loop_stop(loop);
+    virtio_dev_free(d);
+    vmk_loop_start(loop);
+    TEST_END();
+}
+
 int main(void)
 {
     vmk_log_init();
@@ -221,6 +249,7 @@ int main(void)
     test_parse();
     test_user();
     test_tap();
+    test_rx_bounded();
     vmk_loop_stop(loop);
     vmk_loop_free(loop);
     vmk_mem_free(&mem);
