@@ -103,7 +103,8 @@ struct rv_hart {
     /* TLB */
     rv_tlbe tlb[RV_TLB_NCTX][3][RV_TLB_SIZE];
     unsigned fctx, dctx;          /* current fetch / data contexts */
-    bool tlb_has_super;           /* some entry came from a superpage: sfence.vma addr flushes all */
+    bool tlb_super_lo, tlb_super_hi;  /* entries from superpages in the lower / upper half of the
+                                         address space: sfence.vma addr there flushes all */
     unsigned store_epoch_seen;
 
     /* CSRs */

@@ -73,7 +73,7 @@ void rv_code_written(rv_codemap *cm, vmk_mem *mem, uint64_t pa, uint64_t len)
 void rv_tlb_flush_all(rv_hart *h)
 {
     memset(h->tlb, 0xff, sizeof h->tlb);
-    h->tlb_has_super = false;
+    h->tlb_super_lo = h->tlb_super_hi = false;
 }
 
 void rv_tlb_flush_store(rv_hart *h)
@@ -84,7 +84,9 @@ void rv_tlb_flush_store(rv_hart *h)
 
 void rv_tlb_flush_va(rv_hart *h, uint64_t va)
 {
-    if (h->tlb_has_super) { rv_tlb_flush_all(h); return; }
+    /* a superpage is cached as many 4 KiB entries: flush everything when va's half of the
+     * address space (user / kernel) holds any superpage entry */
+    if ((int64_t)va < 0 ? h->tlb_super_hi : h->tlb_super_lo) { rv_tlb_flush_all(h); return; }
     uint64_t tag = va >> 12;
     unsigned idx = tag & (RV_TLB_SIZE - 1);
     for (unsigned c = 0; c < RV_TLB_NCTX; c++)
@@ -193,7 +195,10 @@ static void tlb_fill(rv_hart *h, uint64_t va, uint64_t pa, int acc, bool super)
     rv_tlbe *e = &h->tlb[ctx][acc][(va >> 12) & (RV_TLB_SIZE - 1)];
     e->tag = va >> 12;
     e->addend = (uint64_t)(uintptr_t)host - (va & ~0xfffull);
-    if (super) h->tlb_has_super = true;
+    if (super) {
+        if ((int64_t)va < 0) h->tlb_super_hi = true;
+        else h->tlb_super_lo = true;
+    }
 }
 
 static bool set_exc(rv_hart *h, uint64_t cause, uint64_t tval)
