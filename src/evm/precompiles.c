@@ -8,6 +8,7 @@
 
 #include <gmp.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <secp256k1.h>
 #include <secp256k1_recovery.h>
 #include <stdlib.h>
@@ -141,13 +142,21 @@ static bool ecrecover(const uint8_t in[128], uint8_t out[32])
 
 /* ------------------------------------------------------------------ 0x02 / 0x03 hashes */
 
-static bool evp_hash(const char *name, const uint8_t *in, size_t len, uint8_t *out, unsigned *outlen)
+static EVP_MD *g_sha256, *g_ripemd160;
+static pthread_once_t g_md_once = PTHREAD_ONCE_INIT;
+static void fetch_mds(void)
 {
-    EVP_MD *md = EVP_MD_fetch(NULL, name, NULL);
+    g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    g_ripemd160 = EVP_MD_fetch(NULL, "RIPEMD160", NULL);   /* in OpenSSL 3.0's default provider */
+}
+
+/* sha256 (id 2) or ripemd160 (id 3) through OpenSSL; the digests are fetched once. */
+static bool evp_hash(int id, const uint8_t *in, size_t len, uint8_t *out, unsigned *outlen)
+{
+    pthread_once(&g_md_once, fetch_mds);
+    EVP_MD *md = id == 2 ? g_sha256 : g_ripemd160;
     if (!md) return false;
-    int ok = EVP_Digest(len ? in : (const uint8_t *)"", len, out, outlen, md, NULL);
-    EVP_MD_free(md);
-    return ok == 1;
+    return EVP_Digest(len ? in : (const uint8_t *)"", len, out, outlen, md, NULL) == 1;
 }
 
 /* ------------------------------------------------------------------ 0x05 modexp */
@@ -350,7 +359,7 @@ evm_result evm_run_precompile(const evm_message *msg, enum evm_revision rev)
         if (cost > gas) return res_fail(EVM_OUT_OF_GAS);
         uint8_t d[64], out[32];
         unsigned n = 0;
-        if (!evp_hash(id == 2 ? "SHA256" : "RIPEMD160", in, len, d, &n)) return res_fail(EVM_INTERNAL_ERROR);
+        if (!evp_hash(id, in, len, d, &n)) return res_fail(EVM_INTERNAL_ERROR);
         if (id == 2) return res_ok(gas - cost, d, 32);
         memset(out, 0, 12);
         memcpy(out + 12, d, 20);
