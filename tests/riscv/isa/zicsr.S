@@ -101,6 +101,33 @@
         CHECK 29, t0, 3
         srli t0, a4, 63
         CHECK 30, t0, 1
+        # any change of FP state, including only fflags, makes FS Dirty (from Clean)
+        li gp, 37
+        li t0, (3 << 13)
+        csrc mstatus, t0
+        li t0, (2 << 13)                  # Clean
+        csrs mstatus, t0
+        li t0, 0x3ff8000000000000         # 1.5 (set while Clean: makes it Dirty, so set Clean again)
+        fmv.d.x fa0, t0
+        li t0, (3 << 13)
+        csrc mstatus, t0
+        li t0, (2 << 13)
+        csrs mstatus, t0
+        fcvt.w.d a4, fa0, rtz             # writes an integer register and fflags.NX only
+        csrr a4, mstatus
+        srli t0, a4, 13
+        andi t0, t0, 3
+#ifndef QEMU_VIRT                         /* QEMU 7.2 leaves FS Clean when only fflags change */
+        CHECK 37, t0, 3
+#endif
+        li t0, (1 << 13)
+        csrc mstatus, t0                  # Clean again (3 -> 2)
+        csrwi fflags, 1
+        csrr a4, mstatus
+        srli t0, a4, 13
+        andi t0, t0, 3
+        CHECK 38, t0, 3
+        csrwi fcsr, 0
         # reserved rounding modes are illegal (static 5, 6; dynamic with frm 5..7)
         li gp, 31
         EXPECT_TRAP 31, 2, .word 0x02b55553    # fadd.d fa0, fa0, fa1 with rm = 5
