@@ -164,7 +164,7 @@ static void blk_kick(virtio_dev *d, unsigned qi)
     blk *b = d->priv;
     virtq *q = &d->vq[qi];
     bool any = false;
-    int r;
+    int r, budget = VIRTIO_KICK_BUDGET;
     while ((r = vq_pop(d, q)) == 1) {
         vq_elem *e = &q->elem;
         if (e->in_len < 1) {
@@ -175,6 +175,7 @@ static void blk_kick(virtio_dev *d, unsigned qi)
         blk_request(d, b, e, &used);
         vq_push(d, q, used);
         any = true;
+        if (--budget == 0) { virtio_dev_requeue(d, qi); break; }
     }
     if (any) vq_notify(d, q);
 }

@@ -59,12 +59,14 @@ static void con_kick(virtio_dev *d, unsigned qi)
     if (qi == 0) { con_flush_rx(d); return; }
     virtq *q = &d->vq[1];
     bool any = false;
+    int budget = VIRTIO_KICK_BUDGET;
     while (vq_pop(d, q) == 1) {
         vq_elem *e = &q->elem;
         for (unsigned i = 0; i < e->n_out; i++) vmk_chr_write(c->chr, e->iov[i].iov_base, e->iov[i].iov_len);
         d->stats.tx_bytes += e->out_len;
         vq_push(d, q, 0);
         any = true;
+        if (--budget == 0) { virtio_dev_requeue(d, 1); break; }
     }
     if (any) vq_notify(d, q);
 }

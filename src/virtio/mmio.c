@@ -138,6 +138,11 @@ static void schedule(virtio_dev *d, uint32_t mask)
     if (atomic_fetch_or(&d->pending, mask) == 0) vmk_loop_call(d->env.loop, process_cb, d);
 }
 
+void virtio_dev_requeue(virtio_dev *d, unsigned q)
+{
+    schedule(d, 1u << q);
+}
+
 static void dev_reset(virtio_dev *d)
 {
     for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) vq_reset(&d->vq[q]);

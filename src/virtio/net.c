@@ -264,6 +264,7 @@ static void net_kick(virtio_dev *d, unsigned qi)
     }
     virtq *q = &d->vq[1];
     bool any = false;
+    int budget = VIRTIO_KICK_BUDGET;
     while (vq_pop(d, q) == 1) {
         vq_elem *e = &q->elem;
         if (e->out_len > NET_HDR_LEN && e->out_len - NET_HDR_LEN <= NET_FRAME_MAX) {
@@ -276,6 +277,7 @@ static void net_kick(virtio_dev *d, unsigned qi)
         }
         vq_push(d, q, 0);
         any = true;
+        if (--budget == 0) { virtio_dev_requeue(d, 1); break; }
     }
     if (any) vq_notify(d, q);
     rx_flush_notify(n);                            /* replies slirp produced inside slirp_input */

@@ -11,6 +11,7 @@ static void rng_kick(virtio_dev *d, unsigned qi)
 {
     virtq *q = &d->vq[qi];
     bool any = false;
+    int budget = VIRTIO_KICK_BUDGET;
     while (vq_pop(d, q) == 1) {
         vq_elem *e = &q->elem;
         uint64_t total = 0;
@@ -29,6 +30,7 @@ static void rng_kick(virtio_dev *d, unsigned qi)
         vq_push(d, q, total > UINT32_MAX ? UINT32_MAX : (uint32_t)total);
         d->stats.rd_bytes += total;
         any = true;
+        if (--budget == 0) { virtio_dev_requeue(d, qi); break; }
     }
     if (any) vq_notify(d, q);
 }

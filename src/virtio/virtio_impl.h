@@ -100,6 +100,10 @@ void virtio_dev_raise(virtio_dev *d, uint32_t isr_bits);
 bool virtio_dev_has_feature(const virtio_dev *d, unsigned bit);
 /* Runs the pending queue work now (loop thread; also used by tests without a running loop). */
 void virtio_dev_process(virtio_dev *d);
+/* Requests another processing pass of queue q (fairness: a kick handles at most VIRTIO_KICK_BUDGET
+ * chains, then yields the loop thread to other devices and continues later). */
+#define VIRTIO_KICK_BUDGET 256
+void virtio_dev_requeue(virtio_dev *d, unsigned q);
 /* Whether the driver finished setup and the device is usable. */
 bool virtio_dev_live(const virtio_dev *d);
 /* Tells the device config changed (bumps generation, config interrupt). d->mtx held. */
