@@ -14,7 +14,7 @@ RV_ISA_CFLAGS := -march=rv64gc -mabi=lp64d -nostdlib -nostartfiles -static -Wl,-
 ifneq ($(RV_HAVE_CROSS),)
 $(RV_ISA_DIR)/%.elf: tests/riscv/isa/%.S tests/riscv/isa/isa.inc tests/riscv/isa/link.ld
 	@mkdir -p $(dir $@)
-	$(RV_CROSS)gcc $(RV_ISA_CFLAGS) -T tests/riscv/isa/link.ld $< -o $@.tmp && mv $@.tmp $@
+	$(RV_CROSS)gcc $(RV_ISA_CFLAGS) -T tests/riscv/isa/link.ld $< -o $@.$$$$.tmp && mv $@.$$$$.tmp $@
 
 .PHONY: riscv-isa
 riscv-isa: $(RV_ISA_ELFS)
@@ -34,7 +34,7 @@ RV_ISA_QELFS := $(patsubst tests/riscv/isa/%.S,$(RV_ISA_QDIR)/%.elf,$(RV_ISA_SRC
 ifneq ($(RV_HAVE_CROSS),)
 $(RV_ISA_QDIR)/%.elf: tests/riscv/isa/%.S tests/riscv/isa/isa.inc tests/riscv/isa/link.ld
 	@mkdir -p $(dir $@)
-	$(RV_CROSS)gcc $(RV_ISA_CFLAGS) -DQEMU_VIRT -T tests/riscv/isa/link.ld $< -o $@.tmp && mv $@.tmp $@
+	$(RV_CROSS)gcc $(RV_ISA_CFLAGS) -DQEMU_VIRT -T tests/riscv/isa/link.ld $< -o $@.$$$$.tmp && mv $@.$$$$.tmp $@
 riscv-isa: $(RV_ISA_QELFS)
 $(B)/tests/riscv/test_isa: | $(RV_ISA_QELFS)
 endif
