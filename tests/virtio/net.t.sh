@@ -21,7 +21,10 @@ command -v python3 >/dev/null || { echo "SKIP $T: python3 not installed (used to
 
 W=$(mktemp -d /tmp/vmkit-net-test.XXXXXX)
 PID= LPID=
-cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; [ -n "$LPID" ] && kill "$LPID" 2>/dev/null; rm -rf "$W"; }
+cleanup() {
+  [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; [ -n "$LPID" ] && kill "$LPID" 2>/dev/null
+  [ -n "${SPID:-}" ] && kill "$SPID" 2>/dev/null; rm -rf "$W"
+}
 trap cleanup EXIT
 fail() { echo "FAIL $1: $2"; [ -n "${3:-}" ] && tail -n 25 "$3" | sed 's/^/    /'; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -45,7 +48,15 @@ c.sendall(b"host-says-hi\n"); c.close()
 EOF
 LPID=$!
 
-CMD="mkdir -p /tmp/www && echo $TOKEN > /tmp/www/index.html && dd if=/dev/urandom of=/tmp/www/big bs=1024 count=512 2>/dev/null; \
+# a host web server the guest downloads a 4 MiB random file from (guest RX path), checksum compared
+SPORT=$(free_port)
+mkdir -p "$W/srv" && head -c 4194304 /dev/urandom >"$W/srv/dl"
+DLSUM=$(md5sum <"$W/srv/dl" | cut -c1-32)
+(cd "$W/srv" && exec python3 -m http.server "$SPORT" --bind 127.0.0.1 >/dev/null 2>&1) &
+SPID=$!
+
+CMD="wget -q -O /tmp/dl http://10.0.2.2:$SPORT/dl && echo DLSUM=\$(md5sum </tmp/dl | cut -c1-32); rm -f /tmp/dl; \
+mkdir -p /tmp/www && echo $TOKEN > /tmp/www/index.html && dd if=/dev/urandom of=/tmp/www/big bs=1024 count=512 2>/dev/null; \
 echo BIGSUM=\$(md5sum < /tmp/www/big | cut -d' ' -f1); httpd -p 80 -h /tmp/www && echo HTTPD-UP; \
 echo guest-says-hi | nc -w 10 10.0.2.2 $HPORT > /tmp/reply; echo REPLY=\$(cat /tmp/reply); sleep 600"
 "$VMKIT" run --net "user,hostfwd=tcp::$PORT-:80" \
@@ -73,6 +84,9 @@ for _ in $(seq 1 20); do
 done
 if [ "$page" = "$TOKEN" ]; then echo "PASS net_hostfwd_http"
 else fail net_hostfwd_http "curl got '$(printf '%s' "$page" | head -c 80)' instead of the token" "$W/boot.log"; fi
+
+if tr -d '\r' <"$W/boot.log" | grep -qx "DLSUM=$DLSUM"; then echo "PASS net_guest_download_4m"
+else fail net_guest_download_4m "guest's checksum of a 4 MiB download from the host differs or is missing" "$W/boot.log"; fi
 
 # a 512 KiB random file through the same path (RX/TX refill, TCP windows); checksums must match
 want=$(tr -d '\r' <"$W/boot.log" | sed -n 's/^BIGSUM=//p' | head -n1)
