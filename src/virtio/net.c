@@ -46,7 +46,7 @@ struct net {
     net_fdh **fdh; size_t nfdh, capfdh;
     bool hooked;
     int tapfd;
-    bool tap_paused;
+    bool tap_paused, tap_dead;
     size_t tap_pending;                 /* bytes of a frame read from TAP not yet delivered */
     uint8_t *rxq[NET_RXQ_MAX]; size_t rxq_len[NET_RXQ_MAX]; unsigned rxq_head, rxq_count;
     bool rx_notify;                     /* used RX buffers not yet signalled */
@@ -226,8 +226,14 @@ static void tap_read_cb(void *opaque, uint32_t revents)
 {
     net *n = opaque;
     virtio_dev *d = n->d;
-    (void)revents;
     pthread_mutex_lock(&d->mtx);
+    if (revents & (EPOLLERR | EPOLLHUP)) {         /* interface gone: stop polling (no busy loop) */
+        if (!n->tap_dead) vmk_warn("virtio-net: the TAP device failed; no more network input");
+        n->tap_dead = true;
+        vmk_loop_del_fd(d->env.loop, n->tapfd);
+        pthread_mutex_unlock(&d->mtx);
+        return;
+    }
     for (int budget = 0; budget < NET_RX_BUDGET; budget++) {
         if (!n->tap_pending) {
             ssize_t r = read(n->tapfd, n->tapbuf, sizeof n->tapbuf);
@@ -254,7 +260,7 @@ static void net_kick(virtio_dev *d, unsigned qi)
     net *n = d->priv;
     if (qi == 0) {                                 /* guest posted RX buffers */
         if (n->slirp) rxq_flush(n);
-        if (n->tapfd >= 0 && n->tap_paused) {
+        if (n->tapfd >= 0 && n->tap_paused && !n->tap_dead) {
             n->tap_paused = false;
             vmk_loop_mod_fd(d->env.loop, n->tapfd, EPOLLIN);
             tap_read_cb(n, EPOLLIN);

@@ -204,6 +204,16 @@ static void test_tap(void)
             reply = len >= 42 && r[12] == 0x08 && r[13] == 0x06 && r[21] == 2 && !memcmp(r + 28, tip, 4) && !memcmp(r, gmac, 6);
         }
         CHECK(reply);
+        /* the interface disappears under the device: input stops, no busy loop, no crash */
+        if (system("ip link del vmktest0 2>/dev/null") == 0) {
+            struct timespec c0, c1;
+            msleep(20);
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+            msleep(200);
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+            double cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+            CHECK(cpu < 0.1);
+        }
     }
     vmk_loop_stop(loop);
     virtio_dev_free(d);
