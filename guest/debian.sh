@@ -82,12 +82,29 @@ else
   echo vmkit-debian > "$R/etc/hostname"
   printf '127.0.0.1 localhost\n127.0.1.1 vmkit-debian\n::1 localhost ip6-localhost ip6-loopback\n' > "$R/etc/hosts"
   printf '/dev/vda / ext4 rw,errors=remount-ro 0 1\n' > "$R/etc/fstab"
-  printf 'auto lo\niface lo inet loopback\n\nallow-hotplug eth0\niface eth0 inet dhcp\n' > "$R/etc/network/interfaces"
   chroot "$R" passwd -d root > /dev/null
-  for tty in serial-getty@ttyS0 serial-getty@hvc0; do
-    mkdir -p "$R/etc/systemd/system/$tty.service.d"
-    printf '[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 - $TERM\n' \
-      > "$R/etc/systemd/system/$tty.service.d/autologin.conf"
+  # Network: systemd-networkd with DHCP on eth0 (ifupdown's networking.service and its udev settle are
+  # slow on an emulator and are masked; ifupdown stays installed for manual use).
+  printf 'auto lo\niface lo inet loopback\n' > "$R/etc/network/interfaces"
+  mkdir -p "$R/etc/systemd/network"
+  printf '[Match]\nName=eth0 en*\n\n[Network]\nDHCP=yes\n' > "$R/etc/systemd/network/20-vmkit-dhcp.network"
+  chroot "$R" systemctl enable systemd-networkd.service > /dev/null 2>&1 || die "cannot enable systemd-networkd"
+  for u in networking.service ifupdown-pre.service systemd-networkd-wait-online.service serial-getty@hvc0.service; do
+    ln -sf /dev/null "$R/etc/systemd/system/$u"
+  done
+  # The serial console (ttyS0) logs root in automatically. hvc0 (SBI console) gets no getty: it is the same
+  # UART underneath and would interleave with ttyS0.
+  mkdir -p "$R/etc/systemd/system/serial-getty@ttyS0.service.d"
+  printf '[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 - $TERM\n' \
+    > "$R/etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf"
+  # Not a first boot every time: a fixed machine id, the linker cache and journal catalog built now, and
+  # /etc/.updated + /var/.updated newer than /usr (ConditionNeedsUpdate= jobs are skipped).
+  echo 6d6b69740000400080000000000000de > "$R/etc/machine-id"
+  chroot "$R" ldconfig
+  chroot "$R" journalctl --update-catalog > /dev/null 2>&1 || true
+  touch "$R/usr"
+  for f in etc/.updated var/.updated; do
+    printf 'TIMESTAMP_NSEC=%s\n' "$(stat -c %Y "$R/usr")000000000" > "$R/$f"; touch -r "$R/usr" "$R/$f"
   done
   install -m 0755 "$GUEST/debian-ready.sh" "$R/usr/local/sbin/vmkit-ready"
   cat > "$R/etc/systemd/system/vmkit-ready.service" <<'EOF'
@@ -103,11 +120,6 @@ TTYPath=/dev/console
 WantedBy=multi-user.target
 EOF
   ln -sf /etc/systemd/system/vmkit-ready.service "$R/etc/systemd/system/multi-user.target.wants/vmkit-ready.service"
-  # Quick boots on an emulator: no waiting for a network that may not exist.
-  ln -sf /dev/null "$R/etc/systemd/system/systemd-networkd-wait-online.service"
-  mkdir -p "$R/etc/systemd/system/networking.service.d"
-  printf '[Service]\nTimeoutStartSec=20\n' > "$R/etc/systemd/system/networking.service.d/vmkit.conf"
-  : > "$R/etc/machine-id"
   rm -rf "$R/var/cache/apt/archives/"*.deb "$R/var/lib/apt/lists/"* "$R/debootstrap"
   printf 'deb %s %s main\n' "$MIRROR" "$SUITE" > "$R/etc/apt/sources.list"
 
