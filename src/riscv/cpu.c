@@ -25,7 +25,7 @@ rv_hart *rv_hart_new(rv_machine *m, unsigned hartid, vmk_mem *mem)
     h->btab = vmk_xcalloc(BTAB_SIZE, sizeof *h->btab);
     h->arena_size = RV_ARENA_SIZE;
     h->arena = vmk_xmalloc(h->arena_size);
-    h->tmpblk = vmk_xcalloc(1, sizeof(rv_block) + sizeof(rv_insn));
+    h->tmpblk = vmk_xcalloc(1, sizeof(rv_block) + 2 * sizeof(rv_insn));
     atomic_init(&h->mip_dev, 0);
     atomic_init(&h->kick, 0);
     rv_hart_reset(h, RV_RAM_BASE);
@@ -221,14 +221,14 @@ static rv_block *get_block(rv_hart *h, rv_block *tmp)
                 if (RV_LIKELY(b->epoch == h->fence_epoch)) return b;
                 /* after FENCE.I: reuse only if memory still holds the decoded bytes (DMA may
                  * have rewritten it without telling us) */
-                if (memcmp(p, (const uint8_t *)&b->insns[b->n], b->bytes) == 0) {
+                if (memcmp(p, (const uint8_t *)&b->insns[b->n + 1], b->bytes) == 0) {
                     b->epoch = h->fence_epoch;
                     return b;
                 }
             }
             break;
         }
-    size_t need = sizeof(rv_block) + RV_BLOCK_MAX * (sizeof(rv_insn) + 4) + 16;
+    size_t need = sizeof(rv_block) + (RV_BLOCK_MAX + 1) * (sizeof(rv_insn) + 4) + 16;
     if (h->arena_used + need > h->arena_size) blocks_flush(h);
     rv_block *k = (rv_block *)(void *)(h->arena + h->arena_used);
     unsigned left = 0x1000 - (unsigned)(pa & 0xfff), off = 0, n = 0;
@@ -263,6 +263,8 @@ static rv_block *get_block(rv_hart *h, rv_block *tmp)
         tmp->n = 1;
         rv_decode(lo | ((uint32_t)hw << 16), &tmp->insns[0]);
         tmp->insns[0].off = 0;
+        memset(&tmp->insns[1], 0, sizeof(rv_insn));
+        tmp->insns[1].op = OP_END;
         tmp->bytes = 4;
         return tmp;
     }
@@ -270,12 +272,14 @@ static rv_block *get_block(rv_hart *h, rv_block *tmp)
     k->pa = pa;
     k->gen = gen;
     k->epoch = h->fence_epoch;
-    memcpy(&k->insns[n], p, off);
+    memset(&k->insns[n], 0, sizeof(rv_insn));
+    k->insns[n].op = OP_END;
+    memcpy(&k->insns[n + 1], p, off);
     k->n = (uint16_t)n;
     k->bytes = (uint16_t)off;
     k->next = h->btab[hi];
     h->btab[hi] = k;
-    h->arena_used += (sizeof(rv_block) + n * sizeof(rv_insn) + off + 15) & ~(size_t)15;
+    h->arena_used += (sizeof(rv_block) + (n + 1) * sizeof(rv_insn) + off + 15) & ~(size_t)15;
     return k;
 }
 
@@ -367,6 +371,57 @@ static inline uint64_t rem32(uint64_t a, uint64_t b)
 /* ---------------- run loop ---------------- */
 enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
 {
+    __extension__ static const void *const disp[OP_COUNT] = {
+        [OP_ILLEGAL] = &&L_OP_ILLEGAL, [OP_LUI] = &&L_OP_LUI, [OP_AUIPC] = &&L_OP_AUIPC,
+        [OP_JAL] = &&L_OP_JAL, [OP_JALR] = &&L_OP_JALR, [OP_BEQ] = &&L_OP_BEQ, [OP_BNE] = &&L_OP_BNE,
+        [OP_BLT] = &&L_OP_BLT, [OP_BGE] = &&L_OP_BGE, [OP_BLTU] = &&L_OP_BLTU, [OP_BGEU] = &&L_OP_BGEU,
+        [OP_LB] = &&L_OP_LB, [OP_LH] = &&L_OP_LH, [OP_LW] = &&L_OP_LW, [OP_LD] = &&L_OP_LD,
+        [OP_LBU] = &&L_OP_LBU, [OP_LHU] = &&L_OP_LHU, [OP_LWU] = &&L_OP_LWU, [OP_SB] = &&L_OP_SB,
+        [OP_SH] = &&L_OP_SH, [OP_SW] = &&L_OP_SW, [OP_SD] = &&L_OP_SD, [OP_ADDI] = &&L_OP_ADDI,
+        [OP_SLTI] = &&L_OP_SLTI, [OP_SLTIU] = &&L_OP_SLTIU, [OP_XORI] = &&L_OP_XORI, [OP_ORI] = &&L_OP_ORI,
+        [OP_ANDI] = &&L_OP_ANDI, [OP_SLLI] = &&L_OP_SLLI, [OP_SRLI] = &&L_OP_SRLI, [OP_SRAI] = &&L_OP_SRAI,
+        [OP_ADD] = &&L_OP_ADD, [OP_SUB] = &&L_OP_SUB, [OP_SLL] = &&L_OP_SLL, [OP_SLT] = &&L_OP_SLT,
+        [OP_SLTU] = &&L_OP_SLTU, [OP_XOR] = &&L_OP_XOR, [OP_SRL] = &&L_OP_SRL, [OP_SRA] = &&L_OP_SRA,
+        [OP_OR] = &&L_OP_OR, [OP_AND] = &&L_OP_AND, [OP_ADDIW] = &&L_OP_ADDIW, [OP_SLLIW] = &&L_OP_SLLIW,
+        [OP_SRLIW] = &&L_OP_SRLIW, [OP_SRAIW] = &&L_OP_SRAIW, [OP_ADDW] = &&L_OP_ADDW,
+        [OP_SUBW] = &&L_OP_SUBW, [OP_SLLW] = &&L_OP_SLLW, [OP_SRLW] = &&L_OP_SRLW, [OP_SRAW] = &&L_OP_SRAW,
+        [OP_MUL] = &&L_OP_MUL, [OP_MULH] = &&L_OP_MULH, [OP_MULHSU] = &&L_OP_MULHSU,
+        [OP_MULHU] = &&L_OP_MULHU, [OP_DIV] = &&L_OP_DIV, [OP_DIVU] = &&L_OP_DIVU, [OP_REM] = &&L_OP_REM,
+        [OP_REMU] = &&L_OP_REMU, [OP_MULW] = &&L_OP_MULW, [OP_DIVW] = &&L_OP_DIVW, [OP_DIVUW] = &&L_OP_DIVUW,
+        [OP_REMW] = &&L_OP_REMW, [OP_REMUW] = &&L_OP_REMUW, [OP_FENCE] = &&L_OP_FENCE,
+        [OP_FENCE_I] = &&L_OP_FENCE_I, [OP_ECALL] = &&L_OP_ECALL, [OP_EBREAK] = &&L_OP_EBREAK,
+        [OP_MRET] = &&L_OP_MRET, [OP_SRET] = &&L_OP_SRET, [OP_WFI] = &&L_OP_WFI,
+        [OP_SFENCE_VMA] = &&L_OP_SFENCE_VMA, [OP_CSRRW] = &&L_OP_CSRRW, [OP_CSRRS] = &&L_OP_CSRRS,
+        [OP_CSRRC] = &&L_OP_CSRRC, [OP_CSRRWI] = &&L_OP_CSRRWI, [OP_CSRRSI] = &&L_OP_CSRRSI,
+        [OP_CSRRCI] = &&L_OP_CSRRCI, [OP_LR_W] = &&L_OP_LR_W, [OP_SC_W] = &&L_OP_SC_W,
+        [OP_AMOSWAP_W] = &&L_OP_AMOSWAP_W, [OP_AMOADD_W] = &&L_OP_AMOADD_W, [OP_AMOXOR_W] = &&L_OP_AMOXOR_W,
+        [OP_AMOAND_W] = &&L_OP_AMOAND_W, [OP_AMOOR_W] = &&L_OP_AMOOR_W, [OP_AMOMIN_W] = &&L_OP_AMOMIN_W,
+        [OP_AMOMAX_W] = &&L_OP_AMOMAX_W, [OP_AMOMINU_W] = &&L_OP_AMOMINU_W, [OP_AMOMAXU_W] = &&L_OP_AMOMAXU_W,
+        [OP_LR_D] = &&L_OP_LR_D, [OP_SC_D] = &&L_OP_SC_D, [OP_AMOSWAP_D] = &&L_OP_AMOSWAP_D,
+        [OP_AMOADD_D] = &&L_OP_AMOADD_D, [OP_AMOXOR_D] = &&L_OP_AMOXOR_D, [OP_AMOAND_D] = &&L_OP_AMOAND_D,
+        [OP_AMOOR_D] = &&L_OP_AMOOR_D, [OP_AMOMIN_D] = &&L_OP_AMOMIN_D, [OP_AMOMAX_D] = &&L_OP_AMOMAX_D,
+        [OP_AMOMINU_D] = &&L_OP_AMOMINU_D, [OP_AMOMAXU_D] = &&L_OP_AMOMAXU_D, [OP_FLW] = &&L_OP_FLW,
+        [OP_FLD] = &&L_OP_FLD, [OP_FSW] = &&L_OP_FSW, [OP_FSD] = &&L_OP_FSD, [OP_FMADD_S] = &&L_OP_FMADD_S,
+        [OP_FMSUB_S] = &&L_OP_FMSUB_S, [OP_FNMSUB_S] = &&L_OP_FNMSUB_S, [OP_FNMADD_S] = &&L_OP_FNMADD_S,
+        [OP_FADD_S] = &&L_OP_FADD_S, [OP_FSUB_S] = &&L_OP_FSUB_S, [OP_FMUL_S] = &&L_OP_FMUL_S,
+        [OP_FDIV_S] = &&L_OP_FDIV_S, [OP_FSQRT_S] = &&L_OP_FSQRT_S, [OP_FSGNJ_S] = &&L_OP_FSGNJ_S,
+        [OP_FSGNJN_S] = &&L_OP_FSGNJN_S, [OP_FSGNJX_S] = &&L_OP_FSGNJX_S, [OP_FMIN_S] = &&L_OP_FMIN_S,
+        [OP_FMAX_S] = &&L_OP_FMAX_S, [OP_FCVT_W_S] = &&L_OP_FCVT_W_S, [OP_FCVT_WU_S] = &&L_OP_FCVT_WU_S,
+        [OP_FCVT_L_S] = &&L_OP_FCVT_L_S, [OP_FCVT_LU_S] = &&L_OP_FCVT_LU_S, [OP_FMV_X_W] = &&L_OP_FMV_X_W,
+        [OP_FCLASS_S] = &&L_OP_FCLASS_S, [OP_FEQ_S] = &&L_OP_FEQ_S, [OP_FLT_S] = &&L_OP_FLT_S,
+        [OP_FLE_S] = &&L_OP_FLE_S, [OP_FCVT_S_W] = &&L_OP_FCVT_S_W, [OP_FCVT_S_WU] = &&L_OP_FCVT_S_WU,
+        [OP_FCVT_S_L] = &&L_OP_FCVT_S_L, [OP_FCVT_S_LU] = &&L_OP_FCVT_S_LU, [OP_FMV_W_X] = &&L_OP_FMV_W_X,
+        [OP_FMADD_D] = &&L_OP_FMADD_D, [OP_FMSUB_D] = &&L_OP_FMSUB_D, [OP_FNMSUB_D] = &&L_OP_FNMSUB_D,
+        [OP_FNMADD_D] = &&L_OP_FNMADD_D, [OP_FADD_D] = &&L_OP_FADD_D, [OP_FSUB_D] = &&L_OP_FSUB_D,
+        [OP_FMUL_D] = &&L_OP_FMUL_D, [OP_FDIV_D] = &&L_OP_FDIV_D, [OP_FSQRT_D] = &&L_OP_FSQRT_D,
+        [OP_FSGNJ_D] = &&L_OP_FSGNJ_D, [OP_FSGNJN_D] = &&L_OP_FSGNJN_D, [OP_FSGNJX_D] = &&L_OP_FSGNJX_D,
+        [OP_FMIN_D] = &&L_OP_FMIN_D, [OP_FMAX_D] = &&L_OP_FMAX_D, [OP_FCVT_W_D] = &&L_OP_FCVT_W_D,
+        [OP_FCVT_WU_D] = &&L_OP_FCVT_WU_D, [OP_FCVT_L_D] = &&L_OP_FCVT_L_D, [OP_FCVT_LU_D] = &&L_OP_FCVT_LU_D,
+        [OP_FMV_X_D] = &&L_OP_FMV_X_D, [OP_FCLASS_D] = &&L_OP_FCLASS_D, [OP_FEQ_D] = &&L_OP_FEQ_D,
+        [OP_FLT_D] = &&L_OP_FLT_D, [OP_FLE_D] = &&L_OP_FLE_D, [OP_FCVT_D_W] = &&L_OP_FCVT_D_W,
+        [OP_FCVT_D_WU] = &&L_OP_FCVT_D_WU, [OP_FCVT_D_L] = &&L_OP_FCVT_D_L, [OP_FCVT_D_LU] = &&L_OP_FCVT_D_LU,
+        [OP_FMV_D_X] = &&L_OP_FMV_D_X, [OP_FCVT_S_D] = &&L_OP_FCVT_S_D, [OP_FCVT_D_S] = &&L_OP_FCVT_D_S, [OP_END] = &&L_OP_END,
+    };
     rv_block *const tmp = h->tmpblk;
     uint64_t *const x = h->x;
     uint64_t *const f = h->f;
@@ -400,7 +455,6 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
         next = NULL;
         const rv_block *b = kb;
         const rv_insn *ins = b->insns;
-        const rv_insn *const iend = ins + b->n;
         const uint64_t bpc = h->pc;
         rv_tlbe *const tl = h->tlb[h->dctx][RV_ACC_LOAD];
         rv_tlbe *const ts = h->tlb[h->dctx][RV_ACC_STORE];
@@ -441,83 +495,86 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
 #define F32A unbox32(f[ins->rs1])
 #define F32B unbox32(f[ins->rs2])
 #define F32C unbox32(f[ins->rs3])
+#define NEXT() goto *disp[(++ins)->op]
+#define DISPATCH() goto *disp[ins->op]
 #define BR(cond) do { if (cond) JUMP(PC() + IMM, 0); else JUMP(PC() + ins->len, 1); } while (0)
 
-        for (; ins < iend; ins++) {
-            switch (ins->op) {
-            case OP_LUI: RD = IMM; break;
-            case OP_AUIPC: RD = PC() + IMM; break;
-            case OP_JAL: { uint64_t p = PC(); RD = p + ins->len; JUMP(p + IMM, 0); }
-            case OP_JALR: { uint64_t p = PC(), t = (RS1 + IMM) & ~1ull; RD = p + ins->len; JUMP(t, 0); }
-            case OP_BEQ: BR(RS1 == RS2);
-            case OP_BNE: BR(RS1 != RS2);
-            case OP_BLT: BR((int64_t)RS1 < (int64_t)RS2);
-            case OP_BGE: BR((int64_t)RS1 >= (int64_t)RS2);
-            case OP_BLTU: BR(RS1 < RS2);
-            case OP_BGEU: BR(RS1 >= RS2);
-            case OP_LB: LOAD(uint8_t, S8); break;
-            case OP_LH: LOAD(uint16_t, S16); break;
-            case OP_LW: LOAD(uint32_t, S32); break;
-            case OP_LD: LOAD(uint64_t, U); break;
-            case OP_LBU: LOAD(uint8_t, U); break;
-            case OP_LHU: LOAD(uint16_t, U); break;
-            case OP_LWU: LOAD(uint32_t, U); break;
-            case OP_SB: STORE(uint8_t, RS2); break;
-            case OP_SH: STORE(uint16_t, RS2); break;
-            case OP_SW: STORE(uint32_t, RS2); break;
-            case OP_SD: STORE(uint64_t, RS2); break;
-            case OP_ADDI: RD = RS1 + IMM; break;
-            case OP_SLTI: RD = (int64_t)RS1 < (int64_t)IMM; break;
-            case OP_SLTIU: RD = RS1 < IMM; break;
-            case OP_XORI: RD = RS1 ^ IMM; break;
-            case OP_ORI: RD = RS1 | IMM; break;
-            case OP_ANDI: RD = RS1 & IMM; break;
-            case OP_SLLI: RD = RS1 << ins->imm; break;
-            case OP_SRLI: RD = RS1 >> ins->imm; break;
-            case OP_SRAI: RD = (uint64_t)((int64_t)RS1 >> ins->imm); break;
-            case OP_ADD: RD = RS1 + RS2; break;
-            case OP_SUB: RD = RS1 - RS2; break;
-            case OP_SLL: RD = RS1 << (RS2 & 63); break;
-            case OP_SLT: RD = (int64_t)RS1 < (int64_t)RS2; break;
-            case OP_SLTU: RD = RS1 < RS2; break;
-            case OP_XOR: RD = RS1 ^ RS2; break;
-            case OP_SRL: RD = RS1 >> (RS2 & 63); break;
-            case OP_SRA: RD = (uint64_t)((int64_t)RS1 >> (RS2 & 63)); break;
-            case OP_OR: RD = RS1 | RS2; break;
-            case OP_AND: RD = RS1 & RS2; break;
-            case OP_ADDIW: RD = sx32(RS1 + IMM); break;
-            case OP_SLLIW: RD = sx32((uint32_t)RS1 << ins->imm); break;
-            case OP_SRLIW: RD = sx32((uint32_t)RS1 >> ins->imm); break;
-            case OP_SRAIW: RD = (uint64_t)(int64_t)((int32_t)RS1 >> ins->imm); break;
-            case OP_ADDW: RD = sx32(RS1 + RS2); break;
-            case OP_SUBW: RD = sx32(RS1 - RS2); break;
-            case OP_SLLW: RD = sx32((uint32_t)RS1 << (RS2 & 31)); break;
-            case OP_SRLW: RD = sx32((uint32_t)RS1 >> (RS2 & 31)); break;
-            case OP_SRAW: RD = (uint64_t)(int64_t)((int32_t)RS1 >> (RS2 & 31)); break;
-            case OP_MUL: RD = RS1 * RS2; break;
-            case OP_MULH: RD = (uint64_t)(((rv_i128)(int64_t)RS1 * (rv_i128)(int64_t)RS2) >> 64); break;
-            case OP_MULHSU: RD = (uint64_t)(((rv_i128)(int64_t)RS1 * (rv_i128)(rv_u128)RS2) >> 64); break;
-            case OP_MULHU: RD = (uint64_t)(((rv_u128)RS1 * (rv_u128)RS2) >> 64); break;
-            case OP_DIV: RD = div64(RS1, RS2); break;
-            case OP_DIVU: RD = RS2 ? RS1 / RS2 : ~0ull; break;
-            case OP_REM: RD = rem64(RS1, RS2); break;
-            case OP_REMU: RD = RS2 ? RS1 % RS2 : RS1; break;
-            case OP_MULW: RD = sx32((uint32_t)RS1 * (uint32_t)RS2); break;
-            case OP_DIVW: RD = div32(RS1, RS2); break;
-            case OP_DIVUW: RD = (uint32_t)RS2 ? sx32((uint32_t)RS1 / (uint32_t)RS2) : ~0ull; break;
-            case OP_REMW: RD = rem32(RS1, RS2); break;
-            case OP_REMUW: RD = (uint32_t)RS2 ? sx32((uint32_t)RS1 % (uint32_t)RS2) : sx32(RS1); break;
-            case OP_FENCE: break;
-            case OP_FENCE_I: {
+        DISPATCH();
+        {
+            {
+            L_OP_LUI: RD = IMM; NEXT();
+            L_OP_AUIPC: RD = PC() + IMM; NEXT();
+            L_OP_JAL: { uint64_t p = PC(); RD = p + ins->len; JUMP(p + IMM, 0); }
+            L_OP_JALR: { uint64_t p = PC(), t = (RS1 + IMM) & ~1ull; RD = p + ins->len; JUMP(t, 0); }
+            L_OP_BEQ: BR(RS1 == RS2);
+            L_OP_BNE: BR(RS1 != RS2);
+            L_OP_BLT: BR((int64_t)RS1 < (int64_t)RS2);
+            L_OP_BGE: BR((int64_t)RS1 >= (int64_t)RS2);
+            L_OP_BLTU: BR(RS1 < RS2);
+            L_OP_BGEU: BR(RS1 >= RS2);
+            L_OP_LB: LOAD(uint8_t, S8); NEXT();
+            L_OP_LH: LOAD(uint16_t, S16); NEXT();
+            L_OP_LW: LOAD(uint32_t, S32); NEXT();
+            L_OP_LD: LOAD(uint64_t, U); NEXT();
+            L_OP_LBU: LOAD(uint8_t, U); NEXT();
+            L_OP_LHU: LOAD(uint16_t, U); NEXT();
+            L_OP_LWU: LOAD(uint32_t, U); NEXT();
+            L_OP_SB: STORE(uint8_t, RS2); NEXT();
+            L_OP_SH: STORE(uint16_t, RS2); NEXT();
+            L_OP_SW: STORE(uint32_t, RS2); NEXT();
+            L_OP_SD: STORE(uint64_t, RS2); NEXT();
+            L_OP_ADDI: RD = RS1 + IMM; NEXT();
+            L_OP_SLTI: RD = (int64_t)RS1 < (int64_t)IMM; NEXT();
+            L_OP_SLTIU: RD = RS1 < IMM; NEXT();
+            L_OP_XORI: RD = RS1 ^ IMM; NEXT();
+            L_OP_ORI: RD = RS1 | IMM; NEXT();
+            L_OP_ANDI: RD = RS1 & IMM; NEXT();
+            L_OP_SLLI: RD = RS1 << ins->imm; NEXT();
+            L_OP_SRLI: RD = RS1 >> ins->imm; NEXT();
+            L_OP_SRAI: RD = (uint64_t)((int64_t)RS1 >> ins->imm); NEXT();
+            L_OP_ADD: RD = RS1 + RS2; NEXT();
+            L_OP_SUB: RD = RS1 - RS2; NEXT();
+            L_OP_SLL: RD = RS1 << (RS2 & 63); NEXT();
+            L_OP_SLT: RD = (int64_t)RS1 < (int64_t)RS2; NEXT();
+            L_OP_SLTU: RD = RS1 < RS2; NEXT();
+            L_OP_XOR: RD = RS1 ^ RS2; NEXT();
+            L_OP_SRL: RD = RS1 >> (RS2 & 63); NEXT();
+            L_OP_SRA: RD = (uint64_t)((int64_t)RS1 >> (RS2 & 63)); NEXT();
+            L_OP_OR: RD = RS1 | RS2; NEXT();
+            L_OP_AND: RD = RS1 & RS2; NEXT();
+            L_OP_ADDIW: RD = sx32(RS1 + IMM); NEXT();
+            L_OP_SLLIW: RD = sx32((uint32_t)RS1 << ins->imm); NEXT();
+            L_OP_SRLIW: RD = sx32((uint32_t)RS1 >> ins->imm); NEXT();
+            L_OP_SRAIW: RD = (uint64_t)(int64_t)((int32_t)RS1 >> ins->imm); NEXT();
+            L_OP_ADDW: RD = sx32(RS1 + RS2); NEXT();
+            L_OP_SUBW: RD = sx32(RS1 - RS2); NEXT();
+            L_OP_SLLW: RD = sx32((uint32_t)RS1 << (RS2 & 31)); NEXT();
+            L_OP_SRLW: RD = sx32((uint32_t)RS1 >> (RS2 & 31)); NEXT();
+            L_OP_SRAW: RD = (uint64_t)(int64_t)((int32_t)RS1 >> (RS2 & 31)); NEXT();
+            L_OP_MUL: RD = RS1 * RS2; NEXT();
+            L_OP_MULH: RD = (uint64_t)(((rv_i128)(int64_t)RS1 * (rv_i128)(int64_t)RS2) >> 64); NEXT();
+            L_OP_MULHSU: RD = (uint64_t)(((rv_i128)(int64_t)RS1 * (rv_i128)(rv_u128)RS2) >> 64); NEXT();
+            L_OP_MULHU: RD = (uint64_t)(((rv_u128)RS1 * (rv_u128)RS2) >> 64); NEXT();
+            L_OP_DIV: RD = div64(RS1, RS2); NEXT();
+            L_OP_DIVU: RD = RS2 ? RS1 / RS2 : ~0ull; NEXT();
+            L_OP_REM: RD = rem64(RS1, RS2); NEXT();
+            L_OP_REMU: RD = RS2 ? RS1 % RS2 : RS1; NEXT();
+            L_OP_MULW: RD = sx32((uint32_t)RS1 * (uint32_t)RS2); NEXT();
+            L_OP_DIVW: RD = div32(RS1, RS2); NEXT();
+            L_OP_DIVUW: RD = (uint32_t)RS2 ? sx32((uint32_t)RS1 / (uint32_t)RS2) : ~0ull; NEXT();
+            L_OP_REMW: RD = rem32(RS1, RS2); NEXT();
+            L_OP_REMUW: RD = (uint32_t)RS2 ? sx32((uint32_t)RS1 % (uint32_t)RS2) : sx32(RS1); NEXT();
+            L_OP_FENCE: NEXT();
+            L_OP_FENCE_I: {
                 unsigned ep = atomic_load_explicit(&h->cm->store_epoch, memory_order_relaxed);
                 if (ep != h->store_epoch_seen) { h->store_epoch_seen = ep; rv_tlb_flush_store(h); }
                 h->fence_epoch++;
                 SYSEND(PC() + ins->len);
             }
-            case OP_ECALL:
+            L_OP_ECALL:
                 EXC(h->priv == RV_PRIV_U ? RV_EXC_ECALL_U : h->priv == RV_PRIV_S ? RV_EXC_ECALL_S : RV_EXC_ECALL_M, 0);
-            case OP_EBREAK: EXC(RV_EXC_BREAKPOINT, PC());
-            case OP_MRET: {
+            L_OP_EBREAK: EXC(RV_EXC_BREAKPOINT, PC());
+            L_OP_MRET: {
                 if (h->priv < RV_PRIV_M) goto illegal;
                 uint64_t s = h->mstatus;
                 unsigned mpp = (s >> MS_MPP_SHIFT) & 3;
@@ -530,7 +587,7 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
                 rv_mmu_update_ctx(h);
                 SYSEND(h->mepc);
             }
-            case OP_SRET: {
+            L_OP_SRET: {
                 if (h->priv < RV_PRIV_S || (h->priv == RV_PRIV_S && (h->mstatus & MS_TSR))) goto illegal;
                 uint64_t s = h->mstatus;
                 unsigned spp = (s & MS_SPP) ? RV_PRIV_S : RV_PRIV_U;
@@ -543,7 +600,7 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
                 rv_mmu_update_ctx(h);
                 SYSEND(h->sepc);
             }
-            case OP_WFI:
+            L_OP_WFI:
                 if (h->priv == RV_PRIV_U || (h->priv == RV_PRIV_S && (h->mstatus & MS_TW))) goto illegal;
                 rv_sstc_update(h);
                 if ((rv_mip(h) & h->mie) == 0) {
@@ -552,12 +609,12 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
                     return RV_RUN_WFI;
                 }
                 SYSEND(PC() + ins->len);
-            case OP_SFENCE_VMA:
+            L_OP_SFENCE_VMA:
                 if (h->priv == RV_PRIV_U || (h->priv == RV_PRIV_S && (h->mstatus & MS_TVM))) goto illegal;
                 if (ins->rs1 == 0) rv_tlb_flush_all(h);
                 else rv_tlb_flush_va(h, RS1);
                 SYSEND(PC() + ins->len);
-            case OP_CSRRW: case OP_CSRRS: case OP_CSRRC: case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI: {
+            L_OP_CSRRW: L_OP_CSRRS: L_OP_CSRRC: L_OP_CSRRWI: L_OP_CSRRSI: L_OP_CSRRCI: {
                 unsigned csr = (unsigned)ins->imm & 0xfff, op = ins->op;
                 bool imm = op >= OP_CSRRWI;
                 uint64_t src = imm ? ins->rs1 : RS1, old;
@@ -576,7 +633,7 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
                 RD = old;
                 SYSEND(PC() + ins->len);
             }
-            case OP_LR_W: case OP_LR_D: {
+            L_OP_LR_W: L_OP_LR_D: {
                 unsigned sz = ins->op == OP_LR_W ? 4 : 8;
                 uint64_t pa;
                 va = RS1;
@@ -587,9 +644,9 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
                 else { uint64_t t = __atomic_load_n((uint64_t *)p, __ATOMIC_SEQ_CST); h->res_val = t; RD = t; }
                 h->res_valid = true;
                 h->res_addr = va;
-                break;
+                NEXT();
             }
-            case OP_SC_W: case OP_SC_D: {
+            L_OP_SC_W: L_OP_SC_D: {
                 unsigned sz = ins->op == OP_SC_W ? 4 : 8;
                 uint64_t pa;
                 va = RS1;
@@ -610,110 +667,110 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
                 }
                 h->res_valid = false;
                 RD = ok ? 0 : 1;
-                break;
+                NEXT();
             }
-            case OP_AMOSWAP_W: case OP_AMOADD_W: case OP_AMOXOR_W: case OP_AMOAND_W: case OP_AMOOR_W:
-            case OP_AMOMIN_W: case OP_AMOMAX_W: case OP_AMOMINU_W: case OP_AMOMAXU_W: {
+            L_OP_AMOSWAP_W: L_OP_AMOADD_W: L_OP_AMOXOR_W: L_OP_AMOAND_W: L_OP_AMOOR_W:
+            L_OP_AMOMIN_W: L_OP_AMOMAX_W: L_OP_AMOMINU_W: L_OP_AMOMAXU_W: {
                 uint64_t pa;
                 va = RS1;
                 void *p = rv_amo_ptr(h, va, 4, false, &pa);
                 if (!p) EXC(h->exc_cause == ~0ull ? RV_EXC_STORE_ACCESS : h->exc_cause,
                             h->exc_cause == ~0ull ? va : h->exc_tval);
                 RD = S32(amo_w(ins->op, p, (uint32_t)RS2));
-                break;
+                NEXT();
             }
-            case OP_AMOSWAP_D: case OP_AMOADD_D: case OP_AMOXOR_D: case OP_AMOAND_D: case OP_AMOOR_D:
-            case OP_AMOMIN_D: case OP_AMOMAX_D: case OP_AMOMINU_D: case OP_AMOMAXU_D: {
+            L_OP_AMOSWAP_D: L_OP_AMOADD_D: L_OP_AMOXOR_D: L_OP_AMOAND_D: L_OP_AMOOR_D:
+            L_OP_AMOMIN_D: L_OP_AMOMAX_D: L_OP_AMOMINU_D: L_OP_AMOMAXU_D: {
                 uint64_t pa;
                 va = RS1;
                 void *p = rv_amo_ptr(h, va, 8, false, &pa);
                 if (!p) EXC(h->exc_cause == ~0ull ? RV_EXC_STORE_ACCESS : h->exc_cause,
                             h->exc_cause == ~0ull ? va : h->exc_tval);
                 RD = amo_d(ins->op, p, RS2);
-                break;
+                NEXT();
             }
             /* ---- F / D ---- */
-            case OP_FLW: {
+            L_OP_FLW: {
                 FPON();
                 LOADV(uint32_t);
                 f[ins->rd] = box32((uint32_t)v);
                 h->mstatus |= MS_FS;
-                break;
+                NEXT();
             }
-            case OP_FLD: {
+            L_OP_FLD: {
                 FPON();
                 LOADV(uint64_t);
                 f[ins->rd] = v;
                 h->mstatus |= MS_FS;
-                break;
+                NEXT();
             }
-            case OP_FSW: FPON(); STORE(uint32_t, f[ins->rs2]); break;
-            case OP_FSD: FPON(); STORE(uint64_t, f[ins->rs2]); break;
+            L_OP_FSW: FPON(); STORE(uint32_t, f[ins->rs2]); NEXT();
+            L_OP_FSD: FPON(); STORE(uint64_t, f[ins->rs2]); NEXT();
 
-#define F3OP(OPC, fn) case OPC: { FPON(); FRM(rm); uint32_t fl = 0; \
-                f[ins->rd] = box32(rv_f32_##fn(F32A, F32B, F32C, rm, &fl)); FDONE(); break; }
-#define D3OP(OPC, fn) case OPC: { FPON(); FRM(rm); uint32_t fl = 0; \
-                f[ins->rd] = rv_f64_##fn(f[ins->rs1], f[ins->rs2], f[ins->rs3], rm, &fl); FDONE(); break; }
-#define F2OP(OPC, fn) case OPC: { FPON(); FRM(rm); uint32_t fl = 0; \
-                f[ins->rd] = box32(rv_f32_##fn(F32A, F32B, rm, &fl)); FDONE(); break; }
-#define D2OP(OPC, fn) case OPC: { FPON(); FRM(rm); uint32_t fl = 0; \
-                f[ins->rd] = rv_f64_##fn(f[ins->rs1], f[ins->rs2], rm, &fl); FDONE(); break; }
+#define F3OP(OPC, fn) L_##OPC: { FPON(); FRM(rm); uint32_t fl = 0; \
+                f[ins->rd] = box32(rv_f32_##fn(F32A, F32B, F32C, rm, &fl)); FDONE(); NEXT(); }
+#define D3OP(OPC, fn) L_##OPC: { FPON(); FRM(rm); uint32_t fl = 0; \
+                f[ins->rd] = rv_f64_##fn(f[ins->rs1], f[ins->rs2], f[ins->rs3], rm, &fl); FDONE(); NEXT(); }
+#define F2OP(OPC, fn) L_##OPC: { FPON(); FRM(rm); uint32_t fl = 0; \
+                f[ins->rd] = box32(rv_f32_##fn(F32A, F32B, rm, &fl)); FDONE(); NEXT(); }
+#define D2OP(OPC, fn) L_##OPC: { FPON(); FRM(rm); uint32_t fl = 0; \
+                f[ins->rd] = rv_f64_##fn(f[ins->rs1], f[ins->rs2], rm, &fl); FDONE(); NEXT(); }
             F3OP(OP_FMADD_S, madd) F3OP(OP_FMSUB_S, msub) F3OP(OP_FNMSUB_S, nmsub) F3OP(OP_FNMADD_S, nmadd)
             D3OP(OP_FMADD_D, madd) D3OP(OP_FMSUB_D, msub) D3OP(OP_FNMSUB_D, nmsub) D3OP(OP_FNMADD_D, nmadd)
             F2OP(OP_FADD_S, add) F2OP(OP_FSUB_S, sub) F2OP(OP_FMUL_S, mul) F2OP(OP_FDIV_S, div)
             D2OP(OP_FADD_D, add) D2OP(OP_FSUB_D, sub) D2OP(OP_FMUL_D, mul) D2OP(OP_FDIV_D, div)
-            case OP_FSQRT_S: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_sqrt(F32A, rm, &fl)); FDONE(); break; }
-            case OP_FSQRT_D: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = rv_f64_sqrt(f[ins->rs1], rm, &fl); FDONE(); break; }
-            case OP_FSGNJ_S: FPON(); f[ins->rd] = box32((F32A & 0x7fffffffu) | (F32B & 0x80000000u)); h->mstatus |= MS_FS; break;
-            case OP_FSGNJN_S: FPON(); f[ins->rd] = box32((F32A & 0x7fffffffu) | (~F32B & 0x80000000u)); h->mstatus |= MS_FS; break;
-            case OP_FSGNJX_S: FPON(); f[ins->rd] = box32(F32A ^ (F32B & 0x80000000u)); h->mstatus |= MS_FS; break;
-            case OP_FSGNJ_D: FPON(); f[ins->rd] = (f[ins->rs1] & ~(1ull << 63)) | (f[ins->rs2] & (1ull << 63)); h->mstatus |= MS_FS; break;
-            case OP_FSGNJN_D: FPON(); f[ins->rd] = (f[ins->rs1] & ~(1ull << 63)) | (~f[ins->rs2] & (1ull << 63)); h->mstatus |= MS_FS; break;
-            case OP_FSGNJX_D: FPON(); f[ins->rd] = f[ins->rs1] ^ (f[ins->rs2] & (1ull << 63)); h->mstatus |= MS_FS; break;
-            case OP_FMIN_S: { FPON(); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_min(F32A, F32B, &fl)); FDONE(); break; }
-            case OP_FMAX_S: { FPON(); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_max(F32A, F32B, &fl)); FDONE(); break; }
-            case OP_FMIN_D: { FPON(); uint32_t fl = 0; f[ins->rd] = rv_f64_min(f[ins->rs1], f[ins->rs2], &fl); FDONE(); break; }
-            case OP_FMAX_D: { FPON(); uint32_t fl = 0; f[ins->rd] = rv_f64_max(f[ins->rs1], f[ins->rs2], &fl); FDONE(); break; }
-            case OP_FCVT_W_S: { FPON(); FRM(rm); uint32_t fl = 0; RD = S32(rv_f32_to_i32(F32A, rm, &fl)); FDONE(); break; }
-            case OP_FCVT_WU_S: { FPON(); FRM(rm); uint32_t fl = 0; RD = S32(rv_f32_to_u32(F32A, rm, &fl)); FDONE(); break; }
-            case OP_FCVT_L_S: { FPON(); FRM(rm); uint32_t fl = 0; RD = (uint64_t)rv_f32_to_i64(F32A, rm, &fl); FDONE(); break; }
-            case OP_FCVT_LU_S: { FPON(); FRM(rm); uint32_t fl = 0; RD = rv_f32_to_u64(F32A, rm, &fl); FDONE(); break; }
-            case OP_FCVT_W_D: { FPON(); FRM(rm); uint32_t fl = 0; RD = S32(rv_f64_to_i32(f[ins->rs1], rm, &fl)); FDONE(); break; }
-            case OP_FCVT_WU_D: { FPON(); FRM(rm); uint32_t fl = 0; RD = S32(rv_f64_to_u32(f[ins->rs1], rm, &fl)); FDONE(); break; }
-            case OP_FCVT_L_D: { FPON(); FRM(rm); uint32_t fl = 0; RD = (uint64_t)rv_f64_to_i64(f[ins->rs1], rm, &fl); FDONE(); break; }
-            case OP_FCVT_LU_D: { FPON(); FRM(rm); uint32_t fl = 0; RD = rv_f64_to_u64(f[ins->rs1], rm, &fl); FDONE(); break; }
-            case OP_FMV_X_W: FPON(); RD = S32(f[ins->rs1]); break;
-            case OP_FMV_X_D: FPON(); RD = f[ins->rs1]; break;
-            case OP_FCLASS_S: FPON(); RD = rv_f32_classify(F32A); break;
-            case OP_FCLASS_D: FPON(); RD = rv_f64_classify(f[ins->rs1]); break;
-            case OP_FEQ_S: { FPON(); uint32_t fl = 0; RD = (uint64_t)rv_f32_eq(F32A, F32B, &fl); FDONE(); break; }
-            case OP_FLT_S: { FPON(); uint32_t fl = 0; RD = (uint64_t)rv_f32_lt(F32A, F32B, &fl); FDONE(); break; }
-            case OP_FLE_S: { FPON(); uint32_t fl = 0; RD = (uint64_t)rv_f32_le(F32A, F32B, &fl); FDONE(); break; }
-            case OP_FEQ_D: { FPON(); uint32_t fl = 0; RD = (uint64_t)rv_f64_eq(f[ins->rs1], f[ins->rs2], &fl); FDONE(); break; }
-            case OP_FLT_D: { FPON(); uint32_t fl = 0; RD = (uint64_t)rv_f64_lt(f[ins->rs1], f[ins->rs2], &fl); FDONE(); break; }
-            case OP_FLE_D: { FPON(); uint32_t fl = 0; RD = (uint64_t)rv_f64_le(f[ins->rs1], f[ins->rs2], &fl); FDONE(); break; }
-            case OP_FCVT_S_W: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_from_i32((int32_t)RS1, rm, &fl)); FDONE(); break; }
-            case OP_FCVT_S_WU: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_from_u32((uint32_t)RS1, rm, &fl)); FDONE(); break; }
-            case OP_FCVT_S_L: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_from_i64((int64_t)RS1, rm, &fl)); FDONE(); break; }
-            case OP_FCVT_S_LU: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_from_u64(RS1, rm, &fl)); FDONE(); break; }
-            case OP_FCVT_D_W: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = rv_f64_from_i32((int32_t)RS1, rm, &fl); FDONE(); break; }
-            case OP_FCVT_D_WU: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = rv_f64_from_u32((uint32_t)RS1, rm, &fl); FDONE(); break; }
-            case OP_FCVT_D_L: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = rv_f64_from_i64((int64_t)RS1, rm, &fl); FDONE(); break; }
-            case OP_FCVT_D_LU: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = rv_f64_from_u64(RS1, rm, &fl); FDONE(); break; }
-            case OP_FMV_W_X: FPON(); f[ins->rd] = box32((uint32_t)RS1); h->mstatus |= MS_FS; break;
-            case OP_FMV_D_X: FPON(); f[ins->rd] = RS1; h->mstatus |= MS_FS; break;
-            case OP_FCVT_S_D: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = box32(rv_f64_to_f32(f[ins->rs1], rm, &fl)); FDONE(); break; }
-            case OP_FCVT_D_S: { FPON(); FRM(rm); (void)rm; uint32_t fl = 0; f[ins->rd] = rv_f32_to_f64(F32A, &fl); FDONE(); break; }
-            case OP_ILLEGAL:
+            L_OP_FSQRT_S: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_sqrt(F32A, rm, &fl)); FDONE(); NEXT(); }
+            L_OP_FSQRT_D: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = rv_f64_sqrt(f[ins->rs1], rm, &fl); FDONE(); NEXT(); }
+            L_OP_FSGNJ_S: FPON(); f[ins->rd] = box32((F32A & 0x7fffffffu) | (F32B & 0x80000000u)); h->mstatus |= MS_FS; NEXT();
+            L_OP_FSGNJN_S: FPON(); f[ins->rd] = box32((F32A & 0x7fffffffu) | (~F32B & 0x80000000u)); h->mstatus |= MS_FS; NEXT();
+            L_OP_FSGNJX_S: FPON(); f[ins->rd] = box32(F32A ^ (F32B & 0x80000000u)); h->mstatus |= MS_FS; NEXT();
+            L_OP_FSGNJ_D: FPON(); f[ins->rd] = (f[ins->rs1] & ~(1ull << 63)) | (f[ins->rs2] & (1ull << 63)); h->mstatus |= MS_FS; NEXT();
+            L_OP_FSGNJN_D: FPON(); f[ins->rd] = (f[ins->rs1] & ~(1ull << 63)) | (~f[ins->rs2] & (1ull << 63)); h->mstatus |= MS_FS; NEXT();
+            L_OP_FSGNJX_D: FPON(); f[ins->rd] = f[ins->rs1] ^ (f[ins->rs2] & (1ull << 63)); h->mstatus |= MS_FS; NEXT();
+            L_OP_FMIN_S: { FPON(); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_min(F32A, F32B, &fl)); FDONE(); NEXT(); }
+            L_OP_FMAX_S: { FPON(); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_max(F32A, F32B, &fl)); FDONE(); NEXT(); }
+            L_OP_FMIN_D: { FPON(); uint32_t fl = 0; f[ins->rd] = rv_f64_min(f[ins->rs1], f[ins->rs2], &fl); FDONE(); NEXT(); }
+            L_OP_FMAX_D: { FPON(); uint32_t fl = 0; f[ins->rd] = rv_f64_max(f[ins->rs1], f[ins->rs2], &fl); FDONE(); NEXT(); }
+            L_OP_FCVT_W_S: { FPON(); FRM(rm); uint32_t fl = 0; RD = S32(rv_f32_to_i32(F32A, rm, &fl)); FDONE(); NEXT(); }
+            L_OP_FCVT_WU_S: { FPON(); FRM(rm); uint32_t fl = 0; RD = S32(rv_f32_to_u32(F32A, rm, &fl)); FDONE(); NEXT(); }
+            L_OP_FCVT_L_S: { FPON(); FRM(rm); uint32_t fl = 0; RD = (uint64_t)rv_f32_to_i64(F32A, rm, &fl); FDONE(); NEXT(); }
+            L_OP_FCVT_LU_S: { FPON(); FRM(rm); uint32_t fl = 0; RD = rv_f32_to_u64(F32A, rm, &fl); FDONE(); NEXT(); }
+            L_OP_FCVT_W_D: { FPON(); FRM(rm); uint32_t fl = 0; RD = S32(rv_f64_to_i32(f[ins->rs1], rm, &fl)); FDONE(); NEXT(); }
+            L_OP_FCVT_WU_D: { FPON(); FRM(rm); uint32_t fl = 0; RD = S32(rv_f64_to_u32(f[ins->rs1], rm, &fl)); FDONE(); NEXT(); }
+            L_OP_FCVT_L_D: { FPON(); FRM(rm); uint32_t fl = 0; RD = (uint64_t)rv_f64_to_i64(f[ins->rs1], rm, &fl); FDONE(); NEXT(); }
+            L_OP_FCVT_LU_D: { FPON(); FRM(rm); uint32_t fl = 0; RD = rv_f64_to_u64(f[ins->rs1], rm, &fl); FDONE(); NEXT(); }
+            L_OP_FMV_X_W: FPON(); RD = S32(f[ins->rs1]); NEXT();
+            L_OP_FMV_X_D: FPON(); RD = f[ins->rs1]; NEXT();
+            L_OP_FCLASS_S: FPON(); RD = rv_f32_classify(F32A); NEXT();
+            L_OP_FCLASS_D: FPON(); RD = rv_f64_classify(f[ins->rs1]); NEXT();
+            L_OP_FEQ_S: { FPON(); uint32_t fl = 0; RD = (uint64_t)rv_f32_eq(F32A, F32B, &fl); FDONE(); NEXT(); }
+            L_OP_FLT_S: { FPON(); uint32_t fl = 0; RD = (uint64_t)rv_f32_lt(F32A, F32B, &fl); FDONE(); NEXT(); }
+            L_OP_FLE_S: { FPON(); uint32_t fl = 0; RD = (uint64_t)rv_f32_le(F32A, F32B, &fl); FDONE(); NEXT(); }
+            L_OP_FEQ_D: { FPON(); uint32_t fl = 0; RD = (uint64_t)rv_f64_eq(f[ins->rs1], f[ins->rs2], &fl); FDONE(); NEXT(); }
+            L_OP_FLT_D: { FPON(); uint32_t fl = 0; RD = (uint64_t)rv_f64_lt(f[ins->rs1], f[ins->rs2], &fl); FDONE(); NEXT(); }
+            L_OP_FLE_D: { FPON(); uint32_t fl = 0; RD = (uint64_t)rv_f64_le(f[ins->rs1], f[ins->rs2], &fl); FDONE(); NEXT(); }
+            L_OP_FCVT_S_W: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_from_i32((int32_t)RS1, rm, &fl)); FDONE(); NEXT(); }
+            L_OP_FCVT_S_WU: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_from_u32((uint32_t)RS1, rm, &fl)); FDONE(); NEXT(); }
+            L_OP_FCVT_S_L: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_from_i64((int64_t)RS1, rm, &fl)); FDONE(); NEXT(); }
+            L_OP_FCVT_S_LU: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = box32(rv_f32_from_u64(RS1, rm, &fl)); FDONE(); NEXT(); }
+            L_OP_FCVT_D_W: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = rv_f64_from_i32((int32_t)RS1, rm, &fl); FDONE(); NEXT(); }
+            L_OP_FCVT_D_WU: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = rv_f64_from_u32((uint32_t)RS1, rm, &fl); FDONE(); NEXT(); }
+            L_OP_FCVT_D_L: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = rv_f64_from_i64((int64_t)RS1, rm, &fl); FDONE(); NEXT(); }
+            L_OP_FCVT_D_LU: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = rv_f64_from_u64(RS1, rm, &fl); FDONE(); NEXT(); }
+            L_OP_FMV_W_X: FPON(); f[ins->rd] = box32((uint32_t)RS1); h->mstatus |= MS_FS; NEXT();
+            L_OP_FMV_D_X: FPON(); f[ins->rd] = RS1; h->mstatus |= MS_FS; NEXT();
+            L_OP_FCVT_S_D: { FPON(); FRM(rm); uint32_t fl = 0; f[ins->rd] = box32(rv_f64_to_f32(f[ins->rs1], rm, &fl)); FDONE(); NEXT(); }
+            L_OP_FCVT_D_S: { FPON(); FRM(rm); (void)rm; uint32_t fl = 0; f[ins->rd] = rv_f32_to_f64(F32A, &fl); FDONE(); NEXT(); }
+            L_OP_ILLEGAL:
                 EXC(RV_EXC_ILLEGAL, (uint64_t)(uint32_t)ins->imm);
-            default:
-                goto illegal;
+            L_OP_END:
+                /* sentinel after the last instruction (size limit / page end): continue sequentially */
+                npc = bpc + b->bytes;
+                li = 1;
+                ins--;
+                goto block_end;
             }
         }
-        /* fell off the end (size limit / page end): continue sequentially */
-        npc = bpc + b->bytes;
-        li = 1;
-        ins--;
     block_end:
         h->instret += (uint64_t)(ins - b->insns) + 1;
         h->pc = npc;

@@ -75,7 +75,7 @@ typedef struct rv_block {
     struct rv_block *link[2];     /* chained successors in the same page: [0] jump target, [1] other */
     uint32_t gen;                 /* code generation of the page when decoded */
     uint32_t epoch;               /* hart's FENCE.I epoch when last verified against memory */
-    uint16_t n;                   /* instructions */
+    uint16_t n;                   /* instructions (insns[n] is an OP_END sentinel; the raw bytes follow) */
     uint16_t bytes;
     rv_insn  insns[];
 } rv_block;
@@ -175,6 +175,7 @@ enum {
     OP_FCVT_W_D, OP_FCVT_WU_D, OP_FCVT_L_D, OP_FCVT_LU_D, OP_FMV_X_D, OP_FCLASS_D,
     OP_FEQ_D, OP_FLT_D, OP_FLE_D, OP_FCVT_D_W, OP_FCVT_D_WU, OP_FCVT_D_L, OP_FCVT_D_LU, OP_FMV_D_X,
     OP_FCVT_S_D, OP_FCVT_D_S,
+    OP_END,                       /* sentinel after a block's last instruction */
     OP_COUNT
 };
 /* Decodes one instruction (raw: 32-bit, or 16-bit compressed in the low half when (raw&3)!=3).
