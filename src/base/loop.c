@@ -306,9 +306,9 @@ static int compute_timeout(vmk_loop *l)
 /* One iteration; returns false when asked to stop. */
 static bool loop_iterate(vmk_loop *l)
 {
-    int timeout = compute_timeout(l);
     int htimeout = -1;
     run_hooks(l, true, &htimeout);
+    int timeout = compute_timeout(l);              /* after the hooks: they may add timers */
     if (htimeout >= 0 && (timeout < 0 || htimeout < timeout)) timeout = htimeout;
     struct epoll_event evs[64];
     int n = epoll_wait(l->epfd, evs, 64, timeout);
@@ -341,7 +341,6 @@ static bool loop_iterate(vmk_loop *l)
     pthread_mutex_unlock(&l->mtx);
     return !stop;
 }
-
 
 static void *loop_thread(void *arg)
 {
