@@ -3,6 +3,7 @@
 #include "evm/precompiles.h"
 #include "../test.h"
 
+#include <gmp.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -233,6 +234,41 @@ int main(void)
     }
     TEST_END();
 
+    TEST_BEGIN("modexp differential against GMP (random small operands)");
+    {
+        uint64_t st = 0x9e3779b97f4a7c15ULL;
+        for (int it = 0; it < 3000; it++) {
+            uint8_t in[96 + 120];
+            memset(in, 0, 96);
+            st ^= st << 13; st ^= st >> 7; st ^= st << 17;
+            unsigned bl = st % 40, el = (st >> 8) % 40, ml = (st >> 16) % 40;
+            in[31] = (uint8_t)bl; in[63] = (uint8_t)el; in[95] = (uint8_t)ml;
+            size_t len = 96 + bl + el + ml;
+            if ((st >> 24) % 4 == 0) len -= (st >> 32) % (bl + el + ml + 1);   /* truncated: zero padding */
+            for (size_t i = 96; i < len; i++) { st ^= st << 13; st ^= st >> 7; st ^= st << 17; in[i] = (uint8_t)st; }
+            uint8_t full[120] = {0};
+            memcpy(full, in + 96, len - 96);
+            mpz_t b, e, m, r;
+            mpz_inits(b, e, m, r, NULL);
+            mpz_import(b, bl, 1, 1, 0, 0, full);
+            mpz_import(e, el, 1, 1, 0, 0, full + bl);
+            mpz_import(m, ml, 1, 1, 0, 0, full + bl + el);
+            uint8_t want[64] = {0};
+            if (mpz_sgn(m)) {
+                mpz_powm(r, b, e, m);
+                size_t c, sz = mpz_sizeinbase(r, 256);
+                if (mpz_sgn(r)) mpz_export(want + ml - sz, &c, 1, 1, 0, 0, r);
+            }
+            mpz_clears(b, e, m, r, NULL);
+            evm_result res = call(5, in, len, 10000000, it % 2 ? EVM_BERLIN : EVM_BYZANTIUM);
+            CHECK_EQ_U64(res.status, EVM_SUCCESS);
+            CHECK_EQ_U64(res.output_size, ml);
+            if (res.output_size == ml && ml) CHECK(memcmp(res.output_data, want, ml) == 0);
+            evm_release_result(&res);
+        }
+    }
+    TEST_END();
+
     TEST_BEGIN("bn254 add/mul");
     {
         char in[1024];
@@ -310,6 +346,26 @@ int main(void)
         expect(8, in, 147000, EVM_ISTANBUL, EVM_SUCCESS, 147000, ONE);
         snprintf(in, sizeof in, "%s%s%s%s", G1DBL, G2GEN, G1NEG, G2GEN);
         expect(8, in, 113000, EVM_ISTANBUL, EVM_SUCCESS, 113000, Z32);
+        /* bilinearity in both arguments: e(7 G1, G2) * e(-G1, 7 G2) == 1, with 7 G2 computed independently
+         * (affine formulas in Python) and 7 G1 by the 0x07 precompile */
+        {
+            const char *G2x7 = "2903ba015a9abde26a5d081e84551e63be0fd4516e46ee6d593edeba46362455"
+                               "224bdc5d4327fcf8ed702e01de1c2f1657a253ba75e32a89c390142aaa28b308"
+                               "03c8b7cda6b2dedb7aeeaf5fda464ad17036bea1c4e6f7adbaed1ebe0335e0d8"
+                               "1d92fff52a265017eeccb372e37d7a7bd431800eca28dfd82e21e8054114233f";
+            for (int k = 6; k <= 7; k++) {
+                char mulin[300];
+                snprintf(mulin, sizeof mulin, "%s%064x", G1GEN, k);
+                size_t mn = unhex(mulin, g_in, sizeof g_in);
+                evm_result m7 = call(7, g_in, mn, 6000, EVM_ISTANBUL);
+                CHECK(m7.status == EVM_SUCCESS && m7.output_size == 64);
+                char p7[140];
+                tohex(m7.output_data, 64, p7);
+                evm_release_result(&m7);
+                snprintf(in, sizeof in, "%s%s%s%s", p7, G2GEN, G1NEG, G2x7);
+                expect(8, in, 113000, EVM_ISTANBUL, EVM_SUCCESS, 113000, k == 7 ? ONE : Z32);
+            }
+        }
         /* infinity pairs contribute 1 */
         snprintf(in, sizeof in, "%s%s%s%s%s%s", Z32, Z32, G2GEN, G1GEN, Z32 Z32, Z32 Z32);
         expect(8, in, 113000, EVM_ISTANBUL, EVM_SUCCESS, 113000, ONE);
