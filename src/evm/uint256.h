@@ -186,12 +186,34 @@ static inline uint64_t u256__div128(uint64_t hi, uint64_t lo, uint64_t d, uint64
     return (uint64_t)(n / d);
 #endif
 }
+/* Division by an invariant normalized divisor d (top bit set) with its reciprocal
+ * v = floor((2^128 - 1) / d) - 2^64 (Moller & Granlund 2011): multiplications instead of divq. */
+static inline uint64_t u256__reciprocal(uint64_t d) {
+    uint64_t r;
+    return u256__div128(~d, ~0ull, d, &r);
+}
+static inline uint64_t u256__div2by1(uint64_t u1, uint64_t u0, uint64_t d, uint64_t v, uint64_t *rem) {
+    u256__u128 q = (u256__u128)v * u1;
+    q += ((u256__u128)u1 << 64) | u0;
+    uint64_t q1 = (uint64_t)(q >> 64) + 1, q0 = (uint64_t)q;
+    uint64_t r = u0 - q1 * d;
+    if (r > q0) { q1--; r += d; }
+    if (r >= d) { q1++; r -= d; }
+    *rem = r;
+    return q1;
+}
 /* Knuth D: u[0..m) / v[0..n) with v[n-1] != 0, m >= n, m <= 8. q gets m-n+1 limbs, r gets n limbs. */
 static inline void u256__divrem(const uint64_t *u, int m, const uint64_t *v, int n, uint64_t *q, uint64_t *r) {
     if (n == 1) {
-        uint64_t d = v[0], rem = 0;
-        for (int i = m - 1; i >= 0; i--) q[i] = u256__div128(rem, u[i], d, &rem);
-        r[0] = rem;
+        unsigned sh = (unsigned)__builtin_clzll(v[0]);
+        uint64_t d = v[0] << sh, rv = u256__reciprocal(d);
+        uint64_t rem = sh ? u[m - 1] >> (64 - sh) : 0;
+        for (int i = m - 1; i >= 0; i--) {
+            uint64_t limb = u[i] << sh;
+            if (sh && i > 0) limb |= u[i - 1] >> (64 - sh);
+            q[i] = u256__div2by1(rem, limb, d, rv, &rem);
+        }
+        r[0] = rem >> sh;
         return;
     }
     uint64_t un[9], vn[4];
@@ -201,23 +223,26 @@ static inline void u256__divrem(const uint64_t *u, int m, const uint64_t *v, int
     un[m] = s ? u[m - 1] >> (64 - s) : 0;
     for (int i = m - 1; i > 0; i--) un[i] = s ? (u[i] << s) | (u[i - 1] >> (64 - s)) : u[i];
     un[0] = u[0] << s;
-    const u256__u128 b = (u256__u128)1 << 64;
+    const uint64_t rv = u256__reciprocal(vn[n - 1]);
     for (int j = m - n; j >= 0; j--) {
-        u256__u128 qhat, rhat;
-        if (un[j + n] >= vn[n - 1]) {           /* quotient digit would overflow: start from b - 1 */
-            qhat = b - 1;
-            rhat = (((u256__u128)un[j + n] << 64) | un[j + n - 1]) - qhat * vn[n - 1];
+        /* estimate the quotient digit from the top two limbs, then correct with the third */
+        uint64_t qhat, rhat;
+        bool rhat_big = false;                  /* rhat >= 2^64: the correction test cannot hold */
+        if (un[j + n] >= vn[n - 1]) {           /* digit would overflow: start from b - 1 */
+            qhat = ~0ull;
+            u256__u128 t = (u256__u128)un[j + n - 1] + vn[n - 1];
+            rhat = (uint64_t)t; rhat_big = (t >> 64) != 0;
         } else {
-            uint64_t rr;
-            qhat = u256__div128(un[j + n], un[j + n - 1], vn[n - 1], &rr);
-            rhat = rr;
+            qhat = u256__div2by1(un[j + n], un[j + n - 1], vn[n - 1], rv, &rhat);
         }
-        while (rhat < b && qhat * vn[n - 2] > ((rhat << 64) | un[j + n - 2])) {
-            qhat--; rhat += vn[n - 1];
+        while (!rhat_big && (u256__u128)qhat * vn[n - 2] > (((u256__u128)rhat << 64) | un[j + n - 2])) {
+            qhat--;
+            u256__u128 t = (u256__u128)rhat + vn[n - 1];
+            rhat = (uint64_t)t; rhat_big = (t >> 64) != 0;
         }
         uint64_t borrow = 0, carry = 0;
         for (int i = 0; i < n; i++) {
-            u256__u128 p = qhat * vn[i] + carry;
+            u256__u128 p = (u256__u128)qhat * vn[i] + carry;
             carry = (uint64_t)(p >> 64);
             uint64_t plo = (uint64_t)p;
             uint64_t t = un[i + j] - plo;
@@ -229,7 +254,7 @@ static inline void u256__divrem(const uint64_t *u, int m, const uint64_t *v, int
         uint64_t b1 = un[j + n] < carry;
         un[j + n] = t - borrow;
         uint64_t neg = b1 | (t < borrow);
-        if (neg) {
+        if (neg) {                               /* qhat was one too large: add back */
             qhat--;
             uint64_t c = 0;
             for (int i = 0; i < n; i++) {
@@ -238,7 +263,7 @@ static inline void u256__divrem(const uint64_t *u, int m, const uint64_t *v, int
             }
             un[j + n] += c;
         }
-        q[j] = (uint64_t)qhat;
+        q[j] = qhat;
     }
     for (int i = 0; i < n; i++) r[i] = s ? (un[i] >> s) | (un[i + 1] << (64 - s)) : un[i];
 }
