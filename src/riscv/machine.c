@@ -40,6 +40,7 @@ struct rv_machine {
     atomic_int exit_status;
     atomic_bool sleeping;
     uint64_t sleeps, slices;
+    uint64_t slice;                  /* instructions per hart per turn */
 };
 
 /* ---------- contract with the hart side ---------- */
@@ -179,6 +180,9 @@ rv_machine *rv_machine_new(vmk_mem *mem, unsigned ncpus, vmk_chardev *console, c
     m->mem = mem;
     m->nharts = ncpus;
     m->start_ns = vmk_now_ns();
+    m->slice = SLICE_INSNS;
+    const char *sl = getenv("VMKIT_SLICE");      /* tuning knob for experiments */
+    if (sl && atoi(sl) >= 100 && atoi(sl) <= 10000000) m->slice = (uint64_t)atoi(sl);
     m->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (m->wake_fd < 0) {
         vmk_seterr(err, errlen, "eventfd: %s", strerror(errno));
@@ -306,7 +310,7 @@ int rv_machine_run(rv_machine *m)
         bool all_idle = true;
         for (unsigned i = 0; i < m->nharts; i++) {
             if (!hart_runnable(m, i)) continue;
-            enum rv_run_result r = rv_hart_run(m->harts[i], SLICE_INSNS);
+            enum rv_run_result r = rv_hart_run(m->harts[i], m->slice);
             m->slices++;
             m->idle[i] = (r == RV_RUN_WFI);
             if (!m->idle[i]) all_idle = false;
