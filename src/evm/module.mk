@@ -10,14 +10,16 @@ CKZG_CC  := $(CC) -O2 -w -fPIC -D__BLST_PORTABLE__
 
 $(CKZG_SRC)/.stamp:
 	@mkdir -p build/third_party
-	@cd build/third_party && if timeout 300 npm pack --silent c-kzg@$(CKZG_VER) >/dev/null 2>npm-c-kzg.log && \
-	    rm -rf c-kzg-$(CKZG_VER) && mkdir -p c-kzg-$(CKZG_VER) && \
-	    tar xzf c-kzg-$(CKZG_VER).tgz -C c-kzg-$(CKZG_VER) --strip-components=1; then \
+	@cd build/third_party && tmp=c-kzg-$(CKZG_VER).tmp.$$$$ && rm -rf $$tmp && mkdir -p $$tmp && \
+	if timeout 300 npm pack --silent --pack-destination $$tmp c-kzg@$(CKZG_VER) >/dev/null 2>npm-c-kzg.log && \
+	    tar xzf $$tmp/c-kzg-$(CKZG_VER).tgz -C $$tmp --strip-components=1 && \
+	    test -f $$tmp/deps/c-kzg/ckzg.c && test -f $$tmp/deps/blst/src/server.c; then \
 	  echo "c-kzg $(CKZG_VER): fetched into $(CKZG_SRC)"; \
 	else \
 	  echo "c-kzg: npm pack failed (build/third_party/npm-c-kzg.log): KZG point evaluation disabled" >&2; \
-	  mkdir -p c-kzg-$(CKZG_VER); \
-	fi; touch c-kzg-$(CKZG_VER)/.stamp
+	  rm -rf $$tmp && mkdir -p $$tmp; \
+	fi; touch $$tmp/.stamp; \
+	if [ -e c-kzg-$(CKZG_VER)/.stamp ]; then rm -rf $$tmp; else rm -rf c-kzg-$(CKZG_VER) && mv $$tmp c-kzg-$(CKZG_VER); fi
 
 $(CKZG_OBJ): $(CKZG_SRC)/.stamp src/evm/module.mk
 	@mkdir -p $(dir $@)
