@@ -506,6 +506,110 @@ static const uint16_t prog_mmio[] = {
     0x0297, 0x0000, 0x8293, 0x0282, 0x9073, 0x3052, 0x02b7, 0x1000, 0xa503, 0x0002, 0x0313, 0x04d0,
     0xa023, 0x0062, 0x03b7, 0x2000, 0xa583, 0x0003, 0x4605, 0x0001, 0x0073, 0x1050,
 };
+/*
+    la t0, mhandler
+    csrw mtvec, t0
+    csrw satp, a7
+    sfence.vma
+    li t0, 0x1800
+    csrc mstatus, t0
+    li t0, 0x800
+    csrs mstatus, t0
+    li t0, 0x20000
+    csrs mstatus, t0
+    li t1, 0x40000000
+    li t2, 0x77
+    sd t2, 16(t1)
+    ld a0, 16(t1)
+    li t1, 0x40001000
+    ld a1, 0(t1)
+    li t0, 0x40000
+    csrs mstatus, t0
+    ld a2, 0(t1)
+    li t1, 0x40002000
+    ld a3, 0(t1)
+    li t0, 0x80000
+    csrs mstatus, t0
+    ld a4, 0(t1)
+    li t1, 0xC0000000
+    ld a5, 0(t1)
+    li t1, 0x40000ffc
+    ld a6, 0(t1)
+    li t0, 0x20000
+    csrc mstatus, t0
+    li t0, 0x40003000
+    csrw mepc, t0
+    mret
+    .balign 4
+mhandler:
+    csrr s2, mcause
+    csrr s3, mtval
+    addi s5, s5, 1
+    slli s6, s6, 4
+    or s6, s6, s2
+    li t0, 12
+    beq s2, t0, 1f
+    csrr t3, mepc
+    addi t3, t3, 4
+    li t0, 0x1800
+    csrc mstatus, t0
+    li t0, 0x800
+    csrs mstatus, t0
+    jr t3
+1:  wfi
+*/
+static const uint16_t prog_vm2[] = {
+    0x0297, 0x0000, 0x8293, 0x0902, 0x9073, 0x3052, 0x9073, 0x1808, 0x0073, 0x1200, 0x6289, 0x829b,
+    0x8002, 0xb073, 0x3002, 0x6285, 0x829b, 0x8002, 0xa073, 0x3002, 0x02b7, 0x0002, 0xa073, 0x3002,
+    0x0337, 0x4000, 0x0393, 0x0770, 0x3823, 0x0073, 0x3503, 0x0103, 0x1337, 0x4000, 0x3583, 0x0003,
+    0x02b7, 0x0004, 0xa073, 0x3002, 0x3603, 0x0003, 0x2337, 0x4000, 0x3683, 0x0003, 0x02b7, 0x0008,
+    0xa073, 0x3002, 0x3703, 0x0003, 0x031b, 0x0030, 0x037a, 0x3783, 0x0003, 0x1337, 0x4000, 0x3371,
+    0x3803, 0x0003, 0x02b7, 0x0002, 0xb073, 0x3002, 0x32b7, 0x4000, 0x9073, 0x3412, 0x0073, 0x3020,
+    0x2973, 0x3420, 0x29f3, 0x3430, 0x0a85, 0x0b12, 0x6b33, 0x012b, 0x42b1, 0x0063, 0x0259, 0x2e73,
+    0x3410, 0x0e11, 0x6289, 0x829b, 0x8002, 0xb073, 0x3002, 0x6285, 0x829b, 0x8002, 0xa073, 0x3002,
+    0x8e02, 0x0073, 0x1050,
+};
+/*
+    la t0, mhandler
+    csrw mtvec, t0
+    la t0, ucode
+    csrw mepc, t0
+    li t0, 0x1800
+    csrc mstatus, t0
+    mret
+ucode:
+    rdcycle a0
+    rdinstret a1
+    rdinstret a2
+    rdtime a3
+    ecall
+    .balign 4
+mhandler:
+    csrr s2, mcause
+    addi s5, s5, 1
+    slli s6, s6, 4
+    or s6, s6, s2
+    li t0, 8
+    beq s2, t0, 1f
+    li t0, 7
+    csrw mcounteren, t0
+    csrw scounteren, t0
+    mret
+1:  csrr s7, minstret
+    csrr s8, minstret
+    li t0, 1000
+    csrw minstret, t0
+    csrr s9, minstret
+    wfi
+*/
+static const uint16_t prog_cnt[] = {
+    0x0297, 0x0000, 0x8293, 0x03c2, 0x9073, 0x3052, 0x0297, 0x0000, 0x8293, 0x01a2, 0x9073, 0x3412,
+    0x6289, 0x829b, 0x8002, 0xb073, 0x3002, 0x0073, 0x3020, 0x2573, 0xc000, 0x25f3, 0xc020, 0x2673,
+    0xc020, 0x26f3, 0xc010, 0x0073, 0x0000, 0x0001, 0x2973, 0x3420, 0x0a85, 0x0b12, 0x6b33, 0x012b,
+    0x42a1, 0x0963, 0x0059, 0x429d, 0x9073, 0x3062, 0x9073, 0x1062, 0x0073, 0x3020, 0x2bf3, 0xb020,
+    0x2c73, 0xb020, 0x0293, 0x3e80, 0x9073, 0xb022, 0x2cf3, 0xb020, 0x0073, 0x1050,
+};
+
 
 /* ---------------- harness ---------------- */
 enum { A0 = 10, A1, A2, A3, A4, A5, A6, A7, S2 = 18, S3, S4, S5, S6, S7, S8, S9, S10, S11,
@@ -649,6 +753,8 @@ static void build_pt(bool sv48)
     wr64(l1 + 0 * 8, ((l0 >> 12) << 10) | V);
     wr64(l0 + 0 * 8, ((0x80020000ull >> 12) << 10) | V | R | W);
     wr64(l0 + 1 * 8, ((0x80021000ull >> 12) << 10) | V | R | W | Us | A | D);
+    wr64(l0 + 2 * 8, ((0x80022000ull >> 12) << 10) | V | Xp | A);            /* execute-only */
+    wr64(top + 3 * 8, ((0x80001000ull >> 12) << 10) | V | R | W | A | D);    /* misaligned gigapage */
 }
 
 static void test_vm(bool sv48)
@@ -667,6 +773,50 @@ static void test_vm(bool sv48)
     CHECK_EQ_U64(X(S2), 13);                       /* load page fault */
     CHECK_EQ_U64(X(S3), 0x50000000);
     CHECK_EQ_U64(X(A4), 0);
+    done(h);
+    TEST_END();
+}
+
+/* M-mode with MPRV (MPP=S): translated loads/stores, SUM, MXR, misaligned superpage, a misaligned
+ * load across two pages; then an instruction page fault in S-mode */
+static void test_vm2(void)
+{
+    TEST_BEGIN("cpu_mprv_sum_mxr_fetch_fault");
+    rv_hart *h = LOAD(vm2);
+    build_pt(false);
+    wr64(0x80021000, 0x99);
+    wr64(0x80022000, 0xaa);
+    uint32_t w = 0x11223344;
+    memcpy(g_mem.host + 0x20ffc, &w, 4);
+    rv_hart_set_xreg(h, A7, (8ull << 60) | (0x80010000ull >> 12));
+    CHECK(run(h, 1000) == RV_RUN_WFI);
+    CHECK_EQ_U64(X(A0), 0x77);
+    CHECK_EQ_U64(rd64(0x80020010), 0x77);
+    CHECK_EQ_U64(X(A1), 0);                        /* U page without SUM */
+    CHECK_EQ_U64(X(A2), 0x99);                     /* with SUM */
+    CHECK_EQ_U64(X(A3), 0);                        /* execute-only without MXR */
+    CHECK_EQ_U64(X(A4), 0xaa);                     /* with MXR */
+    CHECK_EQ_U64(X(A5), 0);                        /* misaligned gigapage */
+    CHECK_EQ_U64(X(A6), 0x0000009911223344ull);    /* misaligned across pages */
+    CHECK_EQ_U64(X(S6), 0xdddc);                   /* 3 load page faults, then a fetch page fault */
+    CHECK_EQ_U64(X(S3), 0x40003000);
+    CHECK_EQ_U64(h->mepc, 0x40003000);
+    done(h);
+    TEST_END();
+}
+
+static void test_counters(void)
+{
+    TEST_BEGIN("cpu_counters_counteren");
+    rv_hart *h = LOAD(cnt);
+    g_mtime = 12345;
+    CHECK(run(h, 1000) == RV_RUN_WFI);
+    CHECK_EQ_U64(X(S6), 0x28);                     /* rdcycle from U with mcounteren=0: illegal */
+    CHECK(X(A0) > 0);
+    CHECK_EQ_U64(X(A2) - X(A1), 1);                /* instret counts each instruction */
+    CHECK_EQ_U64(X(A3), 12345);                    /* time = platform mtime */
+    CHECK_EQ_U64(X(S8) - X(S7), 1);
+    CHECK_EQ_U64(X(S9), 1000);                     /* minstret write takes effect */
     done(h);
     TEST_END();
 }
@@ -881,6 +1031,8 @@ int main(void)
     test_trap();
     test_vm(false);
     test_vm(true);
+    test_vm2();
+    test_counters();
     test_amo();
     test_compressed();
     test_smc();
