@@ -31,7 +31,7 @@ static void run_usage(FILE *f)
         "directory ($VMKIT_IMAGES, else <dir of vmkit>/images): Image, initramfs.cpio.gz, fw_dynamic.bin.\n"
         "\n"
         "  --kernel F          RISC-V Linux Image (default: <images>/Image)\n"
-        "  --initrd F          initramfs (default with the default kernel: <images>/initramfs.cpio.gz)\n"
+        "  --initrd F|none     initramfs (default with the default kernel: <images>/initramfs.cpio.gz)\n"
         "  --bios F            OpenSBI fw_dynamic.bin (default: <images>/fw_dynamic.bin, else Debian's)\n"
         "  --cmdline S         kernel command line (default: \"" DEFAULT_CMDLINE "\")\n"
         "  --append S          appended to the kernel command line\n"
@@ -226,6 +226,8 @@ static int run_main(int argc, char **argv)
             break;
         }
     }
+    bool no_initrd = cfg.initrd && !strcmp(cfg.initrd, "none");
+    if (no_initrd) cfg.initrd = NULL;
     if (net_none && cfg.nnets) return bad("--net none cannot be combined with other --net options");
     if (!net_given) cfg.nets[cfg.nnets++] = "user";
 
@@ -237,7 +239,7 @@ static int run_main(int argc, char **argv)
         if (!is_file(k))
             return bad("the default guest images are missing (no %s): run `make images` or pass --kernel", k);
         cfg.kernel = k;
-        if (!cfg.initrd) {
+        if (!cfg.initrd && !no_initrd) {
             char *r = own(join(imgdir, "initramfs.cpio.gz"));
             if (!is_file(r)) return bad("the default guest images are missing (no %s): run `make images`", r);
             cfg.initrd = r;
