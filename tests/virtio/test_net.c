@@ -178,15 +178,19 @@ static void test_tap(void)
 {
     char err[VMK_ERRLEN];
     TEST_BEGIN("net_tap_arp_with_rx_pause");
-    virtio_dev *d = virtio_net_new(env(), "tap=vmktest0", gmac, err, sizeof err);
+    char name[16], spec[32], cmd[160];
+    snprintf(name, sizeof name, "vmkt%u", (unsigned)getpid() % 1000000u);   /* unique per test run */
+    snprintf(spec, sizeof spec, "tap=%s", name);
+    virtio_dev *d = virtio_net_new(env(), spec, gmac, err, sizeof err);
     if (!d) {
-        CHECK(strstr(err, "tap=vmktest0") != NULL);          /* e.g. no /dev/net/tun or no CAP_NET_ADMIN */
+        CHECK(strstr(err, spec) != NULL);          /* e.g. no /dev/net/tun or no CAP_NET_ADMIN */
         printf("SKIP net_tap_io: TAP unavailable here: %s\n", err);
         TEST_END();
         return;
     }
     CHECK(!strcmp(virtio_dev_name(d), "virtio-net"));
-    if (system("ip link set vmktest0 up && ip addr add 10.99.7.1/24 dev vmktest0 2>/dev/null") != 0) {
+    snprintf(cmd, sizeof cmd, "ip link set %s up && ip addr add 10.99.7.1/24 dev %s 2>/dev/null", name, name);
+    if (system(cmd) != 0) {
         printf("SKIP net_tap_io: cannot configure the TAP interface (no CAP_NET_ADMIN?)\n");
     } else {
         CHECK(driver_init(d, 2, (1ull << 32) | (1ull << 5)) == 0);
@@ -205,7 +209,8 @@ static void test_tap(void)
         }
         CHECK(reply);
         /* the interface disappears under the device: input stops, no busy loop, no crash */
-        if (system("ip link del vmktest0 2>/dev/null") == 0) {
+        snprintf(cmd, sizeof cmd, "ip link del %s 2>/dev/null", name);
+        if (system(cmd) == 0) {
             struct timespec c0, c1;
             msleep(20);
             clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
