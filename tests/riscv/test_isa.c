@@ -8,6 +8,7 @@
  *   test_isa --user PROG.elf  runs a static Linux user program in U-mode under the ustub.elf M-mode
  *                             stub (ecall -> SYSPORT: write/exit/exit_group), copies its stdout and
  *                             exits with its status: the differential tests compare this to qemu.
+ *   test_isa --user-vm PROG.elf  the same with U-mode under Sv39 4 KiB pages (ustub_vm.elf).
  * ELF files are untrusted: every header and segment is bounds-checked. */
 #include <dirent.h>
 #include <elf.h>
@@ -359,11 +360,11 @@ int main(int argc, char **argv)
     char root[PATH_MAX], dir[PATH_MAX + 64];
     repo_root(root, sizeof root);
     snprintf(dir, sizeof dir, "%s/build/tests/riscv/isa", root);
-    if (argc >= 2 && !strcmp(argv[1], "--user")) {
-        if (argc != 3) { fprintf(stderr, "usage: test_isa --user PROGRAM.elf\n"); return 2; }
+    if (argc >= 2 && (!strcmp(argv[1], "--user") || !strcmp(argv[1], "--user-vm"))) {
+        if (argc != 3) { fprintf(stderr, "usage: test_isa --user|--user-vm PROGRAM.elf\n"); return 2; }
 #ifdef RV_HAVE_HART
         char stub[PATH_MAX + 96];
-        snprintf(stub, sizeof stub, "%s/ustub.elf", dir);
+        snprintf(stub, sizeof stub, "%s/%s", dir, strcmp(argv[1], "--user") ? "ustub_vm.elf" : "ustub.elf");
         return run_user(stub, argv[2]);
 #else
         fprintf(stderr, "test_isa: built without the hart (src/riscv/cpu.c missing)\n");
@@ -387,7 +388,7 @@ int main(int argc, char **argv)
     struct dirent *de;
     while ((de = readdir(d)) && n < 256) {
         size_t l = strlen(de->d_name);
-        if (l > 4 && !strcmp(de->d_name + l - 4, ".elf") && strcmp(de->d_name, "ustub.elf") &&
+        if (l > 4 && !strcmp(de->d_name + l - 4, ".elf") && strncmp(de->d_name, "ustub", 5) &&
             strncmp(de->d_name, "u_", 2) && strncmp(de->d_name, "diff_", 5))
             names[n++] = vmk_xstrdup(de->d_name);
     }

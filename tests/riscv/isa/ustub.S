@@ -1,6 +1,7 @@
 # ustub.S — the M-mode stub under which test_isa --user runs a static Linux user program: entered
 # at 0x80000000 with a0 = the program's entry, a1 = its stack; drops to U-mode (FP on, fcsr = 0,
-# registers cleared). An ecall (cause 8) is forwarded to the runner's SYSPORT (a7, a0..a2 in,
+# registers cleared). Built with -DUSTUB_VM (ustub_vm.S), U-mode runs under Sv39 instead: RAM is
+# mapped 1:1 with 4 KiB U pages (so every access of the program goes through the MMU and TLB). An ecall (cause 8) is forwarded to the runner's SYSPORT (a7, a0..a2 in,
 # result back into a0) and resumes after the ecall; any other trap is reported through DIAG and a
 # failing TOHOST write. Only t0/t1 are used, saved in mscratch's area, so user registers survive.
         .equ TOHOST, 0x10001000
@@ -19,6 +20,41 @@ _start:
         csrw pmpaddr0, t0
         li t0, 0x1f
         csrw pmpcfg0, t0
+#ifdef USTUB_VM
+        # Sv39: root[2] -> l1; l1[0..31] -> 32 level-0 tables; 64 MiB of RAM from 0x80000000 as
+        # 4 KiB pages with V|R|W|X|U|A|D (0xdf)
+        lla t0, pt_root
+        lla t1, pt_l1
+        srli t2, t1, 12
+        slli t2, t2, 10
+        ori t2, t2, 1
+        sd t2, 16(t0)                    # root[2]
+        lla t2, pt_l0
+        li t3, 32                        # 32 level-1 entries = 64 MiB
+        li t4, 0x80000000
+1:      srli t5, t2, 12
+        slli t5, t5, 10
+        ori t5, t5, 1
+        sd t5, 0(t1)
+        li t6, 512
+2:      srli t5, t4, 12
+        slli t5, t5, 10
+        ori t5, t5, 0xdf
+        sd t5, 0(t2)
+        addi t2, t2, 8
+        li t5, 4096
+        add t4, t4, t5
+        addi t6, t6, -1
+        bnez t6, 2b
+        addi t1, t1, 8
+        addi t3, t3, -1
+        bnez t3, 1b
+        srli t0, t0, 12
+        li t1, 8 << 60
+        or t0, t0, t1
+        csrw satp, t0
+        sfence.vma
+#endif
         li t0, (3 << 11)
         csrc mstatus, t0                 # MPP = U
         li t0, (1 << 13)
@@ -73,3 +109,10 @@ bad:
         .data
         .align 3
 save:   .zero 16
+#ifdef USTUB_VM
+        .bss
+        .balign 4096
+pt_root: .zero 4096
+pt_l1:  .zero 4096
+pt_l0:  .zero 4096 * 32
+#endif
