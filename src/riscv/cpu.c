@@ -455,7 +455,7 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
         next = NULL;
         const rv_block *b = kb;
         const rv_insn *ins = b->insns;
-        const uint64_t bpc = h->pc;
+        uint64_t bpc = h->pc;
         rv_tlbe *const tl = h->tlb[h->dctx][RV_ACC_LOAD];
         rv_tlbe *const ts = h->tlb[h->dctx][RV_ACC_STORE];
         uint64_t npc, cause, tval, va, v;
@@ -772,7 +772,7 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
             }
         }
     block_end:
-        h->instret += (uint64_t)(ins - b->insns) + 1;
+        h->instret += b->n;                           /* ins is the block's last instruction */
         h->pc = npc;
         if (((npc ^ bpc) >> 12) == 0 && kb != tmp) {
             uint64_t tpa = b->pa + (npc - bpc);
@@ -780,6 +780,14 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
             /* same page as b, which was validated (gen, FENCE.I epoch) when it was looked up; a
              * concurrent invalidation is noticed at the next check interval (next = NULL) */
             if (c && c->pa == tpa && c->gen == b->gen && c->epoch == b->epoch) {
+                if (RV_LIKELY(!atomic_load_explicit(&h->kick, memory_order_relaxed) && h->instret < check_at)) {
+                    /* chained: same page, same privilege and translation context */
+                    kb = c;
+                    b = c;
+                    ins = c->insns;
+                    bpc = npc;
+                    DISPATCH();
+                }
                 next = c;
             } else {
                 /* look it up now (same page: the fetch translation is the current block's) */
