@@ -269,12 +269,6 @@ static evm_result run_modexp(const uint8_t *in, size_t len, int64_t gas, enum ev
 static const uint64_t BLAKE2B_IV[8] = {
     0x6a09e667f3bcc908ULL, 0xbb67ae8584caa73bULL, 0x3c6ef372fe94f82bULL, 0xa54ff53a5f1d36f1ULL,
     0x510e527fade682d1ULL, 0x9b05688c2b3e6c1fULL, 0x1f83d9abfb41bd6bULL, 0x5be0cd19137e2179ULL};
-static const uint8_t BLAKE2B_SIGMA[10][16] = {
-    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
-    {11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4}, {7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8},
-    {9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13}, {2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9},
-    {12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11}, {13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
-    {6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5}, {10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0}};
 
 static uint64_t rd64le(const uint8_t *p)
 {
@@ -289,31 +283,79 @@ static void wr64le(uint8_t *p, uint64_t v)
 static inline uint64_t rotr64(uint64_t x, int n) { return x >> n | x << (64 - n); }
 
 #define B2_G(a, b, c, d, x, y) do { \
-        v[a] = v[a] + v[b] + (x); v[d] = rotr64(v[d] ^ v[a], 32); \
-        v[c] = v[c] + v[d];       v[b] = rotr64(v[b] ^ v[c], 24); \
-        v[a] = v[a] + v[b] + (y); v[d] = rotr64(v[d] ^ v[a], 16); \
-        v[c] = v[c] + v[d];       v[b] = rotr64(v[b] ^ v[c], 63); } while (0)
+        a = a + b + (x); d = rotr64(d ^ a, 32); \
+        c = c + d;       b = rotr64(b ^ c, 24); \
+        a = a + b + (y); d = rotr64(d ^ a, 16); \
+        c = c + d;       b = rotr64(b ^ c, 63); } while (0)
+/* the ten message schedules with constant indices, so the state stays in registers */
+#define B2_ROUND0() do { B2_G(v0, v4, v8, v12, m[0], m[1]); B2_G(v1, v5, v9, v13, m[2], m[3]); \
+        B2_G(v2, v6, v10, v14, m[4], m[5]); B2_G(v3, v7, v11, v15, m[6], m[7]); \
+        B2_G(v0, v5, v10, v15, m[8], m[9]); B2_G(v1, v6, v11, v12, m[10], m[11]); \
+        B2_G(v2, v7, v8, v13, m[12], m[13]); B2_G(v3, v4, v9, v14, m[14], m[15]); } while (0)
+#define B2_ROUND1() do { B2_G(v0, v4, v8, v12, m[14], m[10]); B2_G(v1, v5, v9, v13, m[4], m[8]); \
+        B2_G(v2, v6, v10, v14, m[9], m[15]); B2_G(v3, v7, v11, v15, m[13], m[6]); \
+        B2_G(v0, v5, v10, v15, m[1], m[12]); B2_G(v1, v6, v11, v12, m[0], m[2]); \
+        B2_G(v2, v7, v8, v13, m[11], m[7]); B2_G(v3, v4, v9, v14, m[5], m[3]); } while (0)
+#define B2_ROUND2() do { B2_G(v0, v4, v8, v12, m[11], m[8]); B2_G(v1, v5, v9, v13, m[12], m[0]); \
+        B2_G(v2, v6, v10, v14, m[5], m[2]); B2_G(v3, v7, v11, v15, m[15], m[13]); \
+        B2_G(v0, v5, v10, v15, m[10], m[14]); B2_G(v1, v6, v11, v12, m[3], m[6]); \
+        B2_G(v2, v7, v8, v13, m[7], m[1]); B2_G(v3, v4, v9, v14, m[9], m[4]); } while (0)
+#define B2_ROUND3() do { B2_G(v0, v4, v8, v12, m[7], m[9]); B2_G(v1, v5, v9, v13, m[3], m[1]); \
+        B2_G(v2, v6, v10, v14, m[13], m[12]); B2_G(v3, v7, v11, v15, m[11], m[14]); \
+        B2_G(v0, v5, v10, v15, m[2], m[6]); B2_G(v1, v6, v11, v12, m[5], m[10]); \
+        B2_G(v2, v7, v8, v13, m[4], m[0]); B2_G(v3, v4, v9, v14, m[15], m[8]); } while (0)
+#define B2_ROUND4() do { B2_G(v0, v4, v8, v12, m[9], m[0]); B2_G(v1, v5, v9, v13, m[5], m[7]); \
+        B2_G(v2, v6, v10, v14, m[2], m[4]); B2_G(v3, v7, v11, v15, m[10], m[15]); \
+        B2_G(v0, v5, v10, v15, m[14], m[1]); B2_G(v1, v6, v11, v12, m[11], m[12]); \
+        B2_G(v2, v7, v8, v13, m[6], m[8]); B2_G(v3, v4, v9, v14, m[3], m[13]); } while (0)
+#define B2_ROUND5() do { B2_G(v0, v4, v8, v12, m[2], m[12]); B2_G(v1, v5, v9, v13, m[6], m[10]); \
+        B2_G(v2, v6, v10, v14, m[0], m[11]); B2_G(v3, v7, v11, v15, m[8], m[3]); \
+        B2_G(v0, v5, v10, v15, m[4], m[13]); B2_G(v1, v6, v11, v12, m[7], m[5]); \
+        B2_G(v2, v7, v8, v13, m[15], m[14]); B2_G(v3, v4, v9, v14, m[1], m[9]); } while (0)
+#define B2_ROUND6() do { B2_G(v0, v4, v8, v12, m[12], m[5]); B2_G(v1, v5, v9, v13, m[1], m[15]); \
+        B2_G(v2, v6, v10, v14, m[14], m[13]); B2_G(v3, v7, v11, v15, m[4], m[10]); \
+        B2_G(v0, v5, v10, v15, m[0], m[7]); B2_G(v1, v6, v11, v12, m[6], m[3]); \
+        B2_G(v2, v7, v8, v13, m[9], m[2]); B2_G(v3, v4, v9, v14, m[8], m[11]); } while (0)
+#define B2_ROUND7() do { B2_G(v0, v4, v8, v12, m[13], m[11]); B2_G(v1, v5, v9, v13, m[7], m[14]); \
+        B2_G(v2, v6, v10, v14, m[12], m[1]); B2_G(v3, v7, v11, v15, m[3], m[9]); \
+        B2_G(v0, v5, v10, v15, m[5], m[0]); B2_G(v1, v6, v11, v12, m[15], m[4]); \
+        B2_G(v2, v7, v8, v13, m[8], m[6]); B2_G(v3, v4, v9, v14, m[2], m[10]); } while (0)
+#define B2_ROUND8() do { B2_G(v0, v4, v8, v12, m[6], m[15]); B2_G(v1, v5, v9, v13, m[14], m[9]); \
+        B2_G(v2, v6, v10, v14, m[11], m[3]); B2_G(v3, v7, v11, v15, m[0], m[8]); \
+        B2_G(v0, v5, v10, v15, m[12], m[2]); B2_G(v1, v6, v11, v12, m[13], m[7]); \
+        B2_G(v2, v7, v8, v13, m[1], m[4]); B2_G(v3, v4, v9, v14, m[10], m[5]); } while (0)
+#define B2_ROUND9() do { B2_G(v0, v4, v8, v12, m[10], m[2]); B2_G(v1, v5, v9, v13, m[8], m[4]); \
+        B2_G(v2, v6, v10, v14, m[7], m[6]); B2_G(v3, v7, v11, v15, m[1], m[5]); \
+        B2_G(v0, v5, v10, v15, m[15], m[11]); B2_G(v1, v6, v11, v12, m[9], m[14]); \
+        B2_G(v2, v7, v8, v13, m[3], m[12]); B2_G(v3, v4, v9, v14, m[13], m[0]); } while (0)
 
 /* The BLAKE2b compression function F with a caller-chosen number of rounds (EIP-152). */
 static void blake2b_f(uint32_t rounds, uint64_t h[8], const uint64_t m[16], const uint64_t t[2], bool last)
 {
-    uint64_t v[16];
-    for (int i = 0; i < 8; i++) { v[i] = h[i]; v[i + 8] = BLAKE2B_IV[i]; }
-    v[12] ^= t[0];
-    v[13] ^= t[1];
-    if (last) v[14] = ~v[14];
-    for (uint32_t r = 0; r < rounds; r++) {
-        const uint8_t *s = BLAKE2B_SIGMA[r % 10];
-        B2_G(0, 4, 8, 12, m[s[0]], m[s[1]]);
-        B2_G(1, 5, 9, 13, m[s[2]], m[s[3]]);
-        B2_G(2, 6, 10, 14, m[s[4]], m[s[5]]);
-        B2_G(3, 7, 11, 15, m[s[6]], m[s[7]]);
-        B2_G(0, 5, 10, 15, m[s[8]], m[s[9]]);
-        B2_G(1, 6, 11, 12, m[s[10]], m[s[11]]);
-        B2_G(2, 7, 8, 13, m[s[12]], m[s[13]]);
-        B2_G(3, 4, 9, 14, m[s[14]], m[s[15]]);
+    uint64_t v0 = h[0], v1 = h[1], v2 = h[2], v3 = h[3], v4 = h[4], v5 = h[5], v6 = h[6], v7 = h[7];
+    uint64_t v8 = BLAKE2B_IV[0], v9 = BLAKE2B_IV[1], v10 = BLAKE2B_IV[2], v11 = BLAKE2B_IV[3];
+    uint64_t v12 = BLAKE2B_IV[4] ^ t[0], v13 = BLAKE2B_IV[5] ^ t[1];
+    uint64_t v14 = last ? ~BLAKE2B_IV[6] : BLAKE2B_IV[6], v15 = BLAKE2B_IV[7];
+    uint32_t r = rounds;
+    for (; r >= 10; r -= 10) {
+        B2_ROUND0(); B2_ROUND1(); B2_ROUND2(); B2_ROUND3(); B2_ROUND4();
+        B2_ROUND5(); B2_ROUND6(); B2_ROUND7(); B2_ROUND8(); B2_ROUND9();
     }
-    for (int i = 0; i < 8; i++) h[i] ^= v[i] ^ v[i + 8];
+    /* the remaining r < 10 rounds continue the schedule at index 0 (rounds is a multiple of 10 so far) */
+    switch (r) {
+    case 9: B2_ROUND0(); B2_ROUND1(); B2_ROUND2(); B2_ROUND3(); B2_ROUND4(); B2_ROUND5(); B2_ROUND6(); B2_ROUND7(); B2_ROUND8(); break;
+    case 8: B2_ROUND0(); B2_ROUND1(); B2_ROUND2(); B2_ROUND3(); B2_ROUND4(); B2_ROUND5(); B2_ROUND6(); B2_ROUND7(); break;
+    case 7: B2_ROUND0(); B2_ROUND1(); B2_ROUND2(); B2_ROUND3(); B2_ROUND4(); B2_ROUND5(); B2_ROUND6(); break;
+    case 6: B2_ROUND0(); B2_ROUND1(); B2_ROUND2(); B2_ROUND3(); B2_ROUND4(); B2_ROUND5(); break;
+    case 5: B2_ROUND0(); B2_ROUND1(); B2_ROUND2(); B2_ROUND3(); B2_ROUND4(); break;
+    case 4: B2_ROUND0(); B2_ROUND1(); B2_ROUND2(); B2_ROUND3(); break;
+    case 3: B2_ROUND0(); B2_ROUND1(); B2_ROUND2(); break;
+    case 2: B2_ROUND0(); B2_ROUND1(); break;
+    case 1: B2_ROUND0(); break;
+    default: break;
+    }
+    h[0] ^= v0 ^ v8; h[1] ^= v1 ^ v9; h[2] ^= v2 ^ v10; h[3] ^= v3 ^ v11;
+    h[4] ^= v4 ^ v12; h[5] ^= v5 ^ v13; h[6] ^= v6 ^ v14; h[7] ^= v7 ^ v15;
 }
 
 static evm_result run_blake2f(const uint8_t *in, size_t len, int64_t gas)
