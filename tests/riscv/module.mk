@@ -38,3 +38,6 @@ $(RV_ISA_QDIR)/%.elf: tests/riscv/isa/%.S tests/riscv/isa/isa.inc tests/riscv/is
 riscv-isa: $(RV_ISA_QELFS)
 $(B)/tests/riscv/test_isa: | $(RV_ISA_QELFS)
 endif
+ifneq ($(RV_HAVE_CROSS),)
+$(RV_ISA_DIR)/ustub_vm.elf $(RV_ISA_QDIR)/ustub_vm.elf: tests/riscv/isa/ustub.S
+endif

@@ -364,7 +364,9 @@ class Gen:
         lines += self.out
         lines.append("        j dump")
         lines.append("        .data")
-        lines.append("        .align 3")
+        lines.append("        .balign 4096")
+        # the buffer straddles a page boundary at buf+128 (misaligned accesses may cross it)
+        lines.append("        .skip 4096 - 128 - 520")
         lines.append("save:   .zero 520")
         lines.append("buf:")
         for _ in range(BUF // 8):
