@@ -1,8 +1,9 @@
 # paging.S — virtual memory: Sv39 with gigapage, 4 KiB and pointer PTEs built at run time; loads,
 # stores and fetches through them; load/store/instruction page faults with stval; read-only pages;
 # SUM (S access to U pages) and MXR (loads from execute-only pages); A/D bits (set by the hart or a
-# fault, either is allowed); sfence.vma after a PTE change; U-mode code on a U gigapage; Sv48 with a
-# VA above 2^39 that is not canonical under Sv39. Page faults and U ecalls are delegated to S.
+# fault, either is allowed); sfence.vma after a PTE change; U-mode code on a U gigapage; 2 MiB and
+# (Sv48) 512 GiB pages; Sv48 with a VA above 2^39 that is not canonical under Sv39; malformed PTEs;
+# MPRV; code written through an alias; a fetch fault on the second half of an instruction. Page faults and U ecalls are delegated to S.
 #include "isa.inc"
         .equ V, 1
         .equ R, 2
@@ -47,6 +48,13 @@
         li t2, 0x80000000
         SETPTE pt_l2, 2, t2, V|R|W|X|A|D
         SETPTE pt_l2, 3, t2, V|R|W|X|U|A|D
+        li t2, 0x80200000
+        SETPTE pt_l1, 2, t2, V|R|W|A|D                # megapage at VA 0x40400000
+        li t0, 0x4343
+        li t1, 0x80201238
+        sd t0, 0(t1)
+        li t2, 0
+        SETPTE pt_l3, 2, t2, V|R|W|A|D                # Sv48 512 GiB page: VA 2^40 -> PA 0
         lla t2, pt_l1
         SETPTE pt_l2, 1, t2, V
         lla t2, pt_l0
@@ -172,6 +180,11 @@ s_main:
         sfence.vma s2, x0
         ld a4, 0(s2)
         CHECK 21, a4, 0x1111
+        # a 2 MiB megapage: VA 0x40400000 -> PA 0x80200000 (a value written there in M-mode)
+        li gp, 43
+        li s3, VA_BASE + 0x400000 + 0x1238
+        ld a4, 0(s3)
+        CHECK 43, a4, 0x4343
         # U-mode on the U alias of the code: its own page works, S pages fault, ecall goes to S
         li gp, 22
         lla t0, u_code
@@ -226,6 +239,10 @@ s48:    li s2, VA_BASE
         CHECK 28, a4, 0x1111
         li s3, (1 << 39) | (VA_BASE + 0x4000)
         S_FAULT 29, 13, (1 << 39) | (VA_BASE + 0x4000), ld a4, 0(s3)
+        li gp, 44
+        li s3, (1 << 40) + 0x80201238                 # through the 512 GiB page
+        ld a4, 0(s3)
+        CHECK 44, a4, 0x4343
         lla s11, 99f
         ecall
 99:     CHECK 30, s10, 9
