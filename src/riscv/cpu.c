@@ -203,6 +203,7 @@ static void blocks_flush(rv_hart *h)
     memset(h->btab, 0, BTAB_SIZE * sizeof *h->btab);
     h->arena_used = 0;
     h->flushes++;
+    rv_jc_flush(h);
 }
 
 static inline unsigned bhash(uint64_t pa) { return (unsigned)((pa >> 1) ^ (pa >> 13)) & (BTAB_SIZE - 1); }
@@ -210,6 +211,12 @@ static inline unsigned bhash(uint64_t pa) { return (unsigned)((pa >> 1) ^ (pa >>
 static rv_block *get_block(rv_hart *h, rv_block *tmp)
 {
     uint64_t pc = h->pc, pa;
+    uint32_t jtag = (h->jc_epoch << 2) | h->fctx;
+    unsigned ji = (unsigned)(pc >> 1) & (RV_JC_SIZE - 1);
+    if (h->jc[ji].vpc == pc && h->jc[ji].tag == jtag) {
+        rv_block *b = h->jc[ji].b;
+        if (b->gen == rv_code_gen(h->cm, h->mem, b->pa) && b->epoch == h->fence_epoch) return b;
+    }
     uint8_t *p = rv_fetch_ptr(h, pc, &pa);
     if (!p) { rv_trap(h, h->exc_cause, h->exc_tval, false); return NULL; }
     rv_code_mark(h, pa);
@@ -218,15 +225,20 @@ static rv_block *get_block(rv_hart *h, rv_block *tmp)
     for (rv_block *b = h->btab[hi]; b; b = b->next)
         if (b->pa == pa) {
             if (b->gen == gen) {
-                if (RV_LIKELY(b->epoch == h->fence_epoch)) return b;
+                if (RV_LIKELY(b->epoch == h->fence_epoch)) goto found;
                 /* after FENCE.I: reuse only if memory still holds the decoded bytes (DMA may
                  * have rewritten it without telling us) */
                 if (memcmp(p, (const uint8_t *)&b->insns[b->n + 1], b->bytes) == 0) {
                     b->epoch = h->fence_epoch;
-                    return b;
+                    goto found;
                 }
             }
             break;
+        found:
+            h->jc[ji].vpc = pc;
+            h->jc[ji].b = b;
+            h->jc[ji].tag = (h->jc_epoch << 2) | h->fctx;
+            return b;
         }
     size_t need = sizeof(rv_block) + (RV_BLOCK_MAX + 1) * (sizeof(rv_insn) + 4) + 16;
     if (h->arena_used + need > h->arena_size) blocks_flush(h);
@@ -279,6 +291,9 @@ static rv_block *get_block(rv_hart *h, rv_block *tmp)
     k->bytes = (uint16_t)off;
     k->next = h->btab[hi];
     h->btab[hi] = k;
+    h->jc[ji].vpc = pc;
+    h->jc[ji].b = k;
+    h->jc[ji].tag = (h->jc_epoch << 2) | h->fctx;
     h->arena_used += (sizeof(rv_block) + (n + 1) * sizeof(rv_insn) + off + 15) & ~(size_t)15;
     return k;
 }

@@ -57,6 +57,9 @@ enum { RV_ACC_FETCH = 0, RV_ACC_LOAD = 1, RV_ACC_STORE = 2 };
 #define RV_TLB_NCTX 4
 typedef struct rv_tlbe { uint64_t tag; uint64_t addend; } rv_tlbe;
 
+#define RV_JC_SIZE 4096             /* jump-cache entries */
+static inline void rv_jc_flush(struct rv_hart *h);
+
 /* decoded instruction: 16 bytes */
 typedef struct rv_insn {
     uint16_t op;
@@ -134,6 +137,9 @@ struct rv_hart {
     uint8_t *arena;
     size_t arena_used, arena_size;
     void *tmpblk;                 /* one-instruction block for a page-straddling instruction */
+    /* jump cache: virtual pc -> block, valid while no TLB flush happened (jc_epoch) */
+    struct { uint64_t vpc; struct rv_block *b; uint32_t tag; } jc[RV_JC_SIZE];
+    uint32_t jc_epoch;
     uint32_t fence_epoch;         /* bumped by FENCE.I: blocks are re-verified against memory */
     unsigned flushes;             /* block-cache flush count (links are only valid within one) */
     bool force_check;             /* re-evaluate interrupts / timers at the next block boundary */
@@ -144,6 +150,14 @@ struct rv_hart {
 
 #define KICK_RETURN 1u
 #define KICK_IRQ    2u
+
+static inline void rv_jc_flush(struct rv_hart *h)
+{
+    if (++h->jc_epoch >= (1u << 29)) {           /* tag = epoch << 2 | fctx: wrap by clearing */
+        memset(h->jc, 0, sizeof h->jc);
+        h->jc_epoch = 1;
+    }
+}
 
 /* ---- decode.c ---- */
 enum {

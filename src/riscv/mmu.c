@@ -73,6 +73,7 @@ void rv_code_written(rv_codemap *cm, vmk_mem *mem, uint64_t pa, uint64_t len)
 void rv_tlb_flush_all(rv_hart *h)
 {
     memset(h->tlb, 0xff, sizeof h->tlb);
+    rv_jc_flush(h);
     h->tlb_super_lo = h->tlb_super_hi = false;
 }
 
@@ -89,6 +90,7 @@ void rv_tlb_flush_va(rv_hart *h, uint64_t va)
     if ((int64_t)va < 0 ? h->tlb_super_hi : h->tlb_super_lo) { rv_tlb_flush_all(h); return; }
     uint64_t tag = va >> 12;
     unsigned idx = tag & (RV_TLB_SIZE - 1);
+    rv_jc_flush(h);
     for (unsigned c = 0; c < RV_TLB_NCTX; c++)
         for (unsigned t = 0; t < 3; t++)
             if (h->tlb[c][t][idx].tag == tag) h->tlb[c][t][idx].tag = ~0ull;
