@@ -330,6 +330,11 @@ int rv_machine_run(rv_machine *m)
     return atomic_load(&m->exit_status);
 }
 
+void rv_machine_invalidate_code(rv_machine *m, uint64_t pa, uint64_t len)
+{
+    if (m->nharts && m->harts[0]) rv_hart_invalidate_code(m->harts[0], pa, len);   /* the code map is shared */
+}
+
 void rv_machine_get_stats(rv_machine *m, rv_machine_stats *st)
 {
     memset(st, 0, sizeof(*st));

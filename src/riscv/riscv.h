@@ -39,6 +39,9 @@ int  rv_machine_run(rv_machine *m);
 /* Async-signal-safe and thread-safe: makes rv_machine_run return status soon. */
 void rv_machine_request_stop(rv_machine *m, int status);
 
+/* Thread-safe: devices wrote guest RAM in [pa, pa+len): drop decoded instructions cached for it. */
+void rv_machine_invalidate_code(rv_machine *m, uint64_t pa, uint64_t len);
+
 typedef struct rv_machine_stats {
     uint64_t instret, sleeps, run_slices;
 } rv_machine_stats;

@@ -6,10 +6,18 @@
 #include "../mem/mem.h"
 #include "../riscv/riscv.h"
 #include "../virtio/virtio.h"
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define VM_MAX_DEVS (VMK_VM_MAX_DISKS + VMK_VM_MAX_NETS + 1)
+
+/* A device's interrupt line as the VM hands it out: raising it first publishes the device's writes
+ * to guest RAM to the engine (see dma_sync), then forwards to the engine's interrupt controller. */
+typedef struct vm_irq {
+    vmk_vm *vm;
+    vmk_irq real;
+} vm_irq;
 
 struct vmk_vm {
     vmk_engine_kind engine;
@@ -21,7 +29,36 @@ struct vmk_vm {
     virtio_dev *devs[VM_MAX_DEVS];
     unsigned ndevs;
     rv_machine *rv;
+    vm_irq irqs[VM_MAX_DEVS];
 };
+
+/* Device DMA and decoded-instruction caches: devices write guest RAM through vmk_mem_ptr_w, which
+ * marks the pages in the dirty bitmap (mem.track_dirty is on). Before a device interrupt reaches
+ * the guest, every page dirtied since the last interrupt is reported to the engine, which drops
+ * decoded code for it (cheap when the page holds no code). This way a program read from disk into
+ * a page that once held other code never runs stale instructions. Runs on the I/O thread. */
+static void dma_sync(vmk_vm *vm)
+{
+    uint64_t words = ((vm->mem.size >> VMK_PAGE_SHIFT) + 63) / 64;
+    for (uint64_t w = 0; w < words; w++) {
+        _Atomic uint64_t *p = (_Atomic uint64_t *)&vm->mem.dirty[w];
+        if (!atomic_load_explicit(p, memory_order_relaxed)) continue;
+        uint64_t bits = atomic_exchange_explicit(p, 0, memory_order_acq_rel);
+        while (bits) {
+            unsigned b = (unsigned)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            rv_machine_invalidate_code(vm->rv, vm->mem.base + ((w * 64 + b) << VMK_PAGE_SHIFT), VMK_PAGE_SIZE);
+        }
+    }
+}
+
+static void vm_irq_set(void *ctx, unsigned line, int level)
+{
+    vm_irq *q = ctx;
+    (void)line;
+    if (level) dma_sync(q->vm);
+    vmk_irq_set(&q->real, level);
+}
 
 static void quit_cb(void *opaque) { vmk_vm_request_stop(opaque, 0); }
 
@@ -31,7 +68,11 @@ static int rv_add_device(vmk_vm *vm, int kind, const void *arg, bool ro, char *e
     vmk_irq irq;
     int slot = rv_machine_reserve_virtio(vm->rv, &irq, err, errlen);
     if (slot < 0) return -1;
-    virtio_env env = { .mem = &vm->mem, .loop = vm->loop, .irq = irq };
+    vm_irq *q = &vm->irqs[vm->ndevs];
+    q->vm = vm;
+    q->real = irq;
+    virtio_env env = { .mem = &vm->mem, .loop = vm->loop,
+                       .irq = { .set = vm_irq_set, .ctx = q, .line = irq.line } };
     virtio_dev *d = NULL;
     switch (kind) {
     case 0: d = virtio_blk_new(&env, arg, ro, err, errlen); break;
@@ -62,6 +103,7 @@ vmk_vm *vmk_vm_new(const vmk_vm_config *cfg, char *err, size_t errlen)
     vm->engine = cfg->engine;
     if (vmk_mem_init(&vm->mem, RV_RAM_BASE_ADDR, cfg->mem_size, err, errlen) < 0) goto fail;
     vm->mem_ok = true;
+    vm->mem.track_dirty = true;       /* see dma_sync */
     if (!(vm->loop = vmk_loop_new())) {
         vmk_seterr(err, errlen, "cannot create the event loop");
         goto fail;
