@@ -1,7 +1,8 @@
 // ejs.mjs — runs the EVM benchmarks (state-test format, ../shared/evm/bench) on @ethereumjs/evm, the
 // peer for bench/evm/run.sh. For each file, test and transaction.data entry it builds a fresh state from
 // `pre` (not timed), runs the call N times and prints:
-//   EJS <test> <data-index> median_us=<t> gas=<gas used incl. intrinsic 21000 + calldata> status=<ok|error>
+//   EJS <test> <data-index> median_us=<t> gas=<tx gas used: intrinsic (21000 + calldata) + execution
+//   - refund (capped at 1/5 from London, 1/2 before)> status=<ok|error>
 // Usage: node ejs.mjs N FILE.json...
 import { readFileSync } from 'node:fs';
 import { createEVM } from '@ethereumjs/evm';
@@ -69,7 +70,11 @@ async function main() {
           const r = await evm.runCall(opts);
           const t1 = process.hrtime.bigint();
           if (k >= 0) times.push(Number(t1 - t0) / 1000);
-          gas = r.execResult.executionGasUsed + intrinsic;
+          const used = r.execResult.executionGasUsed + intrinsic;
+          const quotient = ORDER.indexOf(fork) >= ORDER.indexOf('London') ? 5n : 2n;
+          let refund = r.execResult.gasRefund ?? 0n;
+          if (refund > used / quotient) refund = used / quotient;
+          gas = used - refund;
           if (r.execResult.exceptionError) status = 'error:' + r.execResult.exceptionError.error;
         }
         times.sort((a, b) => a - b);
