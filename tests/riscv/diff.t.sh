@@ -3,8 +3,9 @@
 # the same static user programs run on both and their outputs (register/FP/fcsr/memory dumps or
 # computed results) must be identical. Programs: seeded random instruction sequences from
 # tests/riscv/isa/gen_diff.py (VMKIT_DIFF_SEED, VMKIT_DIFF_COUNT, VMKIT_DIFF_LEN) and the
-# hand-written tests/riscv/isa/u_*.c / u_*.S. The hart side runs each program twice, in U-mode
-# under test_isa --user (no translation) and --user-vm (Sv39, 4 KiB pages): NAME and vm_NAME.
+# hand-written tests/riscv/isa/u_*.c / u_*.S. The hart side runs each program three times: in U-mode
+# under test_isa --user (no translation), --user-vm (Sv39, 4 KiB pages) and in S-mode under Sv39
+# (--user-s): NAME, vm_NAME and s_NAME.
 set -uo pipefail
 ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$ROOT"
@@ -15,7 +16,7 @@ RUNNER=${VMKIT_ISA_RUNNER:-build/tests/riscv/test_isa}
 [ -x "$RUNNER" ] || make -s "$RUNNER" >/dev/null 2>&1
 [ -x "$RUNNER" ] || { echo "FAIL riscv_diff: $RUNNER not built"; exit 1; }
 make -s riscv-isa >/dev/null 2>&1
-for stub in ustub ustub_vm; do
+for stub in ustub ustub_vm ustub_s; do
   [ -f build/tests/riscv/isa/$stub.elf ] || { echo "FAIL riscv_diff: build/tests/riscv/isa/$stub.elf not built"; exit 1; }
 done
 case $("$RUNNER" --user /dev/null 2>&1) in
@@ -43,11 +44,12 @@ names > "$OUT/names"
 FAILS=0
 fail() { echo "FAIL $*"; FAILS=$((FAILS+1)); }
 
-compare() {  # compare <name> <elf> <generated 0|1>: once with U-mode bare, once under Sv39 (vm_<name>)
+compare() {  # compare <name> <elf> <generated 0|1>: U-mode bare, U-mode under Sv39, S-mode under Sv39
   local qr
   timeout 60 qemu-riscv64 "$2" > "$OUT/$1.qemu" 2>"$OUT/$1.qemu.err"; qr=$?
   compare1 "$1" "$2" "$3" --user "$qr" "$OUT/$1.qemu"
   compare1 "vm_$1" "$2" "$3" --user-vm "$qr" "$OUT/$1.qemu"
+  compare1 "s_$1" "$2" "$3" --user-s "$qr" "$OUT/$1.qemu"
 }
 compare1() {  # compare1 <name> <elf> <gen> <runner mode> <qemu status> <qemu output>
   local name=$1 elf=$2 gen=$3 q=$6 v=$OUT/$1.vmkit qr=$5 vr

@@ -39,5 +39,6 @@ riscv-isa: $(RV_ISA_QELFS)
 $(B)/tests/riscv/test_isa: | $(RV_ISA_QELFS)
 endif
 ifneq ($(RV_HAVE_CROSS),)
-$(RV_ISA_DIR)/ustub_vm.elf $(RV_ISA_QDIR)/ustub_vm.elf: tests/riscv/isa/ustub.S
+$(RV_ISA_DIR)/ustub_vm.elf $(RV_ISA_QDIR)/ustub_vm.elf $(RV_ISA_DIR)/ustub_s.elf $(RV_ISA_QDIR)/ustub_s.elf: \
+    tests/riscv/isa/ustub.S
 endif

@@ -8,7 +8,8 @@
  *   test_isa --user PROG.elf  runs a static Linux user program in U-mode under the ustub.elf M-mode
  *                             stub (ecall -> SYSPORT: write/exit/exit_group), copies its stdout and
  *                             exits with its status: the differential tests compare this to qemu.
- *   test_isa --user-vm PROG.elf  the same with U-mode under Sv39 4 KiB pages (ustub_vm.elf).
+ *   test_isa --user-vm PROG.elf  the same with U-mode under Sv39 4 KiB pages (ustub_vm.elf);
+ *   test_isa --user-s PROG.elf   the same in S-mode under Sv39 (ustub_s.elf).
  * ELF files are untrusted: every header and segment is bounds-checked. */
 #include <dirent.h>
 #include <elf.h>
@@ -360,11 +361,12 @@ int main(int argc, char **argv)
     char root[PATH_MAX], dir[PATH_MAX + 64];
     repo_root(root, sizeof root);
     snprintf(dir, sizeof dir, "%s/build/tests/riscv/isa", root);
-    if (argc >= 2 && (!strcmp(argv[1], "--user") || !strcmp(argv[1], "--user-vm"))) {
-        if (argc != 3) { fprintf(stderr, "usage: test_isa --user|--user-vm PROGRAM.elf\n"); return 2; }
+    if (argc >= 2 && (!strcmp(argv[1], "--user") || !strcmp(argv[1], "--user-vm") || !strcmp(argv[1], "--user-s"))) {
+        if (argc != 3) { fprintf(stderr, "usage: test_isa --user|--user-vm|--user-s PROGRAM.elf\n"); return 2; }
 #ifdef RV_HAVE_HART
         char stub[PATH_MAX + 96];
-        snprintf(stub, sizeof stub, "%s/%s", dir, strcmp(argv[1], "--user") ? "ustub_vm.elf" : "ustub.elf");
+        snprintf(stub, sizeof stub, "%s/%s", dir, !strcmp(argv[1], "--user") ? "ustub.elf" :
+                 !strcmp(argv[1], "--user-vm") ? "ustub_vm.elf" : "ustub_s.elf");
         return run_user(stub, argv[2]);
 #else
         fprintf(stderr, "test_isa: built without the hart (src/riscv/cpu.c missing)\n");

@@ -1,7 +1,8 @@
 # ustub.S — the M-mode stub under which test_isa --user runs a static Linux user program: entered
 # at 0x80000000 with a0 = the program's entry, a1 = its stack; drops to U-mode (FP on, fcsr = 0,
 # registers cleared). Built with -DUSTUB_VM (ustub_vm.S), U-mode runs under Sv39 instead: RAM is
-# mapped 1:1 with 4 KiB U pages (so every access of the program goes through the MMU and TLB). An ecall (cause 8) is forwarded to the runner's SYSPORT (a7, a0..a2 in,
+# mapped 1:1 with 4 KiB U pages (so every access of the program goes through the MMU and TLB).
+# With -DUSTUB_S as well (ustub_s.S), the program runs in S-mode on S pages (ecall cause 9). An ecall (cause 8) is forwarded to the runner's SYSPORT (a7, a0..a2 in,
 # result back into a0) and resumes after the ecall; any other trap is reported through DIAG and a
 # failing TOHOST write. Only t0/t1 are used, saved in mscratch's area, so user registers survive.
         .equ TOHOST, 0x10001000
@@ -39,7 +40,11 @@ _start:
         li t6, 512
 2:      srli t5, t4, 12
         slli t5, t5, 10
+#ifdef USTUB_S
+        ori t5, t5, 0xcf                 # S pages (no U bit)
+#else
         ori t5, t5, 0xdf
+#endif
         sd t5, 0(t2)
         addi t2, t2, 8
         li t5, 4096
@@ -57,6 +62,10 @@ _start:
 #endif
         li t0, (3 << 11)
         csrc mstatus, t0                 # MPP = U
+#ifdef USTUB_S
+        li t0, (1 << 11)
+        csrs mstatus, t0                 # MPP = S
+#endif
         li t0, (1 << 13)
         csrs mstatus, t0                 # FS = Initial
         csrwi fcsr, 0
@@ -71,9 +80,13 @@ mtrap:
         csrr t1, mstatus
         srli t1, t1, 11
         andi t1, t1, 3
-        bnez t1, pmp_trap                # MPP != U: a trap in the stub's own start-up
+        addi t1, t1, -3
+        beqz t1, pmp_trap                # MPP == M: a trap in the stub's own start-up
         csrr t1, mcause
         addi t1, t1, -8
+#ifdef USTUB_S
+        addi t1, t1, -1                  # ecall from S (9)
+#endif
         bnez t1, bad
         li t1, SYSPORT
         sd a0, 8(t1)
