@@ -341,25 +341,28 @@ static inline u256 u256_exp(u256 a, u256 e) {
     }
     return r;
 }
-/* value << shift (shift as a 256-bit number) */
-U256_INLINE u256 u256_shl_n(u256 v, unsigned s) {   /* s < 256 */
-    u256 r = {{0, 0, 0, 0}};
+/* value << s and value >> s for s < 256: branch-free (limb move by table index, then a bit shift;
+ * (x >> 1) >> (63 - bits) is 0 for bits == 0 without an undefined 64-bit shift). */
+U256_INLINE u256 u256_shl_n(u256 v, unsigned s) {
+    uint64_t t[8] = {0, 0, 0, 0, v.w[0], v.w[1], v.w[2], v.w[3]};
     unsigned limbs = s / 64, bits = s % 64;
-    for (int i = 3; i >= (int)limbs; i--) {
-        uint64_t x = v.w[i - limbs] << bits;
-        if (bits && i - (int)limbs - 1 >= 0) x |= v.w[i - limbs - 1] >> (64 - bits);
-        r.w[i] = x;
-    }
+    const uint64_t *x = t + 4 - limbs;           /* x[i] = v.w[i - limbs] or 0 */
+    u256 r;
+    r.w[0] = x[0] << bits;
+    r.w[1] = (x[1] << bits) | ((x[0] >> 1) >> (63 - bits));
+    r.w[2] = (x[2] << bits) | ((x[1] >> 1) >> (63 - bits));
+    r.w[3] = (x[3] << bits) | ((x[2] >> 1) >> (63 - bits));
     return r;
 }
-U256_INLINE u256 u256_shr_n(u256 v, unsigned s) {   /* s < 256 */
-    u256 r = {{0, 0, 0, 0}};
+U256_INLINE u256 u256_shr_n(u256 v, unsigned s) {
+    uint64_t t[8] = {v.w[0], v.w[1], v.w[2], v.w[3], 0, 0, 0, 0};
     unsigned limbs = s / 64, bits = s % 64;
-    for (unsigned i = 0; i + limbs < 4; i++) {
-        uint64_t x = v.w[i + limbs] >> bits;
-        if (bits && i + limbs + 1 < 4) x |= v.w[i + limbs + 1] << (64 - bits);
-        r.w[i] = x;
-    }
+    const uint64_t *x = t + limbs;               /* x[i] = v.w[i + limbs] or 0 */
+    u256 r;
+    r.w[0] = (x[0] >> bits) | ((x[1] << 1) << (63 - bits));
+    r.w[1] = (x[1] >> bits) | ((x[2] << 1) << (63 - bits));
+    r.w[2] = (x[2] >> bits) | ((x[3] << 1) << (63 - bits));
+    r.w[3] = x[3] >> bits;
     return r;
 }
 U256_INLINE u256 u256_shl(u256 shift, u256 v) {
