@@ -222,24 +222,30 @@ static rv_block *get_block(rv_hart *h, rv_block *tmp)
     rv_code_mark(h, pa);
     uint32_t gen = rv_code_gen(h->cm, h->mem, pa);
     unsigned hi = bhash(pa);
-    for (rv_block *b = h->btab[hi]; b; b = b->next)
-        if (b->pa == pa) {
-            if (b->gen == gen) {
-                if (RV_LIKELY(b->epoch == h->fence_epoch)) goto found;
-                /* after FENCE.I: reuse only if memory still holds the decoded bytes (DMA may
-                 * have rewritten it without telling us) */
-                if (memcmp(p, (const uint8_t *)&b->insns[b->n + 1], b->bytes) == 0) {
-                    b->epoch = h->fence_epoch;
-                    goto found;
-                }
+    for (rv_block **pp = &h->btab[hi], *b; (b = *pp) != NULL; pp = &b->next) {
+        if (b->pa != pa) continue;
+        if (b->gen == gen) {
+            if (RV_LIKELY(b->epoch == h->fence_epoch)) goto found;
+            /* after FENCE.I: reuse only if memory still holds the decoded bytes (DMA may
+             * have rewritten it without telling us) */
+            if (memcmp(p, (const uint8_t *)&b->insns[b->n + 1], b->bytes) == 0) {
+                b->epoch = h->fence_epoch;
+                goto found;
             }
-            break;
-        found:
-            h->jc[ji].vpc = pc;
-            h->jc[ji].b = b;
-            h->jc[ji].tag = (h->jc_epoch << 2) | h->fctx;
-            return b;
         }
+        *pp = b->next;          /* stale: unlink (links/jump cache re-validate before use) */
+        break;
+    found:
+        if (pp != &h->btab[hi]) {          /* move to front */
+            *pp = b->next;
+            b->next = h->btab[hi];
+            h->btab[hi] = b;
+        }
+        h->jc[ji].vpc = pc;
+        h->jc[ji].b = b;
+        h->jc[ji].tag = (h->jc_epoch << 2) | h->fctx;
+        return b;
+    }
     size_t need = sizeof(rv_block) + (RV_BLOCK_MAX + 1) * (sizeof(rv_insn) + 4) + 16;
     if (h->arena_used + need > h->arena_size) blocks_flush(h);
     rv_block *k = (rv_block *)(void *)(h->arena + h->arena_used);
@@ -789,14 +795,22 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
     block_end:
         h->instret += b->n;                           /* ins is the block's last instruction */
         h->pc = npc;
-        if (((npc ^ bpc) >> 12) == 0 && kb != tmp) {
-            uint64_t tpa = b->pa + (npc - bpc);
+        if (RV_LIKELY(kb != tmp)) {
             rv_block *c = kb->link[li];
-            /* same page as b, which was validated (gen, FENCE.I epoch) when it was looked up; a
-             * concurrent invalidation is noticed at the next check interval (next = NULL) */
-            if (c && c->pa == tpa && c->gen == b->gen && c->epoch == b->epoch) {
+            bool ok;
+            if (((npc ^ bpc) >> 12) == 0) {
+                /* same page as b, which was validated (gen, FENCE.I epoch) when it was looked
+                 * up; a concurrent invalidation is noticed at the next check interval */
+                ok = c && c->pa == b->pa + (npc - bpc) && c->gen == b->gen && c->epoch == b->epoch;
+            } else {
+                /* another page: valid while the fetch translation is unchanged (no TLB flush
+                 * since the link was made, same context) and the target page is unchanged */
+                ok = c && kb->lvpc[li] == npc && kb->ltag[li] == ((h->jc_epoch << 2) | h->fctx) &&
+                     c->gen == rv_code_gen(h->cm, h->mem, c->pa) && c->epoch == h->fence_epoch;
+            }
+            if (ok) {
                 if (RV_LIKELY(!atomic_load_explicit(&h->kick, memory_order_relaxed) && h->instret < check_at)) {
-                    /* chained: same page, same privilege and translation context */
+                    /* chained: same privilege and translation context */
                     kb = c;
                     b = c;
                     ins = c->insns;
@@ -805,12 +819,15 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
                 }
                 next = c;
             } else {
-                /* look it up now (same page: the fetch translation is the current block's) */
                 unsigned fl0 = h->flushes;
                 rv_block *nb = get_block(h, tmp);
                 if (nb && nb != tmp) {
                     /* get_block may have flushed the arena: only link when kb is still valid */
-                    if (h->flushes == fl0) kb->link[li] = nb;
+                    if (h->flushes == fl0) {
+                        kb->link[li] = nb;
+                        kb->lvpc[li] = npc;
+                        kb->ltag[li] = (h->jc_epoch << 2) | h->fctx;
+                    }
                     next = nb;
                 } else if (!nb) {
                     check_at = 0;

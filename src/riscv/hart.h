@@ -75,7 +75,9 @@ typedef struct rv_insn {
 typedef struct rv_block {
     uint64_t pa;                  /* physical address of the first instruction */
     struct rv_block *next;        /* hash chain */
-    struct rv_block *link[2];     /* chained successors in the same page: [0] jump target, [1] other */
+    struct rv_block *link[2];     /* chained successors: [0] jump target, [1] fall-through */
+    uint64_t lvpc[2];             /* virtual pc each link was made for */
+    uint32_t ltag[2];             /* jump-cache tag (TLB epoch, fetch context) when it was made */
     uint32_t gen;                 /* code generation of the page when decoded */
     uint32_t epoch;               /* hart's FENCE.I epoch when last verified against memory */
     uint16_t n;                   /* instructions (insns[n] is an OP_END sentinel; the raw bytes follow) */
@@ -145,7 +147,7 @@ struct rv_hart {
     bool force_check;             /* re-evaluate interrupts / timers at the next block boundary */
 };
 
-#define RV_BTAB_BITS 14
+#define RV_BTAB_BITS 16
 #define RV_ARENA_SIZE (24u << 20)
 
 #define KICK_RETURN 1u
