@@ -103,9 +103,41 @@ s_main:
 10:     CHECK 9, s10, 0x8000000000000005
         li t0, -1
         csrw stimecmp, t0
+        # an asynchronous interrupt in the middle of a loop resumes exactly where it hit: a handler
+        # that returns with sret must leave the loop's count intact
+        li gp, 10
+        lla t0, tick_handler
+        csrw stvec, t0
+        li s6, 0                         # interrupts taken
+        li s5, 0                         # loop counter
+        li t0, (1 << 5)
+        csrw sie, t0
+        rdtime t0
+        addi t0, t0, 30
+        csrw stimecmp, t0
+        csrsi sstatus, 2
+        li t1, 3000
+12:     addi s5, s5, 1
+        addi t1, t1, -1
+        bnez t1, 12b
+        csrci sstatus, 2
+        CHECK 10, s5, 3000
+        CHECK 11, s6, 1
+        lla t0, s_trap_vector
+        csrw stvec, t0
         # back to M
         lla s11, 7f
         ecall
 7:      CHECK 7, s10, 9
         csrw mideleg, x0
         TEST_END
+        .text
+        .align 2
+tick_handler:                            # S-mode: count, disarm the timer, resume
+        csrr t5, scause
+        li t6, 0x8000000000000005
+        bne t5, t6, fail
+        addi s6, s6, 1
+        li t6, -1
+        csrw stimecmp, t6
+        sret

@@ -147,6 +147,21 @@
         csrr a4, sstatus
         and a4, a4, t0
         CHECK 35, a4, 0
+        # mcounteren gates the time CSR for S-mode
+        li gp, 39
+        csrw mcounteren, x0
+        lla s11, 41f
+        li s10, -1
+        GOTO_S 42f
+42:     rdtime a4
+        j fail
+41:     CHECK 39, s10, 2
+        csrwi mcounteren, 2
+        lla s11, 43f
+        GOTO_S 44f
+44:     rdtime a4
+        ecall
+43:     CHECK 40, s10, 9
         # sie/sip are views of mie/mip restricted by mideleg
         li gp, 36
         li t0, (1 << 1)
