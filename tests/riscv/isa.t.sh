@@ -19,7 +19,8 @@ for src in tests/riscv/isa/*.S; do
   case $name in u_*|ustub*) continue ;; esac
   elf=build/tests/riscv/isa-qemu/$name.elf
   [ -f "$elf" ] || { echo "FAIL isa_qemu_$name: $elf not built"; continue; }
-  timeout 60 qemu-system-riscv64 -M virt -bios none -kernel "$elf" -nographic -m 128M \
+  smp=1; case $name in smp*) smp=4 ;; esac
+  timeout 60 qemu-system-riscv64 -M virt -smp $smp -bios none -kernel "$elf" -nographic -m 128M \
       -monitor none -serial none >/dev/null 2>&1
   rc=$?
   if [ $rc -eq 0 ]; then echo "PASS isa_qemu_$name"

@@ -4,6 +4,7 @@
  * the M-mode trap handler's mcause/mepc/mtval of an unexpected trap), plus a fake DMA engine
  * (0x10003000) that writes RAM behind the hart's back like a device.
  *   test_isa                  runs every build/tests/riscv/isa/NAME.elf, prints PASS/FAIL per program
+ *                             (smp*.elf on 4 harts run round-robin, the rest on one)
  *   test_isa PROG.elf...      runs those programs
  *   test_isa --user PROG.elf  runs a static Linux user program in U-mode under the ustub.elf M-mode
  *                             stub (ecall -> SYSPORT: write/exit/exit_group), copies its stdout and
@@ -33,9 +34,12 @@
 #define RAM_SIZE (64ull << 20)
 #define USER_BASE 0x80100000ull
 
+#define MAX_HARTS 4
 struct rv_machine {
     vmk_mem mem;
-    rv_hart *hart;
+    rv_hart *hart;             /* harts[0] */
+    rv_hart *harts[MAX_HARTS];
+    unsigned nharts;
     int done;
     uint64_t tohost;
     uint64_t diag[3];
@@ -78,7 +82,8 @@ static void do_syscall(rv_machine *m)
         m->sysret = (uint64_t)-38;   /* ENOSYS */
         break;
     }
-    if (m->done && m->hart) rv_hart_kick(m->hart);
+    if (m->done)
+        for (unsigned i = 0; i < m->nharts; i++) rv_hart_kick(m->harts[i]);
 }
 
 bool rv_bus_read(rv_machine *m, uint64_t pa, unsigned size, uint64_t *val)
@@ -96,7 +101,7 @@ bool rv_bus_write(rv_machine *m, uint64_t pa, unsigned size, uint64_t val)
     if (pa == TOHOST) {
         m->tohost = val;
         m->done = 1;
-        rv_hart_kick(m->hart);
+        for (unsigned i = 0; i < m->nharts; i++) rv_hart_kick(m->harts[i]);
         return true;
     }
     if (pa == PUTCHAR) {
@@ -132,8 +137,8 @@ bool rv_bus_write(rv_machine *m, uint64_t pa, unsigned size, uint64_t val)
  * WFI (an idle platform sleeping until its next timer). */
 uint64_t rv_machine_mtime(rv_machine *m) { return (m->hart ? rv_hart_instret(m->hart) / 10 : 0) + m->time_skip; }
 void rv_machine_wake(rv_machine *m) { (void)m; }
-unsigned rv_machine_nharts(rv_machine *m) { (void)m; return 1; }
-rv_hart *rv_machine_hart(rv_machine *m, unsigned i) { return i == 0 ? m->hart : NULL; }
+unsigned rv_machine_nharts(rv_machine *m) { return m->nharts; }
+rv_hart *rv_machine_hart(rv_machine *m, unsigned i) { return i < m->nharts ? m->harts[i] : NULL; }
 
 /* ---------------- ELF loading ---------------- */
 /* Loads an ELF64 RISC-V executable into RAM. Returns the entry point, 0 with err on failure. */
@@ -212,10 +217,29 @@ static uint64_t max_insns(void)
 }
 
 /* Runs until done, the instruction limit, or a WFI with nothing pending. Returns 0, or -1 (limit)
- * or -2 (WFI). */
+ * or -2 (WFI). Several harts run round-robin with varying slices (so LR/SC and AMO sequences
+ * interleave differently); like the platform, a hart's reservation is dropped when it is switched
+ * out. */
 static int run(rv_machine *m)
 {
     uint64_t limit = max_insns();
+    if (m->nharts > 1) {
+        for (uint64_t round = 0; !m->done; round++) {
+            bool all_wfi = true;
+            uint64_t total = 0;
+            for (unsigned i = 0; i < m->nharts && !m->done; i++) {
+                uint64_t slice = 7 + (round * 131 + i * 71) % 400;
+                enum rv_run_result r = rv_hart_run(m->harts[i], slice);
+                rv_hart_clear_reservation(m->harts[i]);
+                if (r != RV_RUN_WFI || rv_hart_wakeup_pending(m->harts[i])) all_wfi = false;
+                total += rv_hart_instret(m->harts[i]);
+            }
+            if (m->done) break;
+            if (all_wfi) return -2;
+            if (total > limit) return -1;
+        }
+        return 0;
+    }
     while (!m->done) {
         enum rv_run_result r = rv_hart_run(m->hart, 20000);
         if (m->done) break;
@@ -229,17 +253,26 @@ static int run(rv_machine *m)
     return 0;
 }
 
-static int machine_init(rv_machine *m, char *err, size_t errlen)
+static int machine_init(rv_machine *m, unsigned nharts, char *err, size_t errlen)
 {
     memset(m, 0, sizeof *m);
     if (vmk_mem_init(&m->mem, RV_RAM_BASE, RAM_SIZE, err, errlen) < 0) return -1;
-    m->hart = rv_hart_new(m, 0, &m->mem);
-    if (!m->hart) { vmk_seterr(err, errlen, "rv_hart_new failed"); vmk_mem_free(&m->mem); return -1; }
+    for (unsigned i = 0; i < nharts && i < MAX_HARTS; i++) {
+        m->harts[i] = rv_hart_new(m, i, &m->mem);
+        if (!m->harts[i]) {
+            vmk_seterr(err, errlen, "rv_hart_new failed");
+            for (unsigned j = 0; j < i; j++) rv_hart_free(m->harts[j]);
+            vmk_mem_free(&m->mem);
+            return -1;
+        }
+        m->nharts = i + 1;
+    }
+    m->hart = m->harts[0];
     return 0;
 }
 static void machine_fini(rv_machine *m)
 {
-    rv_hart_free(m->hart);
+    for (unsigned i = 0; i < m->nharts; i++) rv_hart_free(m->harts[i]);
     vmk_mem_free(&m->mem);
 }
 
@@ -251,13 +284,14 @@ static int run_bare(const char *path)
     snprintf(name, sizeof name, "isa_%.*s", (int)(strcspn(base, ".")), base);
     rv_machine m;
     char err[VMK_ERRLEN];
-    if (machine_init(&m, err, sizeof err) < 0) { printf("FAIL %s: %s\n", name, err); return 0; }
+    unsigned nharts = strncmp(base, "smp", 3) ? 1 : MAX_HARTS;   /* smp*.S: every hart runs it */
+    if (machine_init(&m, nharts, err, sizeof err) < 0) { printf("FAIL %s: %s\n", name, err); return 0; }
     uint64_t entry = load_elf(&m.mem, path, err, sizeof err);
     int ok = 0;
     if (!entry) {
         printf("FAIL %s: %s\n", name, err);
     } else {
-        rv_hart_reset(m.hart, entry);
+        for (unsigned i = 0; i < m.nharts; i++) rv_hart_reset(m.harts[i], entry);
         int r = run(&m);
         if (r == -1) printf("FAIL %s: no result after %llu instructions (pc 0x%llx)\n", name,
                             (unsigned long long)rv_hart_instret(m.hart), (unsigned long long)rv_hart_get_pc(m.hart));
@@ -283,7 +317,7 @@ static int run_user(const char *stub, const char *prog)
 {
     rv_machine m;
     char err[VMK_ERRLEN];
-    if (machine_init(&m, err, sizeof err) < 0) { fprintf(stderr, "test_isa: %s\n", err); return 125; }
+    if (machine_init(&m, 1, err, sizeof err) < 0) { fprintf(stderr, "test_isa: %s\n", err); return 125; }
     m.user = 1;
     uint64_t sentry = load_elf(&m.mem, stub, err, sizeof err), uentry = 0;
     if (sentry) uentry = load_elf(&m.mem, prog, err, sizeof err);
