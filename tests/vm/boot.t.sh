@@ -39,8 +39,15 @@ for _ in $(seq $((TMO * 2))); do
   kill -0 $pid 2>/dev/null || break
   sleep 0.5
 done
+idle_ms=
 if [ $ok = 1 ]; then
-  sleep 1
+  sleep 2
+  # an idle guest (shell waiting on the console) must cost next to no host CPU
+  vpid=$(pgrep -P $pid | head -n1)     # vmkit under timeout
+  a=$(awk '{print $1}' /proc/$vpid/schedstat 2>/dev/null || echo x); sleep 5
+  b=$(awk '{print $1}' /proc/$vpid/schedstat 2>/dev/null || echo x)
+  [ "$a" = x ] || [ "$b" = x ] || [ "$a" = 0 ] && a=0 b=-1000000000
+  idle_ms=$(( (b - a) / 1000000 )); echo "idle: vmkit pid $vpid schedstat $a -> $b"
   printf 'echo typed-$((7*6))-ok\n' >&3
   for _ in $(seq 60); do grep -q "typed-42-ok" "$T/out2" && break; sleep 0.5; done
   printf 'exit\n' >&3
@@ -50,4 +57,6 @@ pid=
 exec 3>&-
 if [ $ok = 1 ] && [ $rc -eq 0 ] && grep -q "typed-42-ok" "$T/out2"; then echo "PASS boot_interactive_console"
 else echo "FAIL boot_interactive_console: ready=$ok rc=$rc; last lines: $(tail -n 5 "$T/out2" | tr '\r\n' '  ')"; fi
+if [ -n "$idle_ms" ] && [ "$idle_ms" -ge 0 ] && [ "$idle_ms" -lt 250 ]; then echo "PASS boot_idle_cpu (${idle_ms} ms of host CPU in 5 s idle)"
+else echo "FAIL boot_idle_cpu: ${idle_ms:-?} ms of host CPU in 5 s of an idle guest (limit 250)"; fi
 exit 0
