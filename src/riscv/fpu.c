@@ -662,19 +662,57 @@ uint32_t rv_f32_classify(uint32_t a) { return classify(a, F32_M, F32_E); }
 uint32_t rv_f64_classify(uint64_t a) { return classify(a, F64_M, F64_E); }
 
 /* ---------------- public: conversions ---------------- */
+#if HAVE_HOST
+/* Float to integer for |x| < 2^52, where a double holds the input and every candidate exactly:
+ * truncate, then round per rm from the exact fraction in int64 arithmetic. Returns false (the caller
+ * takes the soft path, which also raises NV) when the result is outside [lo, hi] or x is not such a
+ * number (NaN, infinity, huge). */
+static inline bool fast_cvt(double x, int rm, int64_t lo, int64_t hi, uint64_t *out, uint32_t *fl)
+{
+    if (!use_fast() || !(x > -0x1p52 && x < 0x1p52)) return false;
+    int64_t r = (int64_t)x;
+    double f = x - (double)r;   /* exact, in (-1, 1) */
+    if (f != 0) {
+        switch (rm) {
+        case RV_RM_RNE:
+            if (f > 0.5 || (f == 0.5 && (r & 1))) r++;
+            else if (f < -0.5 || (f == -0.5 && (r & 1))) r--;
+            break;
+        case RV_RM_RMM: if (f >= 0.5) r++; else if (f <= -0.5) r--; break;
+        case RV_RM_RDN: if (f < 0) r--; break;
+        case RV_RM_RUP: if (f > 0) r++; break;
+        default: break;
+        }
+    }
+    if (r < lo || r > hi) return false;
+    if (f != 0) *fl |= RV_FF_NX;
+    *out = (uint64_t)r;
+    return true;
+}
+#define FCVT(x, lo, hi) do { uint64_t o_; if (fast_cvt(x, rm, lo, hi, &o_, fl)) return o_; } while (0)
+#else
+#define FCVT(x, lo, hi) do { } while (0)
+#endif
+__attribute__((unused)) static inline double f32_val(uint32_t a) { return (double)u2f(a); }
+__attribute__((unused)) static inline double f64_val(uint64_t a) { return u2d(a); }
+
 #define CONV(p, T, M, E) \
-    int32_t  p##_to_i32(T a, int rm, uint32_t *fl) { return (int32_t)(uint32_t)sw_to_int(a, M, E, rm, true, 32, fl); } \
-    uint32_t p##_to_u32(T a, int rm, uint32_t *fl) { return (uint32_t)sw_to_int(a, M, E, rm, false, 32, fl); } \
-    int64_t  p##_to_i64(T a, int rm, uint32_t *fl) { return (int64_t)sw_to_int(a, M, E, rm, true, 64, fl); } \
-    uint64_t p##_to_u64(T a, int rm, uint32_t *fl) { return sw_to_int(a, M, E, rm, false, 64, fl); } \
-    T p##_from_i32(int32_t v, int rm, uint32_t *fl) \
+    int32_t  rv_##p##_to_i32(T a, int rm, uint32_t *fl) \
+    { FCVT(p##_val(a), INT32_MIN, INT32_MAX); return (int32_t)(uint32_t)sw_to_int(a, M, E, rm, true, 32, fl); } \
+    uint32_t rv_##p##_to_u32(T a, int rm, uint32_t *fl) \
+    { FCVT(p##_val(a), 0, UINT32_MAX); return (uint32_t)sw_to_int(a, M, E, rm, false, 32, fl); } \
+    int64_t  rv_##p##_to_i64(T a, int rm, uint32_t *fl) \
+    { FCVT(p##_val(a), INT64_MIN, INT64_MAX); return (int64_t)sw_to_int(a, M, E, rm, true, 64, fl); } \
+    uint64_t rv_##p##_to_u64(T a, int rm, uint32_t *fl) \
+    { FCVT(p##_val(a), 0, INT64_MAX); return sw_to_int(a, M, E, rm, false, 64, fl); } \
+    T rv_##p##_from_i32(int32_t v, int rm, uint32_t *fl) \
     { return (T)sw_from_u64(v < 0, v < 0 ? -(uint64_t)(int64_t)v : (uint64_t)v, M, E, rm, fl); } \
-    T p##_from_u32(uint32_t v, int rm, uint32_t *fl) { return (T)sw_from_u64(0, v, M, E, rm, fl); } \
-    T p##_from_i64(int64_t v, int rm, uint32_t *fl) \
+    T rv_##p##_from_u32(uint32_t v, int rm, uint32_t *fl) { return (T)sw_from_u64(0, v, M, E, rm, fl); } \
+    T rv_##p##_from_i64(int64_t v, int rm, uint32_t *fl) \
     { return (T)sw_from_u64(v < 0, v < 0 ? -(uint64_t)v : (uint64_t)v, M, E, rm, fl); } \
-    T p##_from_u64(uint64_t v, int rm, uint32_t *fl) { return (T)sw_from_u64(0, v, M, E, rm, fl); }
-CONV(rv_f32, uint32_t, F32_M, F32_E)
-CONV(rv_f64, uint64_t, F64_M, F64_E)
+    T rv_##p##_from_u64(uint64_t v, int rm, uint32_t *fl) { return (T)sw_from_u64(0, v, M, E, rm, fl); }
+CONV(f32, uint32_t, F32_M, F32_E)
+CONV(f64, uint64_t, F64_M, F64_E)
 
 uint64_t rv_f32_to_f64(uint32_t a, uint32_t *fl)
 {

@@ -228,10 +228,22 @@ static void test_directed_cmp(void)
     TEST_END();
 }
 
+static void directed_conv_body(void);
 static void test_directed_conv(void)
 {
     TEST_BEGIN("fpu_directed_conversions");
     vec_fail = 0;
+    for (int mode = 0; mode < 3; mode++) {   /* fast, soft-only, no-fast-path */
+        rv_fpu_force_soft = mode;
+        directed_conv_body();
+    }
+    rv_fpu_force_soft = 0;
+    if (vec_fail) t_cur_failed = 1;
+    TEST_END();
+}
+
+static void directed_conv_body(void)
+{
     uint32_t f;
     /* to i32 */
     CK(rv_f64_to_i32(db(2147483648.0), RV_RM_RNE, &f), 0x7fffffffu, NV);
@@ -321,8 +333,6 @@ static void test_directed_conv(void)
     CK(rv_f64_to_f32(db(1 + 0x1p-24), RV_RM_RMM, &f), S_ONE + 1, NX);
     CK(rv_f64_to_f32(db(1 + 0x1p-24), RV_RM_RNE, &f), S_ONE, NX);
     CK(rv_f64_to_f32(db(0x1p-149), RV_RM_RNE, &f), 1, 0);
-    if (vec_fail) t_cur_failed = 1;
-    TEST_END();
 }
 
 /* ---------------- random operands ---------------- */
@@ -615,6 +625,7 @@ static void test_conv_vs_host(void)
     long total = 0;
     for (int i = 0; i < n; i++) {
         int rm = (int)(rnd64() % 5);
+        rv_fpu_force_soft = i & 1;   /* alternate the fast and the soft conversions */
         /* float -> int */
         uint64_t a = gen(52, 11, ~0ull);
         if (rnd64() & 1) { /* near integer bounds */
@@ -675,6 +686,7 @@ static void test_conv_vs_host(void)
                        (unsigned long long)r5, g5, (unsigned long long)r6, g6, (unsigned long long)r7, g7);
         }
     }
+    rv_fpu_force_soft = 0;
     printf("  %ld conversion checks, %d mismatches\n", total, shown);
     TEST_END();
 }
