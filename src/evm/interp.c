@@ -366,6 +366,8 @@ static void frame_done(frame *f, int32_t depth) {
     bool pooled = depth >= 0 && depth < POOL_N && pool[depth] == f;
     if (!pooled) { free(f->mem); free(f); return; }
     if (f->mem_cap > (1u << 20)) { free(f->mem); f->mem = NULL; f->mem_cap = 0; }
+    else if (f->mem_size) memset(f->mem, 0, f->mem_size);   /* keep the reused buffer all zero */
+    f->mem_size = 0;
     f->busy = false;
 }
 
@@ -389,10 +391,10 @@ static __attribute__((noinline)) int64_t mem_grow(frame *f, uint64_t end, int64_
         while (cap < nbytes) cap *= 2;
         uint8_t *m = realloc(f->mem, cap);
         if (!m) { f->oom = true; return -2; }
+        memset(m + f->mem_cap, 0, cap - f->mem_cap);
         f->mem = m; f->mem_cap = cap;
     }
-    memset(f->mem + f->mem_size, 0, nbytes - f->mem_size);
-    f->mem_size = nbytes;
+    f->mem_size = nbytes;             /* bytes past mem_size are kept zero (see frame_done) */
     return cost;
 }
 /* true if (off, size) is a memory range gas could pay for; size 0 is always fine (offset ignored) */
