@@ -479,7 +479,7 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
         uint64_t bpc = h->pc;
         rv_tlbe *const tl = h->tlb[h->dctx][RV_ACC_LOAD];
         rv_tlbe *const ts = h->tlb[h->dctx][RV_ACC_STORE];
-        uint64_t npc, cause, tval, va, v;
+        uint64_t npc, cause, tval, va;
         int li = 1;          /* which link slot the successor uses */
 
 #define PC() (bpc + ins->off)
@@ -490,21 +490,24 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
 #define EXC(c, t) do { cause = (c); tval = (t); goto exception; } while (0)
 #define JUMP(t, slot) do { npc = (t); li = (slot); goto block_end; } while (0)
 #define SYSEND(t) do { npc = (t); goto sys_end; } while (0)
-#define LOADV(T) do { \
-            va = RS1 + IMM; \
-            rv_tlbe *e_ = &tl[(va >> 12) & (RV_TLB_SIZE - 1)]; \
-            if (RV_LIKELY(e_->tag == (va >> 12) && (va & 0xfff) <= 0x1000 - sizeof(T))) { \
-                T t_; memcpy(&t_, (void *)(uintptr_t)(va + e_->addend), sizeof(T)); v = t_; \
-            } else if (!rv_load_slow(h, va, sizeof(T), &v)) EXC(h->exc_cause, h->exc_tval); \
-            } while (0)
-#define LOAD(T, conv) do { LOADV(T); RD = conv((T)v); } while (0)
+#define LOADV(T, dst) do { \
+            uint64_t va_ = RS1 + IMM; \
+            rv_tlbe *e_ = &tl[(va_ >> 12) & (RV_TLB_SIZE - 1)]; \
+            if (RV_LIKELY(e_->tag == (va_ >> 12) && (va_ & 0xfff) <= 0x1000 - sizeof(T))) { \
+                T t_; memcpy(&t_, (void *)(uintptr_t)(va_ + e_->addend), sizeof(T)); dst = t_; \
+            } else { \
+                uint64_t sv_; \
+                if (!rv_load_slow(h, va_, sizeof(T), &sv_)) EXC(h->exc_cause, h->exc_tval); \
+                dst = (T)sv_; \
+            } } while (0)
+#define LOAD(T, conv) do { T lv_; LOADV(T, lv_); RD = conv(lv_); } while (0)
 #define STORE(T, val) do { \
-            va = RS1 + IMM; \
-            rv_tlbe *e_ = &ts[(va >> 12) & (RV_TLB_SIZE - 1)]; \
+            uint64_t va_ = RS1 + IMM; \
+            rv_tlbe *e_ = &ts[(va_ >> 12) & (RV_TLB_SIZE - 1)]; \
             T t_ = (T)(val); \
-            if (RV_LIKELY(e_->tag == (va >> 12) && (va & 0xfff) <= 0x1000 - sizeof(T))) { \
-                memcpy((void *)(uintptr_t)(va + e_->addend), &t_, sizeof(T)); \
-            } else if (!rv_store_slow(h, va, sizeof(T), (uint64_t)t_)) EXC(h->exc_cause, h->exc_tval); \
+            if (RV_LIKELY(e_->tag == (va_ >> 12) && (va_ & 0xfff) <= 0x1000 - sizeof(T))) { \
+                memcpy((void *)(uintptr_t)(va_ + e_->addend), &t_, sizeof(T)); \
+            } else if (!rv_store_slow(h, va_, sizeof(T), (uint64_t)t_)) EXC(h->exc_cause, h->exc_tval); \
             } while (0)
 #define S8(t)  ((uint64_t)(int64_t)(int8_t)(t))
 #define S16(t) ((uint64_t)(int64_t)(int16_t)(t))
@@ -713,15 +716,17 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
             /* ---- F / D ---- */
             L_OP_FLW: {
                 FPON();
-                LOADV(uint32_t);
-                f[ins->rd] = box32((uint32_t)v);
+                uint32_t w_;
+                LOADV(uint32_t, w_);
+                f[ins->rd] = box32(w_);
                 h->mstatus |= MS_FS;
                 NEXT();
             }
             L_OP_FLD: {
                 FPON();
-                LOADV(uint64_t);
-                f[ins->rd] = v;
+                uint64_t d_;
+                LOADV(uint64_t, d_);
+                f[ins->rd] = d_;
                 h->mstatus |= MS_FS;
                 NEXT();
             }
