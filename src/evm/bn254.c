@@ -18,8 +18,7 @@ typedef struct { fp2 c0, c1, c2; } fp6;          /* c0 + c1*v + c2*v^2 */
 typedef struct { fp6 a, b; } fp12;               /* a + b*w */
 
 static const fp P = {{0x3c208c16d87cfd47ULL, 0x97816a916871ca8dULL, 0xb85045b68181585dULL, 0x30644e72e131a029ULL}};
-static const uint64_t R_ORDER[4] = {0x43e1f593f0000001ULL, 0x2833e84879b97091ULL, 0xb85045b68181585dULL,
-                                    0x30644e72e131a029ULL};
+/* r = 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001, the order of G1 and G2 */
 static const uint64_t BN_X = 4965661367192848881ULL;    /* the BN parameter x */
 
 static uint64_t INV;          /* -p^-1 mod 2^64 */
@@ -28,6 +27,7 @@ static fp2 FP2_ONE, XI, B2;    /* xi = 9+u, B2 = 3/xi */
 static fp2 GAMMA[6];           /* xi^(i(p-1)/6) */
 static uint64_t PM2[4];        /* p - 2 */
 static u128 ATE;               /* 6x + 2 */
+static uint64_t SIX_X2[4];     /* 6x^2 (129 bits) */
 
 /* ------------------------------------------------------------------ Fp */
 
@@ -556,6 +556,14 @@ static void init_consts(void)
     fp2_pow(&GAMMA[1], &XI, e);
     for (int i = 2; i < 6; i++) fp2_mul(&GAMMA[i], &GAMMA[i - 1], &GAMMA[1]);
     ATE = (u128)BN_X * 6 + 2;
+    {
+        u128 x2 = (u128)BN_X * BN_X;            /* < 2^126 */
+        u128 lo = (u128)(uint64_t)x2 * 6, hi = (x2 >> 64) * 6 + (lo >> 64);
+        SIX_X2[0] = (uint64_t)lo;
+        SIX_X2[1] = (uint64_t)hi;
+        SIX_X2[2] = (uint64_t)(hi >> 64);
+        SIX_X2[3] = 0;
+    }
 }
 static void ensure_init(void) { pthread_once(&init_once, init_consts); }
 
@@ -659,6 +667,39 @@ static void g1_encode(uint8_t out[64], const g1 *p)
     fp_mul(&t, &p->y, &zi2);
     fp_to_bytes(out + 32, &t);
 }
+/* psi(Q) = (conj(x) xi^((p-1)/3), conj(y) xi^((p-1)/2)): the p-power Frobenius seen on the twist */
+static void g2_psi(g2 *r, const g2 *q)
+{
+    /* on Jacobian coordinates: x = X/Z^2, y = Y/Z^3, and conj is a field automorphism */
+    fp2_conj(&r->x, &q->x); fp2_mul(&r->x, &r->x, &GAMMA[2]);
+    fp2_conj(&r->y, &q->y); fp2_mul(&r->y, &r->y, &GAMMA[3]);
+    fp2_conj(&r->z, &q->z);
+}
+
+/* Q (affine, on the twist) is in the order-r subgroup G2 iff psi(Q) == [6x^2]Q. Proof sketch: psi
+ * satisfies psi^2 - t psi + p = 0 with t = 6x^2 + 1; if psi(Q) = [l]Q with l = 6x^2 then
+ * [l^2 - t l + p]Q = [p - 6x^2]Q = [r]Q = 0, so Q has order r (E'(Fp2)[r] is cyclic: r^2 does not
+ * divide the twist order); conversely psi acts as [p] = [6x^2 mod r] on G2. Half the work of [r]Q. */
+static bool g2_in_subgroup(const g2 *q)
+{
+    g2 a, b;
+    g2_mul(&a, q, SIX_X2);
+    g2_psi(&b, q);
+    /* compare Jacobian points: X1 Z2^2 == X2 Z1^2 and Y1 Z2^3 == Y2 Z1^3 (both finite here unless a = O) */
+    if (fp2_is_zero(&a.z) || fp2_is_zero(&b.z)) return fp2_is_zero(&a.z) && fp2_is_zero(&b.z);
+    fp2 za2, zb2, t1, t2;
+    fp2_sqr(&za2, &a.z);
+    fp2_sqr(&zb2, &b.z);
+    fp2_mul(&t1, &a.x, &zb2);
+    fp2_mul(&t2, &b.x, &za2);
+    if (!fp2_eq(&t1, &t2)) return false;
+    fp2_mul(&zb2, &zb2, &b.z);
+    fp2_mul(&za2, &za2, &a.z);
+    fp2_mul(&t1, &a.y, &zb2);
+    fp2_mul(&t2, &b.y, &za2);
+    return fp2_eq(&t1, &t2);
+}
+
 /* Decodes a G2 point (x_im||x_re||y_im||y_re); all-zero is infinity. Validates range, twist curve and
  * membership in the order-r subgroup. Affine result (z = 1, or z = 0 for infinity). */
 static bool g2_decode(g2 *r, const uint8_t in[128])
@@ -675,9 +716,7 @@ static bool g2_decode(g2 *r, const uint8_t in[128])
     fp2_add(&rh, &rh, &B2);
     if (!fp2_eq(&l, &rh)) return false;
     r->x = x; r->y = y; r->z = FP2_ONE;
-    g2 chk;
-    g2_mul(&chk, r, R_ORDER);
-    return fp2_is_zero(&chk.z);
+    return g2_in_subgroup(r);
 }
 
 int bn254_g1_add(const uint8_t a[64], const uint8_t b[64], uint8_t out[64])
