@@ -141,8 +141,9 @@ unsigned rv_machine_nharts(rv_machine *m) { return m->nharts; }
 rv_hart *rv_machine_hart(rv_machine *m, unsigned i) { return i < m->nharts ? m->harts[i] : NULL; }
 
 /* ---------------- ELF loading ---------------- */
-/* Loads an ELF64 RISC-V executable into RAM. Returns the entry point, 0 with err on failure. */
-static uint64_t load_elf(vmk_mem *mem, const char *path, char *err, size_t errlen)
+/* Loads an ELF64 RISC-V executable into RAM; every segment must lie at or above min_pa. Returns the
+ * entry point, 0 with err on failure. */
+static uint64_t load_elf(vmk_mem *mem, const char *path, uint64_t min_pa, char *err, size_t errlen)
 {
     size_t len;
     uint8_t *f = vmk_read_file(path, 32u << 20, &len, err, errlen);
@@ -168,6 +169,11 @@ static uint64_t load_elf(vmk_mem *mem, const char *path, char *err, size_t errle
         if (ph.p_type != PT_LOAD || ph.p_memsz == 0) continue;
         if (ph.p_filesz > ph.p_memsz || ph.p_offset > len || ph.p_filesz > len - ph.p_offset) {
             vmk_seterr(err, errlen, "%s: segment %u exceeds the file", path, i);
+            goto out;
+        }
+        if (ph.p_paddr < min_pa) {
+            vmk_seterr(err, errlen, "%s: segment %u at 0x%llx is below 0x%llx (user programs are linked with "
+                       "tests/riscv/isa/u_link.ld)", path, i, (unsigned long long)ph.p_paddr, (unsigned long long)min_pa);
             goto out;
         }
         uint8_t *dst = vmk_mem_ptr_w(mem, ph.p_paddr, ph.p_memsz);
@@ -286,7 +292,7 @@ static int run_bare(const char *path)
     char err[VMK_ERRLEN];
     unsigned nharts = strncmp(base, "smp", 3) ? 1 : MAX_HARTS;   /* smp*.S: every hart runs it */
     if (machine_init(&m, nharts, err, sizeof err) < 0) { printf("FAIL %s: %s\n", name, err); return 0; }
-    uint64_t entry = load_elf(&m.mem, path, err, sizeof err);
+    uint64_t entry = load_elf(&m.mem, path, 0, err, sizeof err);
     int ok = 0;
     if (!entry) {
         printf("FAIL %s: %s\n", name, err);
@@ -319,8 +325,8 @@ static int run_user(const char *stub, const char *prog)
     char err[VMK_ERRLEN];
     if (machine_init(&m, 1, err, sizeof err) < 0) { fprintf(stderr, "test_isa: %s\n", err); return 125; }
     m.user = 1;
-    uint64_t sentry = load_elf(&m.mem, stub, err, sizeof err), uentry = 0;
-    if (sentry) uentry = load_elf(&m.mem, prog, err, sizeof err);
+    uint64_t sentry = load_elf(&m.mem, stub, 0, err, sizeof err), uentry = 0;
+    if (sentry) uentry = load_elf(&m.mem, prog, USER_BASE, err, sizeof err);
     int status = 125;
     if (!sentry || !uentry) {
         fprintf(stderr, "test_isa: %s\n", err);
@@ -375,7 +381,7 @@ static int elf_checks(const char *good)
         ok = ftruncate(fd, 0) == 0 && pwrite(fd, g, glen, 0) == (ssize_t)glen;
         free(g);
         err[0] = 0;
-        if (ok && (load_elf(&mem, tmp, err, sizeof err) != 0 || !err[0])) {
+        if (ok && (load_elf(&mem, tmp, 0, err, sizeof err) != 0 || !err[0])) {
             printf("  malformed ELF %d was accepted\n", k);
             ok = 0;
         }
