@@ -216,7 +216,7 @@ bool rv_load_slow(rv_hart *h, uint64_t va, unsigned size, uint64_t *val)
         /* misaligned across a page: byte by byte (both pages must be accessible) */
         uint64_t v = 0, b;
         for (unsigned i = 0; i < size; i++) {
-            if (!rv_load_slow(h, va + i, 1, &b)) { h->exc_tval = va; return false; }
+            if (!rv_load_slow(h, va + i, 1, &b)) return false;     /* tval: the faulting page */
             v |= b << (8 * i);
         }
         *val = v;
@@ -251,9 +251,9 @@ bool rv_store_slow(rv_hart *h, uint64_t va, unsigned size, uint64_t val)
         uint64_t c = translate(h, va, RV_ACC_STORE, &pa, &super);
         if (c) return set_exc(h, c, va);
         c = translate(h, (va | 0xfff) + 1, RV_ACC_STORE, &pa, &super);
-        if (c) return set_exc(h, c, va);
+        if (c) return set_exc(h, c, (va | 0xfff) + 1);    /* tval: the faulting page */
         for (unsigned i = 0; i < size; i++)
-            if (!rv_store_slow(h, va + i, 1, (val >> (8 * i)) & 0xff)) { h->exc_tval = va; return false; }
+            if (!rv_store_slow(h, va + i, 1, (val >> (8 * i)) & 0xff)) return false;
         return true;
     }
     uint64_t pa;
