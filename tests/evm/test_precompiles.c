@@ -382,6 +382,19 @@ int main(void)
         expect(8, in, 79000, EVM_ISTANBUL, EVM_PRECOMPILE_FAILURE, 0, NULL);
         snprintf(in, sizeof in, "%s%s%s", Z32, Z32, g2bad);
         expect(8, in, 79000, EVM_ISTANBUL, EVM_PRECOMPILE_FAILURE, 0, NULL);
+        /* [r] of that point (order dividing the cofactor) and its sum with G2 (mixed order) */
+        const char *g2cof = "0df07790e16e5e7aa7001ab738c21f9084bf5c693085e47f942fa0aad2a83207"
+                            "26ef37aea86e322b6c5d69c5e85fa82af327f489db750f2b017bf7592324f244"
+                            "1ce612c9d3ff4338c62b348c64d533e732615683faea8e6e9ce648f03b04ffc2"
+                            "1e573608f009c378624806e5ce79142df1652823838b3ffd58fb15f9444d8157";
+        const char *g2mix = "1ad48d656d9fb2788490858352444c8708914f8422bd815516d73d7b18ba3243"
+                            "2c374b3d173e8ed0543c2f4dcfd3082c85e34a1cbee99cc29d14b27d6e3dff95"
+                            "09e62a3670cd38d4cd99d32892eda989cd66510864631a42b4e5f160a0c460ca"
+                            "0a00e21ec3ea5e341e454370d9ee21811dc81d90cb630c41a9ab63cd4f4a9bb6";
+        snprintf(in, sizeof in, "%s%s", G1GEN, g2cof);
+        expect(8, in, 79000, EVM_ISTANBUL, EVM_PRECOMPILE_FAILURE, 0, NULL);
+        snprintf(in, sizeof in, "%s%s", G1GEN, g2mix);
+        expect(8, in, 79000, EVM_ISTANBUL, EVM_PRECOMPILE_FAILURE, 0, NULL);
         /* invalid G2 coordinate >= p */
         snprintf(in, sizeof in, "%s%s%s%s%s", G1GEN, BN_P, Z32, Z32, Z32);
         expect(8, in, 79000, EVM_ISTANBUL, EVM_PRECOMPILE_FAILURE, 0, NULL);
