@@ -225,7 +225,9 @@ static void init_tables(void) {
  * block up front is equivalent: every instruction of a block runs unless the frame halts
  * exceptionally, which consumes all gas anyway. */
 #define CODE_PAD 33
-typedef struct { int64_t gas; int32_t req, grow; } blockinfo;
+/* gas: static gas of the block; req/grow: stack items needed at entry / maximal growth;
+ * skip: bytes to advance after entering at a JUMPDEST (a run of JUMPDESTs is entered once) */
+typedef struct { int64_t gas; int32_t req, grow; uint32_t skip; } blockinfo;
 typedef struct analysis {
     uint8_t  *code;          /* code_size + CODE_PAD bytes, zero padded (implicit STOP) */
     size_t    code_size;
@@ -269,7 +271,7 @@ static analysis *analyze(const uint8_t *code, size_t size, int rev) {
     a->refs = 1;
     const int32_t *g = base_gas[rev];
     uint32_t nb = 0;
-    blockinfo cur = {0, 0, 0};
+    blockinfo cur = {0, 0, 0, 1};
     int32_t h = 0;
     bool open = false;
     size_t start = 0;
@@ -294,6 +296,14 @@ static analysis *analyze(const uint8_t *code, size_t size, int rev) {
         i = next;
     }
     if (open) { a->blocks[nb] = cur; a->bidx[start] = nb++; }
+    /* a JUMPDEST directly followed by another JUMPDEST is a one-instruction block: fold the rest of
+     * the run and the block after it into it, so the loop enters once and skips the run */
+    for (size_t i = size; i-- > 1; ) {
+        if (!((a->jumpdest[(i - 1) / 64] >> ((i - 1) % 64)) & 1) || !((a->jumpdest[i / 64] >> (i % 64)) & 1)) continue;
+        blockinfo *b = &a->blocks[a->bidx[i - 1]];
+        const blockinfo *nx = &a->blocks[a->bidx[i]];
+        b->gas += nx->gas; b->req = nx->req; b->grow = nx->grow; b->skip = 1 + nx->skip;
+    }
     blockinfo *shrunk = realloc(a->blocks, (nb ? nb : 1) * sizeof(blockinfo));
     if (shrunk) a->blocks = shrunk;
     return a;

@@ -310,10 +310,13 @@ L_GAS: { ROOM(1); BASE(2); *sp++ = u256_from_u64((uint64_t)gas); ip++; NEXT_BLOC
 L_JUMPDEST: {
 #if INTERP_TRACED
     GAS(1);
+    ip++;
 #else
+    const blockinfo *b_ = &blocks[bidx[ip - code]];
     ENTER_AT((size_t)(ip - code));
+    ip += b_->skip;
 #endif
-    ip++; NEXT();
+    NEXT();
 }
 L_TLOAD: {
     NEED(1); BASE(100);

@@ -214,6 +214,19 @@ int main(void) {
     CHECK_EQ_U64(1000 - r.gas_left, 3 + 3 + 10);
     r = runh(EVM_CANCUN, "6001600657fe5b00", 1000); CHECK(r.status == EVM_SUCCESS);        /* taken */
     CHECK_EQ_U64(1000 - r.gas_left, 3 + 3 + 10 + 1);
+    /* runs of JUMPDESTs (entered once in the fast loop): exact gas, jumping into the middle, traced == fast */
+    for (int traced = 0; traced < 2; traced++) {
+        if (traced) evm_set_tracer(tracer, NULL);
+        r = runh(EVM_CANCUN, "600456005b5b5b600100", 1000); CHECK(r.status == EVM_SUCCESS);
+        CHECK_EQ_U64(1000 - r.gas_left, 3 + 8 + 3 + 3);
+        r = runh(EVM_CANCUN, "600556005b5b5b600100", 1000); CHECK_EQ_U64(1000 - r.gas_left, 3 + 8 + 2 + 3);
+        r = runh(EVM_CANCUN, "600656005b5b5b600100", 1000); CHECK_EQ_U64(1000 - r.gas_left, 3 + 8 + 1 + 3);
+        r = runh(EVM_CANCUN, "5b5b5b600100", 1000); CHECK_EQ_U64(1000 - r.gas_left, 3 + 3);
+        r = runh(EVM_CANCUN, "5b5b5b01", 1000); CHECK(r.status == EVM_STACK_UNDERFLOW);
+        r = runh(EVM_CANCUN, "5b5b5b600100", 5); CHECK(r.status == EVM_OUT_OF_GAS);
+        r = runh(EVM_CANCUN, "600160075760005b5b5b00", 1000); CHECK_EQ_U64(1000 - r.gas_left, 3 + 3 + 10 + 3);
+        evm_set_tracer(NULL, NULL);
+    }
     TEST_END();
 
     TEST_BEGIN("interp_stack_limits");
