@@ -167,11 +167,20 @@ static void tracer(void *t, const evm_trace_step *s) {
     if (s->stack_size) trace_last_top = u256_from_bytes32(s->stack[s->stack_size - 1]);
 }
 
-int main(void) {
+/* Every test runs twice: with the fast loop, and with a no-op tracer installed so the traced loop
+ * (per-instruction gas and stack checks) must give identical statuses and gas. */
+static int g_traced;
+#define TNAME(n) (g_traced ? "traced_" n : n)
+static void noop_tracer(void *t, const evm_trace_step *s) { (void)t; (void)s; }
+static void set_tracer(evm_trace_fn fn) {
+    evm_set_tracer(fn ? fn : (g_traced ? noop_tracer : NULL), NULL);
+}
+
+static void all_tests(void) {
     evm_result r;
     mock_reset(EVM_CANCUN);
 
-    TEST_BEGIN("interp_arith_exact_gas");
+    TEST_BEGIN(TNAME("interp_arith_exact_gas"));
     r = runh(EVM_CANCUN, "6002600301" RET_TOP, 100000);
     CHECK(r.status == EVM_SUCCESS); CHECK_EQ_U64(out_u64(&r), 5);
     CHECK_EQ_U64(100000 - r.gas_left, 9 + RET_COST);
@@ -198,7 +207,7 @@ int main(void) {
     CHECK_EQ_U64(1000 - r.gas_left, 6 + 30 + RET_COST); evm_release_result(&r);
     TEST_END();
 
-    TEST_BEGIN("interp_jumps");
+    TEST_BEGIN(TNAME("interp_jumps"));
     /* loop: i=5; do { i-- } while(i) ; return i-count via GAS? simply count iterations into memory */
     r = runh(EVM_CANCUN, "6005" "5b" "600190" "03" "80" "6002" "57" RET_TOP, 100000);
     CHECK(r.status == EVM_SUCCESS); CHECK_EQ_U64(out_u64(&r), 0); evm_release_result(&r);
@@ -216,7 +225,7 @@ int main(void) {
     CHECK_EQ_U64(1000 - r.gas_left, 3 + 3 + 10 + 1);
     /* runs of JUMPDESTs (entered once in the fast loop): exact gas, jumping into the middle, traced == fast */
     for (int traced = 0; traced < 2; traced++) {
-        if (traced) evm_set_tracer(tracer, NULL);
+        if (traced) set_tracer(tracer);
         r = runh(EVM_CANCUN, "600456005b5b5b600100", 1000); CHECK(r.status == EVM_SUCCESS);
         CHECK_EQ_U64(1000 - r.gas_left, 3 + 8 + 3 + 3);
         r = runh(EVM_CANCUN, "600556005b5b5b600100", 1000); CHECK_EQ_U64(1000 - r.gas_left, 3 + 8 + 2 + 3);
@@ -225,11 +234,11 @@ int main(void) {
         r = runh(EVM_CANCUN, "5b5b5b01", 1000); CHECK(r.status == EVM_STACK_UNDERFLOW);
         r = runh(EVM_CANCUN, "5b5b5b600100", 5); CHECK(r.status == EVM_OUT_OF_GAS);
         r = runh(EVM_CANCUN, "600160075760005b5b5b00", 1000); CHECK_EQ_U64(1000 - r.gas_left, 3 + 3 + 10 + 3);
-        evm_set_tracer(NULL, NULL);
+        set_tracer(NULL);
     }
     TEST_END();
 
-    TEST_BEGIN("interp_stack_limits");
+    TEST_BEGIN(TNAME("interp_stack_limits"));
     r = runh(EVM_CANCUN, "01", 1000); CHECK(r.status == EVM_STACK_UNDERFLOW); CHECK_EQ_U64(r.gas_left, 0);
     r = runh(EVM_CANCUN, "600101", 1000); CHECK(r.status == EVM_STACK_UNDERFLOW);
     r = runh(EVM_CANCUN, "6001600290", 1000); CHECK(r.status == EVM_SUCCESS);
@@ -250,7 +259,7 @@ int main(void) {
     }
     TEST_END();
 
-    TEST_BEGIN("interp_memory_cost");
+    TEST_BEGIN(TNAME("interp_memory_cost"));
     r = runh(EVM_CANCUN, "600162010000" "52", 100000);          /* MSTORE at 0x10000 */
     CHECK(r.status == EVM_SUCCESS);
     CHECK_EQ_U64(100000 - r.gas_left, 3 + 3 + 3 + (3 * 2049 + 2049 * 2049 / 512));
@@ -267,7 +276,7 @@ int main(void) {
     CHECK(r.status == EVM_SUCCESS); CHECK_EQ_U64(out_u64(&r), 0); evm_release_result(&r);
     TEST_END();
 
-    TEST_BEGIN("interp_huge_offsets_oog");
+    TEST_BEGIN(TNAME("interp_huge_offsets_oog"));
     {
         const char *cases[] = {
             "6001" "68010000000000000000" "52",                        /* MSTORE at 2^64 */
@@ -293,8 +302,8 @@ int main(void) {
     }
     TEST_END();
 
-    TEST_BEGIN("interp_truncated_push");
-    evm_set_tracer(tracer, NULL);
+    TEST_BEGIN(TNAME("interp_truncated_push"));
+    set_tracer(tracer);
     trace_n = 0;
     r = runh(EVM_CANCUN, "6101", 1000);                         /* PUSH2 with one byte: 0x0100 */
     CHECK(r.status == EVM_SUCCESS); CHECK_EQ_U64(1000 - r.gas_left, 3);
@@ -302,10 +311,10 @@ int main(void) {
     CHECK_EQ_U64(trace_last_top.w[0], 0x0100); CHECK_EQ_U64(trace_last_pc, 3);
     r = runh(EVM_CANCUN, "7f", 1000); CHECK(r.status == EVM_SUCCESS);
     CHECK_EQ_U64(trace_last_top.w[0], 0);
-    evm_set_tracer(NULL, NULL);
+    set_tracer(NULL);
     TEST_END();
 
-    TEST_BEGIN("interp_static_violations");
+    TEST_BEGIN(TNAME("interp_static_violations"));
     {
         const char *cases[] = {"600160005500", "60006000a0", "600160015d", "600060006000f0",
                                "6000600060006000600160bb6103e8f1", "60bbff"};
@@ -321,7 +330,7 @@ int main(void) {
     }
     TEST_END();
 
-    TEST_BEGIN("interp_returndata");
+    TEST_BEGIN(TNAME("interp_returndata"));
     {
         static const uint8_t four[4] = {1, 2, 3, 4};
         mock_reset(EVM_CANCUN); M.child_ret = four; M.child_ret_size = 4;
@@ -344,7 +353,7 @@ int main(void) {
     }
     TEST_END();
 
-    TEST_BEGIN("interp_revision_availability");
+    TEST_BEGIN(TNAME("interp_revision_availability"));
     {
         struct { const char *code; enum evm_revision first; } c[] = {
             {"5f", EVM_SHANGHAI}, {"60005c", EVM_CANCUN}, {"600060005d", EVM_CANCUN}, {"6000600060005e", EVM_CANCUN},
@@ -381,7 +390,7 @@ int main(void) {
     }
     TEST_END();
 
-    TEST_BEGIN("interp_sstore_gas");
+    TEST_BEGIN(TNAME("interp_sstore_gas"));
     {
         /* 0 -> 1 (set) then 1 -> 0 in the same frame; per revision */
         struct { enum evm_revision rev; int64_t gas; int64_t refund; } c[] = {
@@ -410,7 +419,7 @@ int main(void) {
     }
     TEST_END();
 
-    TEST_BEGIN("interp_access_costs");
+    TEST_BEGIN(TNAME("interp_access_costs"));
     {
         mock_reset(EVM_BERLIN);
         r = runh(EVM_BERLIN, "60bb31" "60bb31", 100000);      /* cold then warm BALANCE */
@@ -433,7 +442,7 @@ int main(void) {
     }
     TEST_END();
 
-    TEST_BEGIN("interp_calls");
+    TEST_BEGIN(TNAME("interp_calls"));
     {
         /* callee 0xbb returns 0x2a; caller CALLs it with 0xffff gas and returns the output word */
         static uint8_t callee[64]; size_t cn = hex2bin("602a" RET_TOP, callee, sizeof callee);
@@ -503,7 +512,7 @@ int main(void) {
     }
     TEST_END();
 
-    TEST_BEGIN("interp_bad_inputs");
+    TEST_BEGIN(TNAME("interp_bad_inputs"));
     {
         evm_message msg; memset(&msg, 0, sizeof msg); msg.gas = 100;
         r = evm_execute(&iface, &M, (enum evm_revision)99, &msg, codebuf, 1); CHECK(r.status == EVM_REJECTED);
@@ -517,5 +526,12 @@ int main(void) {
         CHECK(strcmp(evm_status_name(EVM_OUT_OF_GAS), "out of gas") == 0);
     }
     TEST_END();
+}
+
+int main(void) {
+    all_tests();
+    g_traced = 1;
+    set_tracer(NULL);
+    all_tests();
     TEST_EXIT();
 }
