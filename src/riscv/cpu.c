@@ -63,7 +63,6 @@ void rv_hart_reset(rv_hart *h, uint64_t pc)
     h->mip_sw = 0;
     atomic_store(&h->mip_dev, 0);
     h->res_valid = false;
-    h->force_check = true;
     rv_tlb_flush_all(h);
     rv_mmu_update_ctx(h);
     memset(h->btab, 0, BTAB_SIZE * sizeof *h->btab);
@@ -450,7 +449,6 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
     uint64_t check_at = 0, timer_at = 0;
     rv_block *next = NULL;
     enum rv_run_result ret = RV_RUN_BUDGET;
-    h->force_check = false;
 
     for (;;) {
         unsigned k = atomic_load_explicit(&h->kick, memory_order_relaxed);

@@ -144,7 +144,6 @@ struct rv_hart {
     uint32_t jc_epoch;
     uint32_t fence_epoch;         /* bumped by FENCE.I: blocks are re-verified against memory */
     unsigned flushes;             /* block-cache flush count (links are only valid within one) */
-    bool force_check;             /* re-evaluate interrupts / timers at the next block boundary */
 };
 
 #define RV_BTAB_BITS 16
