@@ -30,6 +30,14 @@ m1=$(od -An -c -j 48 -N 5 "$IMG/Image" | tr -d ' \n')
 m2=$(od -An -tx1 -j 56 -N 4 "$IMG/Image" | tr -d ' \n')
 if [ "$m1" = RISCV ] && [ "$m2" = 52534305 ]; then pass image-header; else fail image-header "magic '$m1' / '$m2'"; fi
 
+# The kernel's .config (copied beside Image) has every option of guest/kernel.config.
+if [ -f "$IMG/kernel.config" ] && [ -f "$ROOT/guest/kernel.config" ]; then
+  bad=$(grep -E '^CONFIG_[A-Z0-9_]+=' "$ROOT/guest/kernel.config" | while read -r l; do grep -qxF "$l" "$IMG/kernel.config" || echo "$l"; done | tr '\n' ' ')
+  if [ -z "$bad" ]; then pass kernel-config; else fail kernel-config "missing in the built config: $bad"; fi
+else
+  fail kernel-config "$IMG/kernel.config or guest/kernel.config missing"
+fi
+
 if cmp -s "$IMG/fw_dynamic.bin" /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin; then
   pass firmware-is-opensbi
 else
