@@ -278,9 +278,13 @@ static int cmd_run_code(int argc, char **argv)
 
 int cmd_evm(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        usage_evm(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        fprintf(stderr, "vmkit evm: missing command (statetest or run; see vmkit evm --help)\n");
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage_evm(stdout);
+        return 0;
     }
     if (!strcmp(argv[1], "statetest")) return cmd_statetest(argc - 1, argv + 1);
     if (!strcmp(argv[1], "run")) return cmd_run_code(argc - 1, argv + 1);

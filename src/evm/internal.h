@@ -245,6 +245,8 @@ typedef struct st_counts {
  * (id = file:test:fork:d:g:v) and, with bench, BENCH lines. Returns 0, or -1 if the file could not be
  * read/parsed (a one-line error is printed to stderr and counted in file_errors). */
 int  st_run_file(const char *path, const st_opts *o, st_counts *c, FILE *out);
+/* Same for a JSON text already in memory (name is used in messages). */
+int  st_run_json(const char *name, const char *buf, size_t len, const st_opts *o, st_counts *c, FILE *out);
 /* Executes code against an empty state (for `vmkit evm run`). */
 int  st_run_code(const uint8_t *code, size_t code_size, const uint8_t *input, size_t input_size,
                  int64_t gas, enum evm_revision rev, bool trace, FILE *out);

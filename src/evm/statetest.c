@@ -4,6 +4,7 @@
 #include "internal.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -591,7 +592,7 @@ static int run_test(const char *path, const cJSON *jt, const st_opts *o, st_coun
     return 0;
 }
 
-int st_run_file(const char *path, const st_opts *o, st_counts *c, FILE *out)
+static int run_file_impl(const char *path, const st_opts *o, st_counts *c, FILE *out)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -623,8 +624,14 @@ int st_run_file(const char *path, const st_opts *o, st_counts *c, FILE *out)
     }
     fclose(f);
     buf[sz] = 0;
-    cJSON *root = cJSON_ParseWithLength(buf, (size_t)sz);
+    int rc = st_run_json(path, buf, (size_t)sz, o, c, out);
     free(buf);
+    return rc;
+}
+
+int st_run_json(const char *path, const char *buf, size_t len, const st_opts *o, st_counts *c, FILE *out)
+{
+    cJSON *root = cJSON_ParseWithLength(buf, len);
     if (!root || !cJSON_IsObject(root)) {
         fprintf(stderr, "evm statetest: %s: malformed JSON (not a state-test object)\n", path);
         cJSON_Delete(root);
@@ -646,8 +653,8 @@ int st_run_file(const char *path, const st_opts *o, st_counts *c, FILE *out)
     return rc;
 }
 
-int st_run_code(const uint8_t *code, size_t code_size, const uint8_t *input, size_t input_size, int64_t gas,
-                enum evm_revision rev, bool trace, FILE *out)
+static int run_code_impl(const uint8_t *code, size_t code_size, const uint8_t *input, size_t input_size,
+                         int64_t gas, enum evm_revision rev, bool trace, FILE *out)
 {
     hstate s;
     hs_init(&s);
@@ -696,4 +703,49 @@ int st_run_code(const uint8_t *code, size_t code_size, const uint8_t *input, siz
     evm_release_result(&r);
     hs_free(&s);
     return rc;
+}
+
+/* 1024 nested calls need more than the default 8 MiB stack (much more under ASan): run each file on a
+ * thread with a large, lazily committed stack. */
+enum { BIG_STACK = 1024u << 20 };
+typedef struct job {
+    int kind, rc;
+    const char *path; const st_opts *o; st_counts *c; FILE *out;
+    const uint8_t *code, *input; size_t code_size, input_size; int64_t gas; enum evm_revision rev; bool trace;
+} job;
+
+static void *job_main(void *arg)
+{
+    job *j = arg;
+    if (j->kind == 0) j->rc = run_file_impl(j->path, j->o, j->c, j->out);
+    else j->rc = run_code_impl(j->code, j->code_size, j->input, j->input_size, j->gas, j->rev, j->trace, j->out);
+    return NULL;
+}
+
+static int run_job(job *j)
+{
+    pthread_attr_t a;
+    pthread_t t;
+    if (pthread_attr_init(&a) || pthread_attr_setstacksize(&a, BIG_STACK) || pthread_create(&t, &a, job_main, j)) {
+        pthread_attr_destroy(&a);
+        job_main(j);   /* fall back to the current stack */
+        return j->rc;
+    }
+    pthread_attr_destroy(&a);
+    pthread_join(t, NULL);
+    return j->rc;
+}
+
+int st_run_file(const char *path, const st_opts *o, st_counts *c, FILE *out)
+{
+    job j = {.kind = 0, .path = path, .o = o, .c = c, .out = out};
+    return run_job(&j);
+}
+
+int st_run_code(const uint8_t *code, size_t code_size, const uint8_t *input, size_t input_size, int64_t gas,
+                enum evm_revision rev, bool trace, FILE *out)
+{
+    job j = {.kind = 1, .code = code, .code_size = code_size, .input = input, .input_size = input_size,
+             .gas = gas, .rev = rev, .trace = trace, .out = out};
+    return run_job(&j);
 }
