@@ -212,6 +212,7 @@ CPUBENCH=
 build_cpubench() {
   local srcf=$ROOT/bench/riscv/cpubench.c
   [ -f "$srcf" ] || die "$srcf missing"
+  need riscv64-linux-gnu-gcc gcc-riscv64-linux-gnu
   local key; key=$( { declare -f build_cpubench; cat "$srcf"; pkgver gcc-riscv64-linux-gnu; } | hash_of)
   local dir=$CACHE/cpubench/$key
   if [ ! -f "$dir/cpubench" ]; then
