@@ -99,7 +99,8 @@ bool rv_hart_wakeup_pending(const rv_hart *h)
 
 uint64_t rv_hart_timer_deadline(const rv_hart *h)
 {
-    if (!(h->menvcfg & MENVCFG_STCE)) return UINT64_MAX;
+    /* not armed: Sstc off, or STIE masked (the timer could not end a WFI) */
+    if (!(h->menvcfg & MENVCFG_STCE) || !(h->mie & (1ull << RV_IRQ_STI))) return UINT64_MAX;
     return h->stimecmp;
 }
 
