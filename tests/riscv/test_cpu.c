@@ -2,8 +2,10 @@
  * platform defined here (bus, mtime, wake). Guest programs were assembled with Debian's
  * riscv64-linux-gnu-as (-march=rv64gc, linked at 0x80000000); each one's source is in the comment
  * above its halfwords. Tests: integer and M edge cases, CSRs and illegal CSRs, trap delegation
- * round trip, Sv39/Sv48 with A/D update and page faults, LR/SC/AMO, compressed, self-modifying code,
- * WFI, Sstc, interrupt priority, F/D basics; plus an INFO line with the interpreter speed. */
+ * round trip, Sv39/Sv48 with A/D update and page faults, MPRV/SUM/MXR, misaligned superpages,
+ * cross-page accesses, fetch faults, counters and counteren, LR/SC/AMO, compressed,
+ * self-modifying code (FENCE.I and device invalidation), WFI, Sstc, interrupt priority, F/D basics,
+ * MMIO and access faults; plus INFO lines with the interpreter speed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
