@@ -32,8 +32,10 @@ struct vmk_chardev {
     vmk_chr_rx rx;
     void *rx_opaque;
     atomic_bool accepting;
-    int in_fd;                     /* fd watched for input (stdin or socket client), -1 if none */
-    bool in_watched;
+    int in_fd;                     /* input fd (stdin or socket client), -1 if none */
+    vmk_fd_cb in_cb;
+    bool in_open;                  /* input source alive (no EOF, client connected) */
+    bool in_watched;               /* registered with the loop: in_open && accepting (loop thread) */
     int esc;                       /* stdio: saw Ctrl-A */
     int listen_fd;
     char *path;
@@ -138,9 +140,25 @@ static size_t process_escapes(vmk_chardev *c, const uint8_t *in, size_t n, uint8
     return o;
 }
 
+/* Registers the input fd with the loop exactly when input is open and the front-end accepts bytes.
+ * Pausing removes the fd instead of clearing its events, because epoll reports EPOLLHUP even with an
+ * empty event mask (a pipe whose writer is gone would spin). Loop thread (or before the loop starts). */
+static void update_watch(vmk_chardev *c)
+{
+    bool want = c->loop && c->in_open && c->in_fd >= 0 && atomic_load(&c->accepting);
+    if (want && !c->in_watched) {
+        if (vmk_loop_add_fd(c->loop, c->in_fd, EPOLLIN, c->in_cb, c) == 0) c->in_watched = true;
+        else c->in_open = false;          /* e.g. a regular file: epoll cannot watch it */
+    } else if (!want && c->in_watched) {
+        vmk_loop_del_fd(c->loop, c->in_fd);
+        c->in_watched = false;
+    }
+}
+
 static void stop_input(vmk_chardev *c)     /* loop thread */
 {
-    if (c->in_watched) { vmk_loop_del_fd(c->loop, c->in_fd); c->in_watched = false; }
+    c->in_open = false;
+    update_watch(c);
 }
 
 static void ring_put(vmk_chardev *c, const uint8_t *buf, size_t len)   /* lock held */
@@ -214,15 +232,12 @@ static void sock_listen_cb(void *opaque, uint32_t revents)
     c->in_fd = fd;
     ring_flush(c);
     pthread_mutex_unlock(&c->lock);
-    if (vmk_loop_add_fd(c->loop, fd, atomic_load(&c->accepting) ? EPOLLIN : 0, sock_client_cb, c) == 0)
-        c->in_watched = true;
+    c->in_cb = sock_client_cb;
+    c->in_open = true;
+    update_watch(c);
 }
 
-static void apply_accept(void *opaque)      /* loop thread */
-{
-    vmk_chardev *c = opaque;
-    if (c->in_watched) vmk_loop_mod_fd(c->loop, c->in_fd, atomic_load(&c->accepting) ? EPOLLIN : 0);
-}
+static void apply_accept(void *opaque) { update_watch(opaque); }   /* loop thread */
 
 /* ---------- public API ---------- */
 vmk_chardev *vmk_chr_open(const char *spec, vmk_loop *loop, vmk_fn quit_cb, void *quit_opaque,
@@ -244,9 +259,11 @@ vmk_chardev *vmk_chr_open(const char *spec, vmk_loop *loop, vmk_fn quit_cb, void
     if (strcmp(spec, "stdio") == 0) {
         c->kind = CHR_STDIO;
         c->in_fd = STDIN_FILENO;
+        c->in_cb = stdio_in_cb;
+        c->in_open = true;
         if (isatty(STDIN_FILENO)) tty_raw();
-        if (loop && vmk_loop_add_fd(loop, STDIN_FILENO, EPOLLIN, stdio_in_cb, c) == 0) c->in_watched = true;
         /* a regular file or /dev/null cannot be polled with epoll: the guest simply gets no input */
+        update_watch(c);
         return c;
     }
     if (strncmp(spec, "socket=", 7) == 0) {

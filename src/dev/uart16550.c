@@ -77,7 +77,7 @@ static void update_msr(vmk_uart *u)
     u->msr = st | delta;
 }
 
-/* lock held; returns true when the chardev should be resumed. */
+/* lock held; returns true when the chardev should be resumed (the caller does it under the lock). */
 static bool maybe_resume(vmk_uart *u)
 {
     if (u->paused && RXQ_SIZE - u->rx_count >= RXQ_PAUSE * 2) {
@@ -106,9 +106,10 @@ void vmk_uart_receive(vmk_uart *u, const uint8_t *buf, size_t len)
     }
     rx_push_locked(u, buf, len);
     if (!u->paused && RXQ_SIZE - u->rx_count < RXQ_PAUSE) { u->paused = true; pause = true; }
+    /* flow control changes are made under the lock so a pause and a resume cannot be reordered */
+    if (pause && u->chr) vmk_chr_accept(u->chr, false);
     update_irq(u);
     pthread_mutex_unlock(&u->lock);
-    if (pause && u->chr) vmk_chr_accept(u->chr, false);
 }
 
 static void uart_rx_cb(void *opaque, const uint8_t *buf, size_t len) { vmk_uart_receive(opaque, buf, len); }
@@ -148,9 +149,9 @@ uint8_t vmk_uart_read_reg(vmk_uart *u, unsigned reg)
         break;
     case R_SCR: v = u->scr; break;
     }
+    if (resume && u->chr) vmk_chr_accept(u->chr, true);
     update_irq(u);
     pthread_mutex_unlock(&u->lock);
-    if (resume && u->chr) vmk_chr_accept(u->chr, true);
     return v;
 }
 
@@ -187,11 +188,10 @@ void vmk_uart_write_reg(vmk_uart *u, unsigned reg, uint8_t val)
     case R_MSR: break;
     case R_SCR: u->scr = val; break;
     }
-    bool resume = maybe_resume(u);
+    if (maybe_resume(u) && u->chr) vmk_chr_accept(u->chr, true);
     update_irq(u);
     pthread_mutex_unlock(&u->lock);
     if (out && u->chr) vmk_chr_write(u->chr, &val, 1);
-    if (resume && u->chr) vmk_chr_accept(u->chr, true);
 }
 
 static uint64_t uart_mmio_read(void *opaque, uint64_t off, unsigned size)
