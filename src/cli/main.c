@@ -2,8 +2,10 @@
  * `vmkit --help` and `vmkit --version`. */
 #include "cli.h"
 #include "../base/base.h"
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define VMKIT_VERSION "0.1.0"
 
@@ -25,6 +27,10 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* stdin/stdout/stderr closed by the caller: occupy them with /dev/null so that no file vmkit opens
+     * later (the event loop's epoll fd, a disk) is mistaken for the console */
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd) return 1;
     vmk_log_init();
     if (argc < 2) {
         usage(stderr);
