@@ -65,9 +65,11 @@ echo "note: main run $(tail -1 "$OUT"), blake2f file $(tail -1 "$OUT.slow"), $((
 # sanitizer subset
 ASAN=$ROOT/build-asan/vmkit
 if [ -x "$ASAN" ]; then
-  ASAN_OPTIONS=detect_leaks=1 "$ASAN" evm statetest "$FIX/Cancun/GeneralStateTests/stExample" \
-    "$FIX/Cancun/GeneralStateTests/stCreateTest" "$FIX/Cancun/GeneralStateTests/stRefundTest" \
-    "$FIX/Cancun/GeneralStateTests/Cancun" "$FIX/Constantinople/GeneralStateTests/stEIP150Specific" \
+  C=$FIX/Cancun/GeneralStateTests K=$FIX/Constantinople/GeneralStateTests
+  ASAN_OPTIONS=detect_leaks=1 "$ASAN" evm statetest "$C/stExample" "$C/stCreateTest" "$C/stRefundTest" \
+    "$C/Cancun" "$C/Shanghai" "$C/stEIP158Specific" "$C/stTransactionTest" "$C/stCallCodes" "$C/stStaticCall" \
+    "$C/stPreCompiledContracts2" "$C/stZeroCallsRevert" "$C/stEIP2930" "$K/stEIP150Specific" \
+    "$K/stSystemOperationsTest" \
     --jobs 2 > "$OUT.asan" 2>&1
   if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$OUT.asan"; then
     echo "FAIL statetests-asan: $(grep -m1 -E 'ERROR: |runtime error:' "$OUT.asan")"
