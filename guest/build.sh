@@ -50,8 +50,12 @@ mkdir -p "$OUT" "$LOGS" "$CACHE"
 # run_logged <name> <log> <cmd...>: run a long command, print a progress line about every 10 s.
 run_logged() {
   local name=$1 log=$2; shift 2
-  "$@" > "$log" 2>&1 &
+  # Own process group, so an interrupted build.sh (Ctrl-C, timeout) also stops the whole make tree.
+  setsid "$@" > "$log" 2>&1 &
   local pid=$! t=0
+  RUN_PID=$pid
+  trap 'kill -TERM -- -$RUN_PID 2>/dev/null; exit 130' INT TERM
+  trap 'kill -TERM -- -$RUN_PID 2>/dev/null' EXIT
   while kill -0 "$pid" 2>/dev/null; do
     sleep 1; t=$((t+1))
     if [ $((t % 10)) -eq 0 ]; then
@@ -59,6 +63,7 @@ run_logged() {
     fi
   done
   wait "$pid" || { tail -n 20 "$log" >&2; die "$name failed; read $log"; }
+  trap - INT TERM EXIT
 }
 
 # ---------------------------------------------------------------- firmware
