@@ -36,6 +36,8 @@ struct vmk_chardev {
     vmk_fd_cb in_cb;
     bool in_open;                  /* input source alive (no EOF, client connected) */
     bool in_watched;               /* registered with the loop: in_open && accepting (loop thread) */
+    bool in_file;                  /* stdin is a regular file: read on a timer (epoll cannot watch it) */
+    int in_timer;                  /* its timer id, 0 if none */
     int esc;                       /* stdio: saw Ctrl-A */
     int listen_fd;
     char *path;
@@ -140,19 +142,49 @@ static size_t process_escapes(vmk_chardev *c, const uint8_t *in, size_t n, uint8
     return o;
 }
 
+static void file_tick(void *opaque);
+
 /* Registers the input fd with the loop exactly when input is open and the front-end accepts bytes.
  * Pausing removes the fd instead of clearing its events, because epoll reports EPOLLHUP even with an
  * empty event mask (a pipe whose writer is gone would spin). Loop thread (or before the loop starts). */
 static void update_watch(vmk_chardev *c)
 {
     bool want = c->loop && c->in_open && c->in_fd >= 0 && atomic_load(&c->accepting);
+    if (c->in_file) {
+        if (c->in_open && !c->in_timer) c->in_timer = vmk_loop_add_timer(c->loop, vmk_now_ns() + 1000000, file_tick, c);
+        return;
+    }
     if (want && !c->in_watched) {
-        if (vmk_loop_add_fd(c->loop, c->in_fd, EPOLLIN, c->in_cb, c) == 0) c->in_watched = true;
-        else c->in_open = false;          /* e.g. a regular file: epoll cannot watch it */
+        if (vmk_loop_add_fd(c->loop, c->in_fd, EPOLLIN, c->in_cb, c) == 0) {
+            c->in_watched = true;
+        } else {
+            struct stat st;
+            c->in_open = false;
+            if (fstat(c->in_fd, &st) == 0 && S_ISREG(st.st_mode)) {   /* a file: epoll cannot watch it */
+                c->in_file = true;
+                c->in_open = true;
+                update_watch(c);
+            }
+        }
     } else if (!want && c->in_watched) {
         vmk_loop_del_fd(c->loop, c->in_fd);
         c->in_watched = false;
     }
+}
+
+static void stdio_in_cb(void *opaque, uint32_t revents);
+
+/* Regular-file stdin: one chunk per millisecond while the front-end accepts (loop thread timer). */
+static void file_tick(void *opaque)
+{
+    vmk_chardev *c = opaque;
+    c->in_timer = 0;
+    if (!c->in_open) return;
+    if (atomic_load(&c->accepting)) {
+        stdio_in_cb(c, EPOLLIN);             /* at EOF this clears in_open */
+        if (!c->in_open) return;
+    }
+    c->in_timer = vmk_loop_add_timer(c->loop, vmk_now_ns() + 1000000, file_tick, c);
 }
 
 static void stop_input(vmk_chardev *c)     /* loop thread */
@@ -347,6 +379,7 @@ void vmk_chr_write(vmk_chardev *c, const uint8_t *buf, size_t len)
 void vmk_chr_close(vmk_chardev *c)
 {
     if (!c) return;
+    if (c->in_timer && c->loop) vmk_loop_del_timer(c->loop, c->in_timer);
     if (c->in_watched && c->loop) vmk_loop_del_fd(c->loop, c->in_fd);
     if (c->kind == CHR_STDIO) {
         tty_restore();
