@@ -359,6 +359,26 @@ typedef struct frame {
 #define POOL_N (1024 + 2)
 static __thread frame *pool[POOL_N];
 
+/* The frame pool and the analysis cache are per thread; a thread-specific key frees them when a
+ * thread that ran evm_execute exits (the state-test runner uses worker threads). */
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static __thread bool tls_registered;
+static void tls_cleanup(void *unused) {
+    (void)unused;
+    for (int i = 0; i < POOL_N; i++) {
+        if (pool[i]) { free(pool[i]->mem); free(pool[i]); pool[i] = NULL; }
+    }
+    for (int i = 0; i < CACHE_N; i++) { analysis_put(cache[i]); cache[i] = NULL; }
+}
+static void tls_key_init(void) { (void)pthread_key_create(&tls_key, tls_cleanup); }
+static void tls_register(void) {
+    if (tls_registered) return;
+    tls_registered = true;
+    pthread_once(&tls_once, tls_key_init);
+    (void)pthread_setspecific(tls_key, (void *)1);
+}
+
 static frame *frame_get(int32_t depth) {
     frame *f = NULL;
     if (depth >= 0 && depth < POOL_N) {
@@ -645,6 +665,7 @@ evm_result evm_execute(const evm_host_interface *host, void *ctx, enum evm_revis
         res.status = EVM_REJECTED;
         return res;
     }
+    tls_register();
     frame *f = frame_get(msg->depth);
     analysis *an = f ? analysis_get(code, code_size, rev) : NULL;
     if (!f || !an) {
