@@ -61,14 +61,14 @@ fi
 
 # vmkit.mount=/dev/vdb:/mnt[:ro],/dev/vdc:/data  — extra disks, mounted only when asked.
 if [ -n "$mounts" ]; then
-  old=$IFS; IFS=,
+  old=$IFS; IFS=,; set -f
   for m in $mounts; do
     IFS=:; set -- $m; IFS=,
     dev=$1 dir=${2:-/mnt} opt=${3:-rw}
     mkdir -p "$dir"
     if mount -o "$opt" "$dev" "$dir"; then say "mounted $dev on $dir ($opt)"; else say "cannot mount $dev on $dir"; fi
   done
-  IFS=$old
+  IFS=$old; set +f
 fi
 
 if [ "$role" = disk ] && [ -d /www ]; then
