@@ -15,7 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SLICE_INSNS 50000u
+#define SLICE_INSNS 50000u        /* one hart: interrupts still preempt a slice through rv_hart_kick */
+#define SLICE_INSNS_SMP 10000u    /* several harts: shorter turns cut IPI and remote-fence latency */
 #define MAX_SLEEP_NS 1000000000ull
 
 typedef struct virtio_slot {
@@ -180,7 +181,7 @@ rv_machine *rv_machine_new(vmk_mem *mem, unsigned ncpus, vmk_chardev *console, c
     m->mem = mem;
     m->nharts = ncpus;
     m->start_ns = vmk_now_ns();
-    m->slice = SLICE_INSNS;
+    m->slice = ncpus > 1 ? SLICE_INSNS_SMP : SLICE_INSNS;
     const char *sl = getenv("VMKIT_SLICE");      /* tuning knob for experiments */
     if (sl && atoi(sl) >= 100 && atoi(sl) <= 10000000) m->slice = (uint64_t)atoi(sl);
     m->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
