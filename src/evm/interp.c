@@ -1,7 +1,7 @@
-/* interp.c — the vmkit EVM interpreter: evm_execute (code analysis cache, frame pool, memory, gas
- * schedules per revision, nested CALL/CREATE message construction), evm_set_tracer and the
- * revision/status name tables. The dispatch loop itself lives in interp_loop.h, which this file includes
- * twice: once plain (the fast path) and once with EIP-3155 tracing hooks.
+/* interp.c — the vmkit EVM interpreter: evm_execute (code analysis with basic-block gas/stack tables,
+ * per-thread analysis cache and frame pool, memory, gas schedules per revision, nested CALL/CREATE
+ * message construction), evm_set_tracer and the revision/status name tables. The dispatch loop lives
+ * in interp_loop.h, included twice: once plain (the fast path) and once with EIP-3155 tracing hooks.
  *
  * Interpreter/host split (follows evmone; also written to /tmp/vmkit-evm-contract.md):
  *  - The interpreter charges all gas of CALL, CALLCODE, DELEGATECALL, STATICCALL, CREATE and CREATE2 (base, EIP-2929 cold surcharge via access_account,

@@ -1,7 +1,9 @@
 /* interp_loop.h — the EVM dispatch loop (computed goto), included twice by interp.c: as run_fast and,
  * with INTERP_TRACED=1, as run_traced (calls trace_step before every instruction). Not a public header.
- * Each handler checks its stack requirement, charges its static gas (constant, or the per-revision
- * table for the few opcodes repriced by forks), then any dynamic gas, and dispatches the next opcode.
+ * Fast loop: static gas and the stack window are checked once per basic block (ENTER_AT, from the
+ * analysis' block table) at the code start, at JUMPDESTs and after the instructions that end a block;
+ * handlers charge only dynamic gas. Traced loop: every instruction checks its own stack bounds and
+ * static gas (BASE/NEED/ROOM), so traces show per-instruction gas exactly.
  * Code is zero-padded by the analysis so PUSH immediates and running off the end (STOP) need no checks. */
 
 #if INTERP_TRACED
