@@ -76,7 +76,7 @@ if [ -z "$bad" ]; then pass manifest; else fail manifest "manifest lacks or mism
 
 # ---- boots under qemu-system-riscv64 (the reference emulator)
 if ! command -v "$QEMU" >/dev/null 2>&1; then
-  for t in qemu-initramfs-boot qemu-run-protocol qemu-second-disk qemu-disk-root; do
+  for t in qemu-initramfs-boot qemu-run-protocol qemu-second-disk qemu-virtio-rng-console qemu-disk-root disk-clean-after-boot; do
     skip "$t" "$QEMU not installed (package qemu-system-misc)"
   done
   exit 0
@@ -119,12 +119,21 @@ fi
 
 # 2. disk.ext4 as a second disk, mounted on request (vmkit.mount=), %-encoded command
 cp --sparse=always "$IMG/disk.ext4" "$TMP/disk.ext4"
-qboot "$TMP/b2" "vmkit.net=0 vmkit.mount=/dev/vda:/mnt:ro vmkit.run=cat%20/mnt/www/index.html" \
-  -drive "file=$TMP/disk.ext4,if=none,format=raw,id=d0" -device virtio-blk-device,drive=d0
-if [ "$(run_output "$TMP/b2.txt")" = "$DISK_TEXT" ] && grep -q '^VMKIT-RUN-END rc=0$' "$TMP/b2.txt"; then
+#    plus the kernel's virtio-rng (hw_random) and virtio-console drivers
+cmd='cat /mnt/www/index.html; cat /sys/class/misc/hw_random/rng_current; head -c 16 /dev/hwrng | wc -c; ls /sys/bus/virtio/drivers/virtio_console | grep -c virtio'
+qboot "$TMP/b2" "vmkit.net=0 vmkit.mount=/dev/vda:/mnt:ro vmkit.run=$(enc "$cmd")" \
+  -drive "file=$TMP/disk.ext4,if=none,format=raw,id=d0" -device virtio-blk-device,drive=d0 \
+  -device virtio-rng-device -device virtio-serial-device -chardev null,id=c0 -device virtconsole,chardev=c0
+out=$(run_output "$TMP/b2.txt")
+if [ "$(head -n1 <<<"$out")" = "$DISK_TEXT" ] && grep -q '^VMKIT-RUN-END rc=0$' "$TMP/b2.txt"; then
   pass "qemu-second-disk (${BOOT_SECS}s)"
 else
-  fail qemu-second-disk "got '$(run_output "$TMP/b2.txt" | tr '\n' '|')'; last lines: $(tail -n 5 "$TMP/b2.txt" | tr '\n' '|')"
+  fail qemu-second-disk "got '$(echo "$out" | tr '\n' '|')'; last lines: $(tail -n 5 "$TMP/b2.txt" | tr '\n' '|')"
+fi
+if [ "$(tail -n +2 <<<"$out")" = "$(printf 'virtio_rng.0\n16\n1')" ]; then
+  pass qemu-virtio-rng-console
+else
+  fail qemu-virtio-rng-console "got '$(tail -n +2 <<<"$out" | tr '\n' '|')', expected 'virtio_rng.0|16|1'"
 fi
 
 # 3. disk.ext4 as the root filesystem: its /sbin/init starts httpd on port 80
