@@ -450,6 +450,7 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
     uint64_t check_at = 0, timer_at = 0;
     rv_block *next = NULL;
     enum rv_run_result ret = RV_RUN_BUDGET;
+    uint64_t stalls = 0;     /* traps that retired nothing (a trap loop must still end the slice) */
 
     for (;;) {
         unsigned k = atomic_load_explicit(&h->kick, memory_order_relaxed);
@@ -470,7 +471,11 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
         rv_block *kb = next;
         if (!kb) {
             kb = get_block(h, tmp);
-            if (!kb) { check_at = 0; continue; }
+            if (!kb) {
+                if (++stalls > max_insns) return RV_RUN_BUDGET;
+                check_at = 0;
+                continue;
+            }
         }
         next = NULL;
         const rv_block *b = kb;
@@ -853,6 +858,7 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
         h->instret += (uint64_t)(ins - b->insns);
         h->pc = PC();
         rv_trap(h, cause, tval, false);
+        if (++stalls > max_insns) return RV_RUN_BUDGET;
         check_at = 0;
         continue;
     }

@@ -828,6 +828,21 @@ static void test_counters(void)
     TEST_END();
 }
 
+/* a trap loop (mtvec outside RAM: every fetch faults) retires nothing but must end the slice */
+static void test_trap_loop(void)
+{
+    static const uint16_t prog[] = { 0x0000, 0x0000 };          /* illegal */
+    TEST_BEGIN("cpu_trap_loop_returns");
+    rv_hart *h = load_prog(prog, sizeof prog);
+    h->mtvec = 0x1000;
+    CHECK(rv_hart_run(h, 1000) == RV_RUN_BUDGET);
+    CHECK_EQ_U64(h->mcause, RV_EXC_INSN_ACCESS);
+    CHECK_EQ_U64(h->mtval, 0x1000);
+    CHECK_EQ_U64(rv_hart_instret(h), 0);
+    done(h);
+    TEST_END();
+}
+
 static void test_amo(void)
 {
     TEST_BEGIN("cpu_lr_sc_amo");
@@ -1040,6 +1055,7 @@ int main(void)
     test_vm(true);
     test_vm2();
     test_counters();
+    test_trap_loop();
     test_amo();
     test_compressed();
     test_smc();
