@@ -31,7 +31,7 @@ static int fork_by_name(const char *s)
 
 static void usage_evm(FILE *f)
 {
-    fputs("usage: vmkit evm statetest PATH... [--fork NAME] [--trace] [--bench N] [--jobs N] [--summary]\n"
+    fputs("usage: vmkit evm statetest PATH... [--fork NAME[,NAME...]] [--trace] [--bench N] [--jobs N] [--summary]\n"
           "                                   [--skip SUBSTRING]...\n"
           "       vmkit evm run --code HEX [--input HEX] [--gas N] [--fork NAME] [--trace]\n"
           "  statetest  runs Ethereum JSON state tests (files or directories, searched for *.json);\n"
@@ -143,8 +143,16 @@ static int cmd_statetest(int argc, char **argv)
             const char *v = argv[++i];
             long n;
             if (!strcmp(a, "--fork")) {
-                o.fork = fork_by_name(v);
-                if (o.fork < 0) { fprintf(stderr, "vmkit evm statetest: unknown fork '%s'\n", v); free(paths); free(skips); return 2; }
+                /* NAME or NAME,NAME,... */
+                char tmp[256];
+                snprintf(tmp, sizeof tmp, "%s", v);
+                if (o.fork < 0) o.fork = 0;
+                for (char *sv = NULL, *tok = strtok_r(tmp, ",", &sv); tok; tok = strtok_r(NULL, ",", &sv)) {
+                    int r = fork_by_name(tok);
+                    if (r < 0) { fprintf(stderr, "vmkit evm statetest: unknown fork '%s'\n", tok); free(paths); free(skips); return 2; }
+                    o.fork |= 1 << r;
+                }
+                if (!o.fork) { fprintf(stderr, "vmkit evm statetest: empty --fork list\n"); free(paths); free(skips); return 2; }
             } else if (!strcmp(a, "--bench")) {
                 if (parse_int(v, 1, 1000000, &n)) { fprintf(stderr, "vmkit evm statetest: bad --bench count '%s'\n", v); free(paths); free(skips); return 2; }
                 o.bench = (int)n;

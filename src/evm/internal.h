@@ -232,7 +232,7 @@ int64_t    htx_intrinsic_gas(enum evm_revision rev, const htx *tx);
 
 /* ---- state-test runner (statetest.c) ---- */
 typedef struct st_opts {
-    int  fork;                    /* -1: every fork in the file; else only this revision */
+    int  fork;                    /* -1: every fork in the file; else a bit mask of revisions (1 << rev) */
     bool trace;                   /* EIP-3155 trace lines to stderr */
     int  bench;                   /* >0: time each selected case this many times */
 } st_opts;

@@ -478,14 +478,14 @@ static int run_test(const char *path, const cJSON *jt, const st_opts *o, st_coun
         const cJSON *pf;
         cJSON_ArrayForEach(pf, post) {
             int r = fork_rev(pf->string);
-            if (r >= 0 && (o->fork < 0 ? r > bench_rev : r == o->fork)) bench_rev = r;
+            if (r >= 0 && r > bench_rev && (o->fork < 0 || (o->fork >> r & 1))) bench_rev = r;
         }
     }
     const cJSON *pf;
     cJSON_ArrayForEach(pf, post) {
         int rev = fork_rev(pf->string);
         if (rev < 0) { c->unknown_fork += cJSON_GetArraySize(pf); continue; }
-        if (o->fork >= 0 && rev != o->fork) continue;
+        if (o->fork >= 0 && !(o->fork >> rev & 1)) continue;
         if (o->bench > 0 && rev != bench_rev) continue;
         env_for_rev(&t, rev);
         const cJSON *pc;
