@@ -235,8 +235,8 @@ static int cmd_statetest(int argc, char **argv)
         for (int i = 0; i <= EVM_MAX_REVISION; i++)
             if (total.pass[i] || total.fail[i])
                 printf("%-18s %8ld %8ld\n", FORK_NAMES[i], total.pass[i], total.fail[i]);
-        if (total.unknown_fork) printf("%-18s %8ld (ignored)\n", "unknown-fork", total.unknown_fork);
     }
+    if (total.unknown_fork) printf("unknown-fork: %ld case(s) for forks this runner does not know were ignored\n", total.unknown_fork);
     if (total.file_errors) printf("%ld file(s) could not be run\n", total.file_errors);
     printf("%ld passed, %ld failed\n", p, f);
     for (size_t i = 0; i < files.n; i++) free(files.v[i]);
