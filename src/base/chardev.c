@@ -1,7 +1,7 @@
 /* chardev.c — console back-ends (vmk_chardev from base.h): "stdio" (raw terminal when stdin is a tty,
  * restored on every exit path; Ctrl-A escapes like QEMU: C-a x quits, C-a C-a sends C-a, C-a h helps),
- * "socket=PATH" (listening unix socket, one client at a time; output kept in a bounded ring while no
- * client is connected and replayed on connect) and "null". Input is read on the loop thread. */
+ * "socket=PATH" (listening unix socket, one client at a time; the last 64 KiB of output are kept and
+ * each new client first gets that history, so nothing printed before it connected is missed) and "null". Input is read on the loop thread. */
 #include "base.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -41,8 +41,10 @@ struct vmk_chardev {
     int esc;                       /* stdio: saw Ctrl-A */
     int listen_fd;
     char *path;
-    uint8_t *ring;                 /* socket: output while no client / client slow */
-    size_t ring_head, ring_len;
+    uint8_t *ring;                 /* socket: the last CHR_RING bytes of output */
+    uint64_t out_total;            /* bytes ever written; the ring holds [out_total - ring_len, out_total) */
+    size_t ring_len;
+    uint64_t client_pos;           /* next output byte the connected client gets */
 };
 
 /* ---------- terminal state: restored at exit and on fatal signals ---------- */
@@ -196,25 +198,26 @@ static void stop_input(vmk_chardev *c)     /* loop thread */
 static void ring_put(vmk_chardev *c, const uint8_t *buf, size_t len)   /* lock held */
 {
     if (!c->ring) return;
-    if (len >= CHR_RING) { buf += len - CHR_RING; len = CHR_RING; }
-    for (size_t i = 0; i < len; i++) {
-        if (c->ring_len == CHR_RING) { c->ring_head = (c->ring_head + 1) % CHR_RING; c->ring_len--; }
-        c->ring[(c->ring_head + c->ring_len) % CHR_RING] = buf[i];
-        c->ring_len++;
-    }
+    for (size_t i = 0; i < len; i++) c->ring[(c->out_total + i) % CHR_RING] = buf[i];
+    c->out_total += len;
+    c->ring_len = c->ring_len + len > CHR_RING ? CHR_RING : c->ring_len + len;
 }
 
-/* Sends as much as possible to the socket client without blocking; keeps the rest. lock held. */
+/* Sends the client what it has not seen yet without blocking; a client more than CHR_RING bytes
+ * behind skips ahead. lock held. */
 static void ring_flush(vmk_chardev *c)
 {
-    while (c->ring_len && c->in_fd >= 0) {
-        size_t chunk = CHR_RING - c->ring_head;
-        if (chunk > c->ring_len) chunk = c->ring_len;
-        ssize_t n = send(c->in_fd, c->ring + c->ring_head, chunk, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (c->in_fd < 0 || !c->ring) return;
+    uint64_t oldest = c->out_total - c->ring_len;
+    if (c->client_pos < oldest) c->client_pos = oldest;
+    while (c->client_pos < c->out_total) {
+        size_t off = (size_t)(c->client_pos % CHR_RING);
+        size_t chunk = CHR_RING - off;
+        if (chunk > c->out_total - c->client_pos) chunk = (size_t)(c->out_total - c->client_pos);
+        ssize_t n = send(c->in_fd, c->ring + off, chunk, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return;
-        c->ring_head = (c->ring_head + (size_t)n) % CHR_RING;
-        c->ring_len -= (size_t)n;
+        c->client_pos += (uint64_t)n;
     }
 }
 
@@ -262,6 +265,7 @@ static void sock_listen_cb(void *opaque, uint32_t revents)
     if (c->in_fd >= 0) { close(fd); return; }   /* one client at a time */
     pthread_mutex_lock(&c->lock);
     c->in_fd = fd;
+    c->client_pos = 0;                       /* start with the history */
     ring_flush(c);
     pthread_mutex_unlock(&c->lock);
     c->in_cb = sock_client_cb;
@@ -306,14 +310,23 @@ vmk_chardev *vmk_chr_open(const char *spec, vmk_loop *loop, vmk_fn quit_cb, void
             goto fail;
         }
         struct stat st;
-        if (lstat(path, &st) == 0) {
-            if (!S_ISSOCK(st.st_mode)) {
-                vmk_seterr(err, errlen, "console socket path '%s' exists and is not a socket", path);
-                goto fail;
-            }
-            unlink(path);          /* a stale socket from an earlier run */
+        bool exists = lstat(path, &st) == 0;
+        if (exists && !S_ISSOCK(st.st_mode)) {
+            vmk_seterr(err, errlen, "console socket path '%s' exists and is not a socket", path);
+            goto fail;
         }
         memcpy(sa.sun_path, path, strlen(path) + 1);
+        if (exists) {
+            /* an existing socket: in use if something accepts connections on it, else stale */
+            int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+            if (probe >= 0) close(probe);
+            if (live) {
+                vmk_seterr(err, errlen, "console socket '%s' is in use by another program", path);
+                goto fail;
+            }
+            unlink(path);
+        }
         c->kind = CHR_SOCKET;
         c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (c->listen_fd < 0 || bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
