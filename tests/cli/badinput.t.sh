@@ -58,6 +58,11 @@ check net_none_and_user     run --kernel "$T/k" --bios "$FW" --console null --ne
 check console_bad           run --kernel "$T/k" --bios "$FW" --net none --console tty9
 check console_socket_empty  run --kernel "$T/k" --bios "$FW" --net none --console socket=
 check console_socket_dir    run --kernel "$T/k" --bios "$FW" --net none --console socket="$T/dir"
+python3 -c "import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4); time.sleep(30)" "$T/live.sock" &
+lpid=$!
+for _ in $(seq 50); do [ -S "$T/live.sock" ] && break; sleep 0.1; done
+check console_socket_in_use run --kernel "$T/k" --bios "$FW" --net none --console socket="$T/live.sock"
+kill $lpid 2>/dev/null; wait $lpid 2>/dev/null
 check images_missing        env VMKIT_IMAGES="$T/dir" "$VMKIT" run --net none
 # a read-only disk opened with ,ro is fine: the VM must then start (it runs until killed by timeout)
 timeout 3 "$VMKIT" run "${K[@]}" --disk "$T/disk.img,ro" </dev/null >/dev/null 2>"$T/err"; rc=$?
