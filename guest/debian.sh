@@ -71,7 +71,8 @@ stage2_vm() {
     bash "$GUEST/build.sh" > "$LOGS/debian-guest-build.log" 2>&1 || die "guest/build.sh failed; read $LOGS/debian-guest-build.log"
   fi
   # /debootstrap is removed by a successful second stage: our init and busybox live in / meanwhile.
-  ( cd "$DIR.tmp" && gzip -dc "$OUT/initramfs.cpio.gz" | cpio -id --quiet bin/busybox && mv bin/busybox "$rfs/.vmkit-busybox" ) ||
+  # panic=1 + -no-reboot: if the init dies, qemu exits instead of hanging until the timeout.
+  ( cd "$DIR.tmp" && gzip -dc "$OUT/initramfs.cpio.gz" | cpio -id --quiet bin/busybox && mv bin/busybox "$rfs/busybox.vmkit" ) ||
     die "cannot take busybox from $OUT/initramfs.cpio.gz"
   cat > "$rfs/.vmkit-stage2" <<'EOS'
 #!/bin/sh
@@ -86,14 +87,14 @@ if [ $rc = 0 ]; then
 fi
 echo "VMKIT-STAGE2 rc=$rc"
 sync; mount -o remount,ro / 2>/dev/null
-/.vmkit-busybox poweroff -f
+/busybox.vmkit poweroff -f   # (busybox runs applet argv[1] when its name starts with "busybox")
 EOS
   chmod 755 "$rfs/.vmkit-stage2"
   mke2fs -q -F -t ext4 -E root_owner=0:0 -d "$rfs" "$img" "${SIZE_MB}M" > "$LOGS/debian-stage2-mkfs.log" 2>&1 ||
     die "mke2fs for the second stage failed; read $LOGS/debian-stage2-mkfs.log"
   step "second stage inside $qemu (no binfmt: $BINFMT_WHY; log $LOGS/debian-stage2.log)"
   timeout 5400 $qemu -M virt -smp 2 -m 1G -nographic -no-reboot -bios "$OUT/fw_dynamic.bin" -kernel "$OUT/Image" \
-    -append "root=/dev/vda rw console=ttyS0 init=/.vmkit-stage2" \
+    -append "root=/dev/vda rw console=ttyS0 panic=1 init=/.vmkit-stage2" \
     -drive "file=$img,if=none,format=raw,id=d0" -device virtio-blk-device,drive=d0 < /dev/null \
     > "$LOGS/debian-stage2.log" 2>&1 &
   local pid=$! t=0
@@ -108,7 +109,7 @@ EOS
   debugfs -R "rdump / $rfs" "$img" > "$LOGS/debian-rdump.log" 2>&1 || die "debugfs rdump failed; read $LOGS/debian-rdump.log"
   local m f
   while read -r m f; do [ -e "$rfs$f" ] && chmod "$m" "$rfs$f"; done < "$rfs/.vmkit-special-perms"
-  rm -f "$rfs/.vmkit-special-perms" "$rfs/.vmkit-stage2" "$rfs/.vmkit-busybox" "$img"; rm -rf "$rfs/lost+found"
+  rm -f "$rfs/.vmkit-special-perms" "$rfs/.vmkit-stage2" "$rfs/busybox.vmkit" "$img"; rm -rf "$rfs/lost+found"
   [ -x "$rfs/usr/bin/dpkg" ] && [ ! -d "$rfs/debootstrap" ] || die "the second stage left no complete system; read $LOGS/debian-stage2.log"
 }
 
