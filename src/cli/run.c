@@ -266,18 +266,19 @@ static int run_main(int argc, char **argv)
     snprintf(full, cl, "%s%s%s", cmdline ? cmdline : DEFAULT_CMDLINE, append ? " " : "", append ? append : "");
     cfg.cmdline = full;
 
-    vmk_vm *vm = vmk_vm_new(&cfg, err, sizeof(err));
-    if (!vm) return bad("%s", err);
-
+    /* handlers first: a signal while the VM is being built (terminal already raw) must not kill us */
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    g_vm = vm;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    vmk_vm *vm = vmk_vm_new(&cfg, err, sizeof(err));
+    if (!vm) return bad("%s", err);
+    g_vm = vm;
+    if (g_signal) vmk_vm_request_stop(vm, 128 + g_signal);
 
     int status = vmk_vm_run(vm);
 
