@@ -1,5 +1,5 @@
 /* dev.h — engine-neutral platform devices built on the base.h bus contract (vmk_mmio_ops + vmk_irq +
- * vmk_chardev). Today: the ns16550a UART, used by the RISC-V engine at 0x10000000 and reusable by the
+ * vmk_chardev). Today: the goldfish RTC and the ns16550a UART, used by the RISC-V engine at 0x10000000 and reusable by the
  * x86 engine on port 0x3f8 (the register file is the same, only the access path differs). */
 #ifndef VMK_DEV_H
 #define VMK_DEV_H
@@ -27,5 +27,15 @@ void      vmk_uart_receive(vmk_uart *u, const uint8_t *buf, size_t len);
 extern const vmk_mmio_ops vmk_uart_ops;
 uint8_t   vmk_uart_read_reg(vmk_uart *u, unsigned reg);
 void      vmk_uart_write_reg(vmk_uart *u, unsigned reg, uint8_t val);
+
+/* ---------------- goldfish RTC ----------------
+ * The wall clock as QEMU virt's "google,goldfish-rtc": 64-bit nanoseconds since the epoch in TIME_LOW
+ * (0x00, reading it latches the high half) / TIME_HIGH (0x04); guest writes move an offset. The
+ * alarm registers are stored but the alarm never fires (no interrupt is raised). */
+#define VMK_RTC_MMIO_SIZE 0x1000ull
+typedef struct vmk_rtc vmk_rtc;
+vmk_rtc  *vmk_rtc_new(void);
+void      vmk_rtc_free(vmk_rtc *r);
+extern const vmk_mmio_ops vmk_rtc_ops;    /* opaque = vmk_rtc * */
 
 #endif

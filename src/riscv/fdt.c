@@ -1,6 +1,6 @@
 /* fdt.c — builds the flattened device tree of the RISC-V virt-like machine with libfdt's
  * sequential-write API: cpus (with per-hart interrupt controllers), memory, soc (clint, plic, uart,
- * test/syscon with poweroff and reboot, virtio-mmio slots) and chosen (bootargs, stdout, initrd). */
+ * test/syscon with poweroff and reboot, goldfish rtc, virtio-mmio slots) and chosen (bootargs, stdout, initrd). */
 #include "platform.h"
 #include "cpu.h"
 #include <libfdt.h>
@@ -151,6 +151,14 @@ void *rv_fdt_build(const rv_fdt_cfg *cfg, size_t *size, char *err, size_t errlen
     }
     free(ext);
     if (rc < 0) goto out;
+
+    snprintf(name, sizeof(name), "rtc@%llx", (unsigned long long)RV_RTC_BASE);
+    CK(fdt_begin_node(f, name));
+    CK(fdt_property_string(f, "compatible", "google,goldfish-rtc"));
+    CK(cells2(f, "reg", RV_RTC_BASE, RV_RTC_SIZE));
+    CK(fdt_property_u32(f, "interrupt-parent", PH_PLIC));
+    CK(fdt_property_u32(f, "interrupts", RV_RTC_IRQ));
+    CK(fdt_end_node(f));
 
     snprintf(name, sizeof(name), "serial@%llx", (unsigned long long)RV_UART_BASE);
     CK(fdt_begin_node(f, name));

@@ -1,5 +1,5 @@
-/* machine.c — the RISC-V virt-like machine: physical bus dispatch (CLINT, PLIC, UART, test device,
- * virtio-mmio), mtime, and the run loop: one vCPU thread runs every hart round-robin in slices; when
+/* machine.c — the RISC-V virt-like machine: physical bus dispatch (CLINT, PLIC, UART, RTC, test
+ * device, virtio-mmio), mtime, and the run loop: one vCPU thread runs every hart round-robin in slices; when
  * all harts wait in WFI it sleeps on an eventfd until the next timer deadline or rv_machine_wake. */
 #include "riscv.h"
 #include "cpu.h"
@@ -33,6 +33,7 @@ struct rv_machine {
     rv_plic *plic;
     rv_clint *clint;
     vmk_uart *uart;
+    vmk_rtc *rtc;
     virtio_slot virtio[RV_VIRTIO_SLOTS];
     unsigned nvirtio;
     uint64_t start_ns;
@@ -114,6 +115,10 @@ bool rv_bus_read(rv_machine *m, uint64_t pa, unsigned size, uint64_t *val)
         *val = 0;
         return true;
     }
+    if (pa >= RV_RTC_BASE && pa < RV_RTC_BASE + RV_RTC_SIZE) {
+        *val = vmk_rtc_ops.read(m->rtc, pa - RV_RTC_BASE, size) & size_mask(size);
+        return true;
+    }
     return false;
 }
 
@@ -141,6 +146,10 @@ bool rv_bus_write(rv_machine *m, uint64_t pa, unsigned size, uint64_t val)
     }
     if (pa >= RV_TEST_BASE && pa < RV_TEST_BASE + RV_TEST_SIZE) {
         test_write(m, pa - RV_TEST_BASE, val);
+        return true;
+    }
+    if (pa >= RV_RTC_BASE && pa < RV_RTC_BASE + RV_RTC_SIZE) {
+        vmk_rtc_ops.write(m->rtc, pa - RV_RTC_BASE, val, size);
         return true;
     }
     return false;
@@ -201,6 +210,7 @@ rv_machine *rv_machine_new(vmk_mem *mem, unsigned ncpus, vmk_chardev *console, c
         }
     }
     m->uart = vmk_uart_new(console, (vmk_irq){ .set = rv_plic_irq_cb, .ctx = m->plic, .line = RV_UART_IRQ });
+    m->rtc = vmk_rtc_new();
     return m;
 }
 
@@ -208,6 +218,7 @@ void rv_machine_free(rv_machine *m)
 {
     if (!m) return;
     vmk_uart_free(m->uart);
+    vmk_rtc_free(m->rtc);
     for (unsigned i = 0; i < m->nharts; i++) if (m->harts[i]) rv_hart_free(m->harts[i]);
     rv_plic_free(m->plic);
     rv_clint_free(m->clint);

@@ -12,6 +12,9 @@
 /* Memory map (like QEMU virt). */
 #define RV_TEST_BASE    0x00100000ull
 #define RV_TEST_SIZE    0x1000ull
+#define RV_RTC_BASE     0x00101000ull
+#define RV_RTC_SIZE     0x1000ull
+#define RV_RTC_IRQ      11u
 #define RV_CLINT_BASE   0x02000000ull
 #define RV_CLINT_SIZE   0x10000ull
 #define RV_PLIC_BASE    0x0c000000ull

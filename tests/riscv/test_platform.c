@@ -102,6 +102,8 @@ int main(void)
             CHECK_EQ_U64(prop_u32(f, "/soc/clint@2000000", "interrupts-extended", 1), 3);
             CHECK_EQ_U64(prop_u32(f, "/soc/clint@2000000", "interrupts-extended", 3), 7);
             CHECK_EQ_U64(prop_u32(f, "/soc/serial@10000000", "interrupts", 0), 10);
+            CHECK(fdt_node_offset_by_compatible(f, -1, "google,goldfish-rtc") >= 0);
+            CHECK_EQ_U64(prop_u32(f, "/soc/rtc@101000", "interrupts", 0), 11);
             CHECK_EQ_U64(prop_u32(f, "/soc/virtio_mmio@10002000", "interrupts", 0), 2);
             CHECK_EQ_U64(prop_u32(f, "/soc/virtio_mmio@10002000", "reg", 1), 0x10002000);
             CHECK(fdt_path_offset(f, "/soc/virtio_mmio@10003000") < 0);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # boot.t.sh — boots the default guest (OpenSBI + Linux 6.1 + initramfs from build/images) with the
 # console on a pipe: (1) non-interactively with vmkit.run= (guest/README.md protocol): the kernel log,
-# the command's output and a clean poweroff with exit status 0; (2) interactively, typing into the
+# the command's output, the wall clock from the RTC and a clean poweroff with exit status 0; (2) interactively, typing into the
 # serial console through stdin (a fifo), then `exit` makes init power off.
 set -uo pipefail
 ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -18,11 +18,12 @@ trap 'rm -rf "$T"; [ -n "${pid:-}" ] && kill $pid 2>/dev/null' EXIT
 
 # 1. non-interactive: run a command, check its output, power off
 start=$(date +%s.%N)
-timeout "$TMO" "$VMKIT" run --append 'vmkit.run=echo%20answer=$((6*7));%20uname%20-sm' </dev/null >"$T/out1" 2>&1
+timeout "$TMO" "$VMKIT" run --append 'vmkit.run=echo%20answer=$((6*7));%20uname%20-sm;%20echo%20guest-date=$(date%20-u%20+%Y)' </dev/null >"$T/out1" 2>&1
 rc=$?
 secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
 if [ $rc -eq 0 ] && grep -q "Linux version 6.1" "$T/out1" && grep -q "vmkit guest ready" "$T/out1" &&
-   grep -q "answer=42" "$T/out1" && grep -q "Linux riscv64" "$T/out1" && grep -q "VMKIT-RUN-END rc=0" "$T/out1"; then
+   grep -q "answer=42" "$T/out1" && grep -q "Linux riscv64" "$T/out1" && grep -q "VMKIT-RUN-END rc=0" "$T/out1" &&
+   grep -q "guest-date=$(date -u +%Y)" "$T/out1"; then
   echo "PASS boot_run_command (${secs}s to poweroff)"
 else
   echo "FAIL boot_run_command: rc=$rc after ${secs}s; last lines: $(tail -n 5 "$T/out1" | tr '\r\n' '  ')"
