@@ -41,10 +41,12 @@ static void run_usage(FILE *f)
         "  --net SPEC          user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]... | tap=NAME | none\n"
         "                      (repeatable; default: user)\n"
         "  --console SPEC      stdio (default) | socket=PATH (unix socket server) | null\n"
+        "  --no-reboot         exit (status 0) when the guest reboots instead of starting it again\n"
         "  --help              this text\n"
         "\n"
         "Console: Ctrl-A x quits, Ctrl-A h helps, Ctrl-A Ctrl-A sends Ctrl-A.\n"
-        "Exit status: 0 when the guest powers off or reboots (a reboot ends vmkit) or on Ctrl-A x; the\n"
+        "A guest reboot starts a fresh VM from the same options (images are read again) unless --no-reboot.\n"
+        "Exit status: 0 when the guest powers off (or reboots with --no-reboot) or on Ctrl-A x; the\n"
         "guest's code when it reports a failure through the test device; 128+N on signal N (SIGTERM,\n"
         "SIGINT, SIGHUP: clean shutdown, disks flushed, terminal restored); 1 on a bad option.\n",
         RV_MAX_CPUS, VMK_VM_MAX_DISKS);
@@ -151,13 +153,14 @@ static int run_main(int argc, char **argv)
     cfg.ncpus = 1;
     cfg.console = "stdio";
     const char *cmdline = NULL, *append = NULL;
-    bool net_given = false, net_none = false;
+    bool net_given = false, net_none = false, no_reboot = false;
     static const char *const opts[] = { "--kernel", "--initrd", "--bios", "--cmdline", "--append", "--mem",
                                         "--cpus", "--disk", "--net", "--console" };
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { run_usage(stdout); return 0; }
+        if (!strcmp(a, "--no-reboot")) { no_reboot = true; continue; }
         const char *v = NULL;
         bool missing = false;
         size_t k;
@@ -275,19 +278,23 @@ static int run_main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    vmk_vm *vm = vmk_vm_new(&cfg, err, sizeof(err));
-    if (!vm) return bad("%s", err);
-    g_vm = vm;
-    if (g_signal) vmk_vm_request_stop(vm, 128 + g_signal);
-
-    int status = vmk_vm_run(vm);
-
-    sa.sa_handler = SIG_IGN;        /* a second signal during teardown must not cut it short */
+    int status = 0;
+    for (;;) {
+        vmk_vm *vm = vmk_vm_new(&cfg, err, sizeof(err));
+        if (!vm) return bad("%s", err);
+        g_vm = vm;
+        if (g_signal) vmk_vm_request_stop(vm, 128 + g_signal);
+        status = vmk_vm_run(vm);
+        bool again = !no_reboot && vmk_vm_reboot_requested(vm);
+        g_vm = NULL;
+        vmk_vm_free(vm);                     /* flushes disks, restores the terminal */
+        if (!again || g_signal) break;
+        fprintf(stderr, "vmkit: the guest rebooted: starting it again\n");
+    }
+    sa.sa_handler = SIG_IGN;        /* a second signal from now on must not cut the exit short */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
-    g_vm = NULL;
-    vmk_vm_free(vm);
     if (g_signal) fprintf(stderr, "\r\nvmkit: terminated by signal %d\n", (int)g_signal);
     return status;
 }

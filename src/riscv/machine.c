@@ -40,6 +40,7 @@ struct rv_machine {
     int wake_fd;
     atomic_int stop;                 /* 0 = run; 1 = stop requested */
     atomic_int exit_status;
+    atomic_bool reboot;              /* the guest asked for a reset (test device 0x7777) */
     atomic_bool sleeping;
     uint64_t sleeps, slices;
     uint64_t slice;                  /* instructions per hart per turn */
@@ -69,6 +70,7 @@ static void stop_with(rv_machine *m, int status)
 }
 
 void rv_machine_request_stop(rv_machine *m, int status) { stop_with(m, status); }
+bool rv_machine_reboot_requested(rv_machine *m) { return atomic_load(&m->reboot); }
 
 /* sifive,test0: 0x5555 = poweroff, 0x7777 = reset, 0x3333 | code << 16 = fail with code */
 static void test_write(rv_machine *m, uint64_t off, uint64_t val)
@@ -77,7 +79,11 @@ static void test_write(rv_machine *m, uint64_t off, uint64_t val)
     uint32_t v = (uint32_t)val;
     switch (v & 0xffff) {
     case 0x5555: vmk_info("guest powered off"); stop_with(m, 0); break;
-    case 0x7777: vmk_info("guest requested reset: exiting"); stop_with(m, 0); break;
+    case 0x7777:
+        vmk_info("guest requested reset");
+        if (!atomic_load(&m->stop)) atomic_store(&m->reboot, true);
+        stop_with(m, 0);
+        break;
     case 0x3333: {
         int code = (int)(v >> 16);
         vmk_info("guest reported failure code %d", code);

@@ -33,11 +33,13 @@ int  rv_machine_boot(rv_machine *m, const char *bios, const char *kernel, const 
 int  rv_check_kernel(const char *path, char *err, size_t errlen);
 
 /* Runs the harts on the calling thread until the guest powers off/reboots/fails through the test
- * device or rv_machine_request_stop. Returns the exit status: 0 for poweroff and reboot, the guest's
+ * device or rv_machine_request_stop. Returns the exit status: 0 for poweroff and reset, the guest's
  * code for a test-device failure, the requested status for a stop. */
 int  rv_machine_run(rv_machine *m);
 /* Async-signal-safe and thread-safe: makes rv_machine_run return status soon. */
 void rv_machine_request_stop(rv_machine *m, int status);
+/* After rv_machine_run: true when it ended because the guest asked for a reset. */
+bool rv_machine_reboot_requested(rv_machine *m);
 
 /* Thread-safe: devices wrote guest RAM in [pa, pa+len): drop decoded instructions cached for it. */
 void rv_machine_invalidate_code(rv_machine *m, uint64_t pa, uint64_t len);

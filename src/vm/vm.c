@@ -147,6 +147,8 @@ void vmk_vm_request_stop(vmk_vm *vm, int status)
     if (vm && vm->rv) rv_machine_request_stop(vm->rv, status);
 }
 
+bool vmk_vm_reboot_requested(vmk_vm *vm) { return vm && vm->rv && rv_machine_reboot_requested(vm->rv); }
+
 void vmk_vm_free(vmk_vm *vm)
 {
     if (!vm) return;

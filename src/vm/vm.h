@@ -46,6 +46,8 @@ vmk_vm *vmk_vm_new(const vmk_vm_config *cfg, char *err, size_t errlen);
 int     vmk_vm_run(vmk_vm *vm);
 /* Async-signal-safe, thread-safe. */
 void    vmk_vm_request_stop(vmk_vm *vm, int status);
+/* After vmk_vm_run: the guest rebooted (the caller may build a fresh VM from the same config). */
+bool    vmk_vm_reboot_requested(vmk_vm *vm);
 /* Frees devices (flushing disks), restores the console and frees memory. */
 void    vmk_vm_free(vmk_vm *vm);
 

@@ -60,4 +60,33 @@ if [ $ok = 1 ] && [ $rc -eq 0 ] && grep -q "typed-42-ok" "$T/out2"; then echo "P
 else echo "FAIL boot_interactive_console: ready=$ok rc=$rc; last lines: $(tail -n 5 "$T/out2" | tr '\r\n' '  ')"; fi
 if [ -n "$idle_ms" ] && [ "$idle_ms" -ge 0 ] && [ "$idle_ms" -lt 250 ]; then echo "PASS boot_idle_cpu (${idle_ms} ms of host CPU in 5 s idle)"
 else echo "FAIL boot_idle_cpu: ${idle_ms:-?} ms of host CPU in 5 s of an idle guest (limit 250)"; fi
+# 3. reboot: with --no-reboot vmkit exits 0; by default a fresh VM boots again (two banners), and a
+#    poweroff in the second boot ends vmkit with status 0
+out=$(timeout "$TMO" "$VMKIT" run --no-reboot --net none --append 'vmkit.run=reboot%20-f' </dev/null 2>&1); rc=$?
+if [ $rc -eq 0 ] && grep -q "reboot: Restarting system" <<<"$out"; then echo "PASS boot_no_reboot_exits"
+else echo "FAIL boot_no_reboot_exits: rc=$rc; $(tail -n 3 <<<"$out" | tr '\r\n' '  ')"; fi
+rm -f "$T/in"; mkfifo "$T/in"
+timeout "$TMO" "$VMKIT" run --net none <"$T/in" >"$T/out3" 2>&1 &
+pid=$!
+exec 3>"$T/in"
+n=0
+for _ in $(seq $((TMO * 2))); do
+  n=$(grep -c "vmkit guest ready" "$T/out3")
+  [ "$n" -ge 1 ] && break
+  kill -0 $pid 2>/dev/null || break
+  sleep 0.5
+done
+[ "$n" -ge 1 ] && { sleep 1; printf 'reboot -f\n' >&3; }
+for _ in $(seq $((TMO * 2))); do
+  n=$(grep -c "vmkit guest ready" "$T/out3")
+  [ "$n" -ge 2 ] && break
+  kill -0 $pid 2>/dev/null || break
+  sleep 0.5
+done
+[ "$n" -ge 2 ] && { sleep 1; printf 'poweroff -f\n' >&3; }
+wait $pid; rc=$?
+pid=
+exec 3>&-
+if [ "$n" -ge 2 ] && [ $rc -eq 0 ] && grep -q "guest rebooted" "$T/out3"; then echo "PASS boot_reboot_restarts"
+else echo "FAIL boot_reboot_restarts: $n boots, rc=$rc; $(tail -n 3 "$T/out3" | tr '\r\n' '  ')"; fi
 exit 0
