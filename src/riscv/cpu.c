@@ -13,6 +13,7 @@ __extension__ typedef unsigned __int128 rv_u128;
 
 #define BTAB_SIZE (1u << RV_BTAB_BITS)
 #define CHECK_INTERVAL 4096u        /* instructions between Sstc / store-epoch polls */
+#define RV_LOOP_UNROLL 8u           /* copies of a one-block loop body in its decoded block */
 
 /* ---------------- lifecycle ---------------- */
 rv_hart *rv_hart_new(rv_machine *m, unsigned hartid, vmk_mem *mem)
@@ -286,6 +287,17 @@ static rv_block *get_block(rv_hart *h, rv_block *tmp)
         tmp->bytes = 4;
         return tmp;
     }
+    rv_insn *last = &k->insns[n - 1];
+    if (last->op >= OP_BEQ && last->op <= OP_BGEU && (int64_t)last->off + last->imm == 0) {
+        /* a loop whose body is this whole block: unroll it (copies keep their offsets, so PC(),
+         * traps and instret stay exact); every copy's branch but the last continues in place */
+        unsigned op = last->op, copies = RV_BLOCK_MAX / n;
+        if (copies > RV_LOOP_UNROLL) copies = RV_LOOP_UNROLL;
+        last->op = (uint16_t)(op - OP_BEQ + OP_BEQ_CONT);
+        for (unsigned c = 1; c < copies; c++) memcpy(&k->insns[c * n], &k->insns[0], n * sizeof(rv_insn));
+        n *= copies;
+        k->insns[n - 1].op = (uint16_t)(op - OP_BEQ + OP_BEQ_LOOP);
+    }
     k->link[0] = k->link[1] = NULL;
     k->pa = pa;
     k->gen = gen;
@@ -442,6 +454,10 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
         [OP_FLT_D] = &&L_OP_FLT_D, [OP_FLE_D] = &&L_OP_FLE_D, [OP_FCVT_D_W] = &&L_OP_FCVT_D_W,
         [OP_FCVT_D_WU] = &&L_OP_FCVT_D_WU, [OP_FCVT_D_L] = &&L_OP_FCVT_D_L, [OP_FCVT_D_LU] = &&L_OP_FCVT_D_LU,
         [OP_FMV_D_X] = &&L_OP_FMV_D_X, [OP_FCVT_S_D] = &&L_OP_FCVT_S_D, [OP_FCVT_D_S] = &&L_OP_FCVT_D_S, [OP_END] = &&L_OP_END,
+        [OP_BEQ_LOOP] = &&L_OP_BEQ_LOOP, [OP_BNE_LOOP] = &&L_OP_BNE_LOOP, [OP_BLT_LOOP] = &&L_OP_BLT_LOOP,
+        [OP_BGE_LOOP] = &&L_OP_BGE_LOOP, [OP_BLTU_LOOP] = &&L_OP_BLTU_LOOP, [OP_BGEU_LOOP] = &&L_OP_BGEU_LOOP,
+        [OP_BEQ_CONT] = &&L_OP_BEQ_CONT, [OP_BNE_CONT] = &&L_OP_BNE_CONT, [OP_BLT_CONT] = &&L_OP_BLT_CONT,
+        [OP_BGE_CONT] = &&L_OP_BGE_CONT, [OP_BLTU_CONT] = &&L_OP_BLTU_CONT, [OP_BGEU_CONT] = &&L_OP_BGEU_CONT,
     };
     rv_block *const tmp = h->tmpblk;
     uint64_t *const x = h->x;
@@ -485,6 +501,7 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
         rv_tlbe *const ts = h->tlb[h->dctx][RV_ACC_STORE];
         uint64_t npc, cause, tval, va;
         int li = 1;          /* which link slot the successor uses */
+        uint64_t lp = 0;     /* instructions retired by loop re-entries (BRLOOP), not yet in h->instret */
 
 #define PC() (bpc + ins->off)
 #define RD x[ins->rd]
@@ -526,10 +543,26 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
 #define NEXT() goto *disp[(++ins)->op]
 #define DISPATCH() goto *disp[ins->op]
 #define BR(cond) do { if (cond) JUMP(PC() + IMM, 0); else JUMP(PC() + ins->len, 1); } while (0)
+/* taken target is this block's first instruction: the block is still valid (it was validated on
+ * entry, exactly like a same-page link to itself), so re-enter it directly while no kick is
+ * pending and the check point is not reached; otherwise take the ordinary block end */
+#define BRLOOP(cond) do { \
+            if (cond) { \
+                if (RV_LIKELY(!atomic_load_explicit(&h->kick, memory_order_relaxed) && \
+                              h->instret + lp + b->n < check_at)) { \
+                    lp += b->n; \
+                    goto loop_reenter; \
+                } \
+                JUMP(bpc, 0); \
+            } \
+            JUMP(PC() + ins->len, 1); } while (0)
 
         DISPATCH();
         {
             {
+            loop_reenter:
+                ins = b->insns;
+                DISPATCH();
             L_OP_LUI: RD = IMM; NEXT();
             L_OP_AUIPC: RD = PC() + IMM; NEXT();
             L_OP_JAL: { uint64_t p = PC(); RD = p + ins->len; JUMP(p + IMM, 0); }
@@ -540,6 +573,19 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
             L_OP_BGE: BR((int64_t)RS1 >= (int64_t)RS2);
             L_OP_BLTU: BR(RS1 < RS2);
             L_OP_BGEU: BR(RS1 >= RS2);
+            L_OP_BEQ_LOOP: BRLOOP(RS1 == RS2);
+            L_OP_BNE_LOOP: BRLOOP(RS1 != RS2);
+            L_OP_BLT_LOOP: BRLOOP((int64_t)RS1 < (int64_t)RS2);
+            L_OP_BGE_LOOP: BRLOOP((int64_t)RS1 >= (int64_t)RS2);
+            L_OP_BLTU_LOOP: BRLOOP(RS1 < RS2);
+            L_OP_BGEU_LOOP: BRLOOP(RS1 >= RS2);
+#define BRCONT(cond) do { if (cond) NEXT(); JUMP(PC() + ins->len, 1); } while (0)
+            L_OP_BEQ_CONT: BRCONT(RS1 == RS2);
+            L_OP_BNE_CONT: BRCONT(RS1 != RS2);
+            L_OP_BLT_CONT: BRCONT((int64_t)RS1 < (int64_t)RS2);
+            L_OP_BGE_CONT: BRCONT((int64_t)RS1 >= (int64_t)RS2);
+            L_OP_BLTU_CONT: BRCONT(RS1 < RS2);
+            L_OP_BGEU_CONT: BRCONT(RS1 >= RS2);
             L_OP_LB: LOAD(uint8_t, S8); NEXT();
             L_OP_LH: LOAD(uint16_t, S16); NEXT();
             L_OP_LW: LOAD(uint32_t, S32); NEXT();
@@ -632,7 +678,7 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
                 if (h->priv == RV_PRIV_U || (h->priv == RV_PRIV_S && (h->mstatus & MS_TW))) goto illegal;
                 rv_sstc_update(h);
                 if ((rv_mip(h) & h->mie) == 0) {
-                    h->instret += (uint64_t)(ins - b->insns) + 1;
+                    h->instret += (uint64_t)(ins - b->insns) + 1 + lp;
                     h->pc = PC() + ins->len;
                     return RV_RUN_WFI;
                 }
@@ -647,6 +693,8 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
                 bool imm = op >= OP_CSRRWI;
                 uint64_t src = imm ? ins->rs1 : RS1, old;
                 bool wr = op == OP_CSRRW || op == OP_CSRRWI || ins->rs1 != 0;
+                h->instret += lp;                            /* (0: a CSR op ends its block) */
+                lp = 0;
                 h->instret += (uint64_t)(ins - b->insns);    /* exact counters for csrr */
                 uint64_t base = (uint64_t)(ins - b->insns);
                 if (!rv_csr_check(h, csr, wr) || !rv_csr_read(h, csr, &old)) { h->instret -= base; goto illegal; }
@@ -802,7 +850,7 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
             }
         }
     block_end:
-        h->instret += b->n;                           /* ins is the block's last instruction */
+        h->instret += (uint64_t)(ins - b->insns) + 1 + lp;   /* ins: the instruction that left the block */
         h->pc = npc;
         if (RV_LIKELY(kb != tmp)) {
             rv_block *c = kb->link[li];
@@ -847,7 +895,7 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
         }
         continue;
     sys_end:
-        h->instret += (uint64_t)(ins - b->insns) + 1;
+        h->instret += (uint64_t)(ins - b->insns) + 1 + lp;
         h->pc = npc;
         check_at = 0;
         continue;
@@ -855,7 +903,7 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
         cause = RV_EXC_ILLEGAL;
         tval = insn_bits(h, PC());
     exception:
-        h->instret += (uint64_t)(ins - b->insns);
+        h->instret += (uint64_t)(ins - b->insns) + lp;
         h->pc = PC();
         rv_trap(h, cause, tval, false);
         if (++stalls > max_insns) return RV_RUN_BUDGET;

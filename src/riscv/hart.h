@@ -190,6 +190,13 @@ enum {
     OP_FCVT_W_D, OP_FCVT_WU_D, OP_FCVT_L_D, OP_FCVT_LU_D, OP_FMV_X_D, OP_FCLASS_D,
     OP_FEQ_D, OP_FLT_D, OP_FLE_D, OP_FCVT_D_W, OP_FCVT_D_WU, OP_FCVT_D_L, OP_FCVT_D_LU, OP_FMV_D_X,
     OP_FCVT_S_D, OP_FCVT_D_S,
+    /* cpu.c-internal specialised forms (never produced by rv_decode): a block's final branch whose
+     * taken target is the block's own first instruction (tight loops: re-enters without the
+     * block-end lookup/link validation) */
+    OP_BEQ_LOOP, OP_BNE_LOOP, OP_BLT_LOOP, OP_BGE_LOOP, OP_BLTU_LOOP, OP_BGEU_LOOP,
+    /* the same branch in an unrolled copy of such a loop body (not the last copy): taken continues
+     * with the next copy, not taken leaves the block */
+    OP_BEQ_CONT, OP_BNE_CONT, OP_BLT_CONT, OP_BGE_CONT, OP_BLTU_CONT, OP_BGEU_CONT,
     OP_END,                       /* sentinel after a block's last instruction */
     OP_COUNT
 };

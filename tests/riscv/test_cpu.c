@@ -615,6 +615,27 @@ static const uint16_t prog_cnt[] = {
     0x2c73, 0xb020, 0x0293, 0x3e80, 0x9073, 0xb022, 0x2cf3, 0xb020, 0x0073, 0x1050,
 };
 
+/* one-block loops (decoded as unrolled copies of the body with a direct re-entry branch): exits in
+ * the middle of the unrolled copies, a trap in a later iteration (exact mepc/instret), and the same
+ * program with tiny run budgets (the re-entry falls back to the ordinary block end)
+    li a0, 0
+    li a1, 13
+1:  addi a0, a0, 3
+    addi a1, a1, -1
+    bnez a1, 1b
+    li a3, 0
+2:  ld t0, 0(a2)          # a2 = RAM end - 40 (set by the test): faults in the 6th iteration
+    addi a2, a2, 8
+    addi a3, a3, 1
+    bne a3, a4, 2b        # a4 = 100
+    wfi
+handler:                  # at +0x1c (mtvec)
+    wfi
+*/
+static const uint16_t prog_loop[] = {
+    0x4501, 0x45b5, 0x050d, 0x15fd, 0xfdf5, 0x4681, 0x3283, 0x0006, 0x0621, 0x0685, 0x9ce3, 0xfee6,
+    0x0073, 0x1050, 0x0073, 0x1050,
+};
 
 /* ---------------- harness ---------------- */
 enum { A0 = 10, A1, A2, A3, A4, A5, A6, A7, S2 = 18, S3, S4, S5, S6, S7, S8, S9, S10, S11,
@@ -825,6 +846,33 @@ static void test_counters(void)
     CHECK_EQ_U64(X(S8) - X(S7), 1);
     CHECK_EQ_U64(X(S9), 1000);                     /* minstret write takes effect */
     done(h);
+    TEST_END();
+}
+
+static void test_loop(void)
+{
+    TEST_BEGIN("cpu_unrolled_loop_exits_and_traps");
+    for (int slice = 0; slice < 2; slice++) {
+        rv_hart *h = LOAD(loop);
+        h->mtvec = RV_RAM_BASE + 0x1c;
+        rv_hart_set_xreg(h, A2, RV_RAM_BASE + (16u << 20) - 40);
+        rv_hart_set_xreg(h, A4, 100);
+        enum rv_run_result r;
+        unsigned calls = 0;
+        if (slice == 0) r = run(h, 1000);
+        else do { r = rv_hart_run(h, 2); calls++; } while (r == RV_RUN_BUDGET && calls < 1000);
+        CHECK(r == RV_RUN_WFI);
+        CHECK_EQ_U64(X(A0), 39);                   /* 13 iterations of the first loop */
+        CHECK_EQ_U64(X(A1), 0);
+        CHECK_EQ_U64(X(A3), 5);                    /* 5 iterations completed before the fault */
+        CHECK_EQ_U64(X(A2), RV_RAM_BASE + (16u << 20));
+        CHECK_EQ_U64(h->mcause, RV_EXC_LOAD_ACCESS);
+        CHECK_EQ_U64(h->mepc, RV_RAM_BASE + 0xc);
+        CHECK_EQ_U64(h->mtval, RV_RAM_BASE + (16u << 20));
+        CHECK_EQ_U64(rv_hart_instret(h), 2 + 13 * 3 + 1 + 5 * 4 + 1);   /* ... + the handler's wfi */
+        if (slice == 1) CHECK(calls >= 4);        /* several slices: the fallback path ran */
+        done(h);
+    }
     TEST_END();
 }
 
@@ -1056,6 +1104,7 @@ int main(void)
     test_vm2();
     test_counters();
     test_trap_loop();
+    test_loop();
     test_amo();
     test_compressed();
     test_smc();
