@@ -200,6 +200,7 @@ static int parse_access_list(const cJSON *j, haccess **out, size_t *n)
     haccess *a = calloc(cnt ? cnt : 1, sizeof *a);
     if (!a) return -1;
     *out = a;
+    *n = cnt;   /* entries are zeroed, so the caller can free all of them even after a parse error */
     size_t i = 0;
     const cJSON *e;
     cJSON_ArrayForEach(e, j) {
@@ -212,7 +213,7 @@ static int parse_access_list(const cJSON *j, haccess **out, size_t *n)
         size_t x = 0;
         if (nk) cJSON_ArrayForEach(k, keys) { if (parse_b32(k, &a[i].keys[x++])) return -1; }
         a[i].nkeys = nk;
-        *n = ++i;
+        i++;
     }
     return 0;
 }
