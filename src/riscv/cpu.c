@@ -287,6 +287,16 @@ static rv_block *get_block(rv_hart *h, rv_block *tmp)
         tmp->bytes = 4;
         return tmp;
     }
+    /* peephole: a block is only entered at its first instruction, so a pair can run as one op */
+    for (unsigned i = 0; i < n; i++) {
+        rv_insn *a = &k->insns[i];
+        if (a->op == OP_ADDIW && a->imm == 0) a->op = OP_SEXTW;
+        else if (a->op == OP_SLLI && a->imm == 32 && i + 1 < n && k->insns[i + 1].op == OP_SRLI &&
+                 k->insns[i + 1].imm == 32 && k->insns[i + 1].rd == a->rd && k->insns[i + 1].rs1 == a->rd) {
+            a->op = OP_ZEXTW_2;
+            i++;
+        }
+    }
     rv_insn *last = &k->insns[n - 1];
     if (last->op >= OP_BEQ && last->op <= OP_BGEU && (int64_t)last->off + last->imm == 0) {
         /* a loop whose body is this whole block: unroll it (copies keep their offsets, so PC(),
@@ -458,6 +468,7 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
         [OP_BGE_LOOP] = &&L_OP_BGE_LOOP, [OP_BLTU_LOOP] = &&L_OP_BLTU_LOOP, [OP_BGEU_LOOP] = &&L_OP_BGEU_LOOP,
         [OP_BEQ_CONT] = &&L_OP_BEQ_CONT, [OP_BNE_CONT] = &&L_OP_BNE_CONT, [OP_BLT_CONT] = &&L_OP_BLT_CONT,
         [OP_BGE_CONT] = &&L_OP_BGE_CONT, [OP_BLTU_CONT] = &&L_OP_BLTU_CONT, [OP_BGEU_CONT] = &&L_OP_BGEU_CONT,
+        [OP_ZEXTW_2] = &&L_OP_ZEXTW_2, [OP_SEXTW] = &&L_OP_SEXTW,
     };
     rv_block *const tmp = h->tmpblk;
     uint64_t *const x = h->x;
@@ -617,6 +628,8 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
             L_OP_OR: RD = RS1 | RS2; NEXT();
             L_OP_AND: RD = RS1 & RS2; NEXT();
             L_OP_ADDIW: RD = sx32(RS1 + IMM); NEXT();
+            L_OP_SEXTW: RD = sx32(RS1); NEXT();
+            L_OP_ZEXTW_2: RD = (uint32_t)RS1; ins++; NEXT();
             L_OP_SLLIW: RD = sx32((uint32_t)RS1 << ins->imm); NEXT();
             L_OP_SRLIW: RD = sx32((uint32_t)RS1 >> ins->imm); NEXT();
             L_OP_SRAIW: RD = (uint64_t)(int64_t)((int32_t)RS1 >> ins->imm); NEXT();

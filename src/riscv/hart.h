@@ -197,6 +197,9 @@ enum {
     /* the same branch in an unrolled copy of such a loop body (not the last copy): taken continues
      * with the next copy, not taken leaves the block */
     OP_BEQ_CONT, OP_BNE_CONT, OP_BLT_CONT, OP_BGE_CONT, OP_BLTU_CONT, OP_BGEU_CONT,
+    /* peephole forms: OP_ZEXTW_2 is `slli rd,rs,32; srli rd,rd,32` (it executes both slots and
+     * skips the second), OP_SEXTW is `addiw rd,rs,0` */
+    OP_ZEXTW_2, OP_SEXTW,
     OP_END,                       /* sentinel after a block's last instruction */
     OP_COUNT
 };

@@ -637,6 +637,27 @@ static const uint16_t prog_loop[] = {
     0x0073, 0x1050, 0x0073, 0x1050,
 };
 
+/* peephole forms (zext.w pair, sext.w) and the near misses that must not be fused
+    li a0, -5
+    slli a1, a0, 32
+    srli a1, a1, 32       # fused: a1 = 0xfffffffb
+    slli a2, a0, 32
+    srli a3, a2, 32       # different rd: not fused
+    slli zero, a0, 32
+    srli a4, zero, 32     # x0 stays 0
+    addiw a5, a0, 0       # sext.w
+    li t0, 3
+    slli t0, t0, 31
+    sext.w t1, t0
+    slli a6, a0, 32
+    srli a6, a6, 31       # other shift amount: not fused
+    wfi
+*/
+static const uint16_t prog_peep[] = {
+    0x556d, 0x1593, 0x0205, 0x9181, 0x1613, 0x0205, 0x5693, 0x0206, 0x1013, 0x0205, 0x5713, 0x0200,
+    0x079b, 0x0005, 0x428d, 0x02fe, 0x831b, 0x0002, 0x1813, 0x0205, 0x5813, 0x01f8, 0x0073, 0x1050,
+};
+
 /* ---------------- harness ---------------- */
 enum { A0 = 10, A1, A2, A3, A4, A5, A6, A7, S2 = 18, S3, S4, S5, S6, S7, S8, S9, S10, S11,
        T0 = 5, T1 = 6, SP = 2, S0 = 8, S1 = 9 };
@@ -876,6 +897,24 @@ static void test_loop(void)
     TEST_END();
 }
 
+static void test_peephole(void)
+{
+    TEST_BEGIN("cpu_peephole_zext_sext");
+    rv_hart *h = LOAD(peep);
+    CHECK(run(h, 100) == RV_RUN_WFI);
+    CHECK_EQ_U64(X(A1), 0xfffffffbull);
+    CHECK_EQ_U64(X(A2), 0xfffffffb00000000ull);
+    CHECK_EQ_U64(X(A3), 0xfffffffbull);
+    CHECK_EQ_U64(X(A4), 0);
+    CHECK_EQ_U64(X(A5), 0xfffffffffffffffbull);
+    CHECK_EQ_U64(X(T0), 0x180000000ull);
+    CHECK_EQ_U64(X(T1), 0xffffffff80000000ull);
+    CHECK_EQ_U64(X(A6), 0x1fffffff6ull);
+    CHECK_EQ_U64(rv_hart_instret(h), 14);
+    done(h);
+    TEST_END();
+}
+
 /* a trap loop (mtvec outside RAM: every fetch faults) retires nothing but must end the slice */
 static void test_trap_loop(void)
 {
@@ -1105,6 +1144,7 @@ int main(void)
     test_counters();
     test_trap_loop();
     test_loop();
+    test_peephole();
     test_amo();
     test_compressed();
     test_smc();
