@@ -2,7 +2,9 @@
  * Input: [rev][flags][gas hi][gas lo] then bytecode (also used as calldata). A deterministic mock host
  * answers every callback; CALL/CREATE recurse into the same code up to depth 3. Checks the result
  * invariants (status known, 0 <= gas_left <= gas, exceptional halts keep no gas, output only on
- * SUCCESS/REVERT) and aborts on a violation; ASan/UBSan catch memory errors. */
+ * SUCCESS/REVERT) and aborts on a violation; ASan/UBSan catch memory errors. Differential check (when
+ * flags bit 2 is set): the same input runs again through the traced loop (no-op tracer, per-instruction
+ * checks) and must end the same way (success/revert/exceptional) with the same gas left and output. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +76,8 @@ static const evm_host_interface host = {
     f_call, f_tx, f_block_hash, f_log, f_access_account, f_access_storage, f_tget, f_tset};
 static const evm_host_interface *iface(void) { return &host; }
 
+static void noop_tracer(void *t, const evm_trace_step *s) { (void)t; (void)s; }
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 4) return 0;
@@ -89,6 +93,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     m.input_data = z.code; m.input_size = z.code_size;
     evm_result r = evm_execute(&host, &z, z.rev, &m, z.code, z.code_size);
     if (r.gas_left < 0 || r.gas_left > m.gas) abort();
+    if (data[1] & 4) {
+        /* differential: the traced loop must agree */
+        z.calls = 0;
+        evm_set_tracer(noop_tracer, NULL);
+        evm_result t = evm_execute(&host, &z, z.rev, &m, z.code, z.code_size);
+        evm_set_tracer(NULL, NULL);
+        int cr = r.status == EVM_SUCCESS ? 0 : r.status == EVM_REVERT ? 1 : 2;
+        int ct = t.status == EVM_SUCCESS ? 0 : t.status == EVM_REVERT ? 1 : 2;
+        if (cr != ct || r.gas_left != t.gas_left || r.gas_refund != t.gas_refund || r.output_size != t.output_size ||
+            (r.output_size && memcmp(r.output_data, t.output_data, r.output_size) != 0))
+            abort();
+        evm_release_result(&t);
+    }
     if (r.status != EVM_SUCCESS && r.status != EVM_REVERT && (r.gas_left != 0 || r.output_size != 0 || r.gas_refund != 0)) abort();
     if (r.status < EVM_INTERNAL_ERROR - 2 || r.status > EVM_INSUFFICIENT_BALANCE) abort();
     if (r.output_size && !r.output_data) abort();
