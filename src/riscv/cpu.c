@@ -285,6 +285,7 @@ static rv_block *get_block(rv_hart *h, rv_block *tmp)
         memset(&tmp->insns[1], 0, sizeof(rv_insn));
         tmp->insns[1].op = OP_END;
         tmp->bytes = 4;
+        tmp->threaded = 0;
         return tmp;
     }
     /* peephole: a block is only entered at its first instruction, so a pair can run as one op */
@@ -317,6 +318,7 @@ static rv_block *get_block(rv_hart *h, rv_block *tmp)
     memcpy(&k->insns[n + 1], p, off);
     k->n = (uint16_t)n;
     k->bytes = (uint16_t)off;
+    k->threaded = 0;
     k->next = h->btab[hi];
     h->btab[hi] = k;
     h->jc[ji].vpc = pc;
@@ -479,6 +481,13 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
     enum rv_run_result ret = RV_RUN_BUDGET;
     uint64_t stalls = 0;     /* traps that retired nothing (a trap loop must still end the slice) */
 
+    /* direct threading: every block that get_block hands out gets its handler addresses before it
+     * can run or be linked */
+#define THREAD(blk) do { \
+        if (RV_UNLIKELY(!(blk)->threaded)) { \
+            for (unsigned i_ = 0; i_ <= (blk)->n; i_++) (blk)->insns[i_].hp = disp[(blk)->insns[i_].op]; \
+            (blk)->threaded = 1; \
+        } } while (0)
     for (;;) {
         unsigned k = atomic_load_explicit(&h->kick, memory_order_relaxed);
         if (RV_UNLIKELY(k || h->instret >= check_at)) {
@@ -503,6 +512,7 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
                 check_at = 0;
                 continue;
             }
+            THREAD(kb);
         }
         next = NULL;
         const rv_block *b = kb;
@@ -551,8 +561,8 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
 #define F32A unbox32(f[ins->rs1])
 #define F32B unbox32(f[ins->rs2])
 #define F32C unbox32(f[ins->rs3])
-#define NEXT() goto *disp[(++ins)->op]
-#define DISPATCH() goto *disp[ins->op]
+#define NEXT() goto *(++ins)->hp
+#define DISPATCH() goto *ins->hp
 #define BR(cond) do { if (cond) JUMP(PC() + IMM, 0); else JUMP(PC() + ins->len, 1); } while (0)
 /* taken target is this block's first instruction: the block is still valid (it was validated on
  * entry, exactly like a same-page link to itself), so re-enter it directly while no kick is
@@ -891,6 +901,7 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
             } else {
                 unsigned fl0 = h->flushes;
                 rv_block *nb = get_block(h, tmp);
+                if (nb) THREAD(nb);
                 if (nb && nb != tmp) {
                     /* get_block may have flushed the arena: only link when kb is still valid */
                     if (h->flushes == fl0) {

@@ -60,7 +60,7 @@ typedef struct rv_tlbe { uint64_t tag; uint64_t addend; } rv_tlbe;
 #define RV_JC_SIZE 4096             /* jump-cache entries */
 static inline void rv_jc_flush(struct rv_hart *h);
 
-/* decoded instruction: 16 bytes */
+/* decoded instruction: 24 bytes */
 typedef struct rv_insn {
     uint16_t op;
     uint8_t  rd, rs1, rs2, rs3;   /* rd == 0 is mapped to the scratch register 32 */
@@ -69,6 +69,7 @@ typedef struct rv_insn {
     uint16_t off;                 /* byte offset of this instruction from the block start */
     uint16_t pad;
     int32_t  imm;                 /* immediate, CSR number, or raw bits for OP_ILLEGAL */
+    const void *hp;               /* interpreter handler of op (set by cpu.c before the block runs) */
 } rv_insn;
 
 #define RV_BLOCK_MAX 64
@@ -82,6 +83,7 @@ typedef struct rv_block {
     uint32_t epoch;               /* hart's FENCE.I epoch when last verified against memory */
     uint16_t n;                   /* instructions (insns[n] is an OP_END sentinel; the raw bytes follow) */
     uint16_t bytes;
+    uint8_t  threaded;            /* insns[0..n].hp are set */
     rv_insn  insns[];
 } rv_block;
 
