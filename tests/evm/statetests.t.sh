@@ -68,7 +68,8 @@ awk -v known="$KNOWN" '
     for (id in K) if (!(id in seen)) print "note: known failure now passes (remove it from known-failures.txt): " id
   }' "$OUT" "$OUT.slow"
 grep -hE '^unknown-fork|could not be run' "$OUT" "$OUT.slow" | sed 's/^/note: /'
-echo "note: main run $(tail -1 "$OUT"), blake2f file $(grep -hE 'passed, .*failed$' "$OUT.slow" | tr '\n' ' ')in $((end - start)) s"
+slow=$(grep -hE 'passed, .*failed$' "$OUT.slow" | tr '\n' ' '); [ -n "$slow" ] || slow="skipped "
+echo "note: main run $(tail -1 "$OUT"), blake2f file ${slow}in $((end - start)) s"
 
 # sanitizer subset
 ASAN=$ROOT/build-asan/vmkit
