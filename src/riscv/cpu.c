@@ -895,6 +895,7 @@ enum rv_run_result rv_hart_run(rv_hart *h, uint64_t max_insns)
                     b = c;
                     ins = c->insns;
                     bpc = npc;
+                    lp = 0;              /* b's loop re-entries are in h->instret now */
                     DISPATCH();
                 }
                 next = c;

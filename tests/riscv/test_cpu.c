@@ -637,6 +637,21 @@ static const uint16_t prog_loop[] = {
     0x0073, 0x1050, 0x0073, 0x1050,
 };
 
+/* an unrolled loop run again by an outer loop: its exits and entries are then chained links
+    li s1, 3
+    li a0, 0
+3:  li a1, 13
+1:  addi a0, a0, 3
+    addi a1, a1, -1
+    bnez a1, 1b
+    addi s1, s1, -1
+    bnez s1, 3b
+    wfi
+*/
+static const uint16_t prog_loop2[] = {
+    0x448d, 0x4501, 0x45b5, 0x050d, 0x15fd, 0xfdf5, 0x14fd, 0xf8fd, 0x0073, 0x1050,
+};
+
 /* peephole forms (zext.w pair, sext.w) and the near misses that must not be fused
     li a0, -5
     slli a1, a0, 32
@@ -897,6 +912,18 @@ static void test_loop(void)
     TEST_END();
 }
 
+static void test_loop_chained(void)
+{
+    TEST_BEGIN("cpu_unrolled_loop_chained_instret");
+    rv_hart *h = LOAD(loop2);
+    CHECK(run(h, 1000) == RV_RUN_WFI);
+    CHECK_EQ_U64(X(A0), 3 * 39);
+    CHECK_EQ_U64(X(S1), 0);
+    CHECK_EQ_U64(rv_hart_instret(h), 2 + 3 * (1 + 13 * 3 + 2) + 1);
+    done(h);
+    TEST_END();
+}
+
 static void test_peephole(void)
 {
     TEST_BEGIN("cpu_peephole_zext_sext");
@@ -1145,6 +1172,7 @@ int main(void)
     test_trap_loop();
     test_loop();
     test_peephole();
+    test_loop_chained();
     test_amo();
     test_compressed();
     test_smc();
