@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
     --no-san) SAN=0 ;;
     --no-clang) CLANG=0 ;;
     --filter) FILTER=$2; shift ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "tests/run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
