@@ -1,10 +1,11 @@
 /* precompiles.c — Ethereum precompiled contracts: dispatch by address and revision, gas schedules,
  * and 0x01 ecrecover (libsecp256k1), 0x02 sha256 / 0x03 ripemd160 (OpenSSL EVP), 0x04 identity,
  * 0x05 modexp (GMP; EIP-198 / EIP-2565 gas), 0x09 blake2f (EIP-152). bn254 (0x06-0x08) lives in
- * bn254.c, the KZG point evaluation (0x0a) in kzg.c. Every input is untrusted: any length, any
+ * bn254.c, the KZG point evaluation (0x0a) in kzg.c, the BLS12-381 ones (0x0b-0x11, Prague) in bls12.c. Every input is untrusted: any length, any
  * claimed size; gas is always charged before any work or allocation proportional to the input. */
 #include "precompiles.h"
 #include "bn254.h"
+#include "bls12.h"
 
 #include <gmp.h>
 #include <openssl/evp.h>
@@ -102,6 +103,7 @@ bool evm_is_precompile(const evm_address *addr, enum evm_revision rev)
     if (id >= 5 && id <= 8) return rev >= EVM_BYZANTIUM;
     if (id == 9) return rev >= EVM_ISTANBUL;
     if (id == 10) return rev >= EVM_CANCUN;
+    if (id >= BLS12_G1ADD && id <= BLS12_MAP_FP2_TO_G2) return rev >= EVM_PRAGUE;   /* EIP-2537 */
     return false;
 }
 
@@ -446,6 +448,15 @@ evm_result evm_run_precompile(const evm_message *msg, enum evm_revision rev)
         uint8_t out[64];
         if (evm_kzg_point_evaluation(in, len, out) != 0) return res_fail(EVM_PRECOMPILE_FAILURE);
         return res_ok(gas - cost, out, 64);
+    }
+    case BLS12_G1ADD: case BLS12_G1MSM: case BLS12_G2ADD: case BLS12_G2MSM:
+    case BLS12_PAIRING: case BLS12_MAP_FP_TO_G1: case BLS12_MAP_FP2_TO_G2: {   /* bls12.c */
+        cost = evm_bls12_gas(id, len);
+        if (cost > gas) return res_fail(EVM_OUT_OF_GAS);
+        uint8_t out[BLS12_OUT_MAX];
+        size_t n = 0;
+        if (evm_bls12_run(id, in, len, out, &n) != 0) return res_fail(EVM_PRECOMPILE_FAILURE);
+        return res_ok(gas - cost, out, n);
     }
     default:
         return res_fail(EVM_REJECTED);

@@ -5,7 +5,7 @@
 #include "evm.h"
 
 /* True if addr is a precompile active in rev (0x01-0x04 Frontier, 0x05-0x08 Byzantium, 0x09 Istanbul,
- * 0x0a Cancun). */
+ * 0x0a Cancun, 0x0b-0x11 Prague). */
 bool evm_is_precompile(const evm_address *addr, enum evm_revision rev);
 /* Runs the precompile msg->code_address on msg->input_data with msg->gas: charges its gas; on success
  * status EVM_SUCCESS with gas_left and malloc'd output (release set); out of gas or bad input:
