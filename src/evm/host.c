@@ -1,7 +1,8 @@
 /* host.c — the EVM host: the evm_host_interface callbacks over the journaled state, and message calls:
  * value transfer, precompile dispatch, CREATE/CREATE2 address derivation, collision checks, nonce rules,
  * code deposit (EIP-170 size, EIP-3541 0xEF, 200 gas/byte), EIP-161 touches (with the RIPEMD-160
- * touch quirk), EIP-6780 SELFDESTRUCT. Gas/depth/balance checks of the caller are the interpreter's
+ * touch quirk), EIP-6780 SELFDESTRUCT, EIP-7702 delegated code (Prague: a call to an account whose code is
+ * 0xef0100 || delegate executes the delegate's code in the account's context). Gas/depth/balance checks of the caller are the interpreter's
  * (see /tmp/vmkit-evm-contract.md); the host re-checks depth and balance defensively. */
 #include "internal.h"
 #include "precompiles.h"
@@ -246,6 +247,13 @@ static evm_result execute_message(hhost *h, const evm_message *msg)
     }
     if (evm_is_precompile(&msg->code_address, h->rev)) return evm_run_precompile(msg, h->rev);
     hacct *c = hs_get(s, &msg->code_address);
+    if (c && h->rev >= EVM_PRAGUE && hs_is_delegation(c->code, c->code_size)) {
+        /* EIP-7702: run the delegate's code (one hop only; a precompile delegate runs empty code) */
+        evm_address del;
+        memcpy(del.bytes, c->code + 3, 20);
+        if (evm_is_precompile(&del, h->rev)) return res(EVM_SUCCESS, msg->gas);
+        c = hs_get(s, &del);
+    }
     if (!c || c->code_size == 0) return res(EVM_SUCCESS, msg->gas);
     /* the code buffer lives in the state's arena, stable across set_code */
     return evm_execute(&hhost_iface, h, h->rev, msg, c->code, c->code_size);

@@ -182,6 +182,11 @@ void    hacct_clear_storage(hacct *a);
 void    hs_state_root(hstate *s, uint8_t out[32]);
 void    hs_logs_hash(hstate *s, uint8_t out[32]);
 extern const evm_bytes32 HS_EMPTY_CODE_HASH;
+/* EIP-7702 delegation designator: code is exactly 0xef0100 || 20-byte address */
+static inline bool hs_is_delegation(const uint8_t *code, size_t n)
+{
+    return n == 23 && code[0] == 0xef && code[1] == 0x01 && code[2] == 0x00;
+}
 
 /* ---- host (host.c) ---- */
 typedef struct hblockenv {
@@ -204,8 +209,10 @@ evm_result hhost_call(hhost *h, const evm_message *msg);
 
 /* ---- transactions (tx.c) ---- */
 typedef struct haccess { evm_address addr; evm_bytes32 *keys; size_t nkeys; } haccess;
+/* EIP-7702 authorization tuple (chain id, delegate address, nonce, signature y parity, r, s) */
+typedef struct hauth { hu256 chain_id, y_parity, r, s; evm_address addr; uint64_t nonce; } hauth;
 typedef struct htx {
-    int type;                     /* 0 legacy, 1 access list, 2 EIP-1559, 3 blob */
+    int type;                     /* 0 legacy, 1 access list, 2 EIP-1559, 3 blob, 4 set code (EIP-7702) */
     evm_address sender;
     bool is_create;
     evm_address to;
@@ -215,6 +222,7 @@ typedef struct htx {
     const uint8_t *data; size_t data_size;
     const haccess *access; size_t naccess;
     const evm_bytes32 *blob_hashes; size_t nblob;
+    const hauth *auth; size_t nauth;  /* type 4 authorization list */
     bool invalid_encoding;        /* a field did not fit its type (e.g. value >= 2^256): reject */
 } htx;
 typedef struct htx_result {
@@ -227,8 +235,13 @@ htx_result htx_apply(hstate *st, enum evm_revision rev, const hblockenv *env, co
 /* End of transaction (and of the state test's block): touches the coinbase, deletes selfdestructed
  * accounts and (EIP-161) touched empty ones. Call after htx_apply, whether or not the tx was valid. */
 void       htx_finalize(hstate *st, enum evm_revision rev, const hblockenv *env);
-/* Intrinsic gas of tx (base, data, create, access list, initcode words). */
+/* Intrinsic gas of tx (base, data, create, access list, initcode words, EIP-7702 authorizations). */
 int64_t    htx_intrinsic_gas(enum evm_revision rev, const htx *tx);
+/* EIP-7623 (Prague+) calldata floor: 21000 + 10 * (zero bytes + 4 * nonzero bytes); 0 before Prague. */
+int64_t    htx_floor_gas(enum evm_revision rev, const htx *tx);
+/* EIP-4844/7691 blob schedule of a revision: max blobs per block, base-fee update fraction. */
+int        htx_max_blobs(enum evm_revision rev);
+uint64_t   htx_blob_fee_fraction(enum evm_revision rev);
 
 /* ---- state-test runner (statetest.c) ---- */
 typedef struct st_opts {

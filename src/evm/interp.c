@@ -13,6 +13,9 @@
  *    precompiles, code deposit, EIP-6780) and returns an EVMC-style result.
  *  - SSTORE gas and refunds are derived from the host's evm_storage_status with evmone's tables.
  *  - Results: gas_left is kept only for SUCCESS and REVERT; gas_refund only for SUCCESS.
+ *  - Prague (EIP-7702): a CALL-family target whose code is a delegation designator costs the delegate's
+ *    access too (cold 2600 / warm 100); code_address stays the target and the host runs the delegate's
+ *    code. EXTCODE* see the 23-byte designator itself.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -484,6 +487,17 @@ static int op_call(frame *f, u256 *sp, uint8_t op, int64_t *gasp) {
 
     if (f->rev >= EVM_BERLIN && f->host->access_account(f->ctx, &dst) == EVM_ACCESS_COLD)
         if ((gas -= 2500) < 0) return EVM_OUT_OF_GAS;
+    if (f->rev >= EVM_PRAGUE && f->host->get_code_size(f->ctx, &dst) == 23) {
+        /* EIP-7702: dst's code is a delegation designator 0xef0100 || delegate; the host runs the
+         * delegate's code; the caller pays the delegate's access (cold 2600 / warm 100) as well */
+        uint8_t dc[23];
+        if (f->host->copy_code(f->ctx, &dst, 0, dc, 23) == 23 && dc[0] == 0xef && dc[1] == 0x01 && dc[2] == 0x00) {
+            evm_address del;
+            memcpy(del.bytes, dc + 3, 20);
+            int64_t c = f->host->access_account(f->ctx, &del) == EVM_ACCESS_COLD ? 2600 : 100;
+            if ((gas -= c) < 0) return EVM_OUT_OF_GAS;
+        }
+    }
     if (!mem_check(f, &gas, &in_off, &in_size) || gas < 0) return f->oom ? EVM_OUT_OF_MEMORY : EVM_OUT_OF_GAS;
     if (!mem_check(f, &gas, &out_off, &out_size) || gas < 0) return f->oom ? EVM_OUT_OF_MEMORY : EVM_OUT_OF_GAS;
 

@@ -127,6 +127,7 @@ typedef struct ptest {
     haccess **al; size_t *nal; bool *has_al; size_t nal_lists;
     bool any_al;
     evm_bytes32 *blobs; size_t nblobs;
+    hauth *auth; size_t nauth;
     const cJSON *labels;
 } ptest;
 
@@ -153,14 +154,15 @@ static void free_test(ptest *t)
     free(t->nal);
     free(t->has_al);
     free(t->blobs);
+    free(t->auth);
     memset(t, 0, sizeof *t);
 }
 
-/* blob base fee = fake_exponential(1, excess, 3338477), saturating at 2^256-1 */
-static hu256 blob_base_fee(uint64_t excess)
+/* blob base fee = fake_exponential(1, excess, fraction), saturating at 2^256-1; the fraction is the
+ * fork's (EIP-4844 3338477, EIP-7691 Prague 5007716) */
+static hu256 blob_base_fee(uint64_t excess, uint64_t denom)
 {
     /* accumulate in 256 bits with an early exit on overflow */
-    const uint64_t denom = 3338477;
     hu256 out = hu_from_u64(0), acc = hu_from_u64(denom), num = hu_from_u64(excess);
     for (uint64_t i = 1; !hu_is_zero(acc); i++) {
         if (hu_add(&out, out, acc)) goto sat;
@@ -249,7 +251,6 @@ static const char *parse_test(const cJSON *jt, ptest *t)
         if (parse_u64(FIELD(env, "currentExcessBlobGas"), &t->excess_blob_gas)) return "bad env.currentExcessBlobGas";
         t->has_excess = true;
     }
-    t->env.blob_base_fee = blob_base_fee(t->excess_blob_gas);
     t->env.chain_id = hu_to_be(hu_from_u64(1));
 
     /* pre */
@@ -337,6 +338,24 @@ static const char *parse_test(const cJSON *jt, ptest *t)
     }
     i = 0;
     cJSON_ArrayForEach(e, val) { if (parse_u256(e, &t->value[i])) t->value_bad[i] = true; i++; }
+    const cJSON *au = FIELD(tx, "authorizationList");
+    if (au) {
+        /* EIP-7702 set-code transaction */
+        if (!cJSON_IsArray(au)) return "bad transaction.authorizationList";
+        b->type = 4;
+        t->nauth = (size_t)cJSON_GetArraySize(au);
+        t->auth = calloc(t->nauth ? t->nauth : 1, sizeof *t->auth);
+        if (!t->auth) return "out of memory";
+        i = 0;
+        cJSON_ArrayForEach(e, au) {
+            hauth *x = &t->auth[i++];
+            if (!cJSON_IsObject(e) || parse_addr(FIELD(e, "address"), &x->addr)) return "bad authorization address";
+            const cJSON *yp = FIELD(e, "yParity") ? FIELD(e, "yParity") : FIELD(e, "v");
+            if (parse_u256(FIELD(e, "chainId"), &x->chain_id) || parse_u64(FIELD(e, "nonce"), &x->nonce) ||
+                parse_u256(yp, &x->y_parity) || parse_u256(FIELD(e, "r"), &x->r) || parse_u256(FIELD(e, "s"), &x->s))
+                b->invalid_encoding = true;
+        }
+    }
     const cJSON *al = FIELD(tx, "accessLists");
     if (al && cJSON_IsArray(al)) {
         t->any_al = true;
@@ -387,6 +406,8 @@ static bool make_tx(const ptest *t, size_t d, size_t g, size_t v, htx *tx)
     }
     tx->blob_hashes = t->blobs;
     tx->nblob = t->nblobs;
+    tx->auth = t->auth;
+    tx->nauth = t->nauth;
     return true;
 }
 
@@ -459,6 +480,7 @@ static int fork_rev(const char *name)
 static void env_for_rev(ptest *t, int rev)
 {
     t->env.prev_randao = (rev >= EVM_PARIS && t->has_random) ? t->random : t->difficulty;
+    t->env.blob_base_fee = blob_base_fee(t->excess_blob_gas, htx_blob_fee_fraction((enum evm_revision)rev));
 }
 
 static int run_test(const char *path, const cJSON *jt, const st_opts *o, st_counts *c, FILE *out)
