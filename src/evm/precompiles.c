@@ -1,8 +1,8 @@
 /* precompiles.c — Ethereum precompiled contracts: dispatch by address and revision, gas schedules,
  * and 0x01 ecrecover (libsecp256k1), 0x02 sha256 / 0x03 ripemd160 (OpenSSL EVP), 0x04 identity,
  * 0x05 modexp (GMP; EIP-198 / EIP-2565 gas), 0x09 blake2f (EIP-152). bn254 (0x06-0x08) lives in
- * bn254.c, the KZG point evaluation (0x0a) in kzg.c, the BLS12-381 ones (0x0b-0x11, Prague) in bls12.c. Every input is untrusted: any length, any
- * claimed size; gas is always charged before any work or allocation proportional to the input. */
+ * bn254.c, the KZG point evaluation (0x0a) in kzg.c, the EIP-2537 BLS12-381 ones (0x0b-0x11, Prague)
+ * in bls12.c. Every input is untrusted: any length, any claimed size; gas is always charged before any work or allocation proportional to the input. */
 #include "precompiles.h"
 #include "bn254.h"
 #include "bls12.h"

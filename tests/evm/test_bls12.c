@@ -8,6 +8,7 @@
 
 #include <gmp.h>
 #include <stdint.h>
+#include <time.h>
 
 #if defined(__has_include)
 #if __has_include("blst.h")
@@ -18,6 +19,7 @@
 #ifndef VMK_HAVE_BLST
 int main(void)
 {
+    (void)t_failed_total; (void)t_passed_total; (void)t_cur_failed; (void)t_cur_name;
     SKIP("bls12", "blst headers not available (c-kzg npm fetch failed at build time)");
     return 0;
 }
@@ -638,6 +640,19 @@ static void test_gas(void)
         CHECK(r.status == EVM_SUCCESS && r.output_size == 256 && !memcmp(r.output_data, want, 256));
         evm_release_result(&r);
     }
+    /* the per-point discount never increases with k and is flat (519 / 524 per mille) from 128 on */
+    for (size_t k = 1; k < 300; k++) {
+        int64_t a1 = evm_bls12_gas(BLS12_G1MSM, k * 160), b1 = evm_bls12_gas(BLS12_G1MSM, (k + 1) * 160);
+        int64_t a2 = evm_bls12_gas(BLS12_G2MSM, k * 288), b2 = evm_bls12_gas(BLS12_G2MSM, (k + 1) * 288);
+        CHECK(a1 > 0 && a2 > 0 && b1 > a1 && b2 > a2);
+        CHECK(a1 * (int64_t)(k + 1) >= b1 * (int64_t)k - (int64_t)(k + 1));   /* per-point cost non-increasing */
+        CHECK(a2 * (int64_t)(k + 1) >= b2 * (int64_t)k - (int64_t)(k + 1));
+        CHECK_EQ_U64(evm_bls12_gas(BLS12_G1MSM, k * 160 + 159), a1);   /* trailing bytes do not count */
+        if (k >= 128) {
+            CHECK_EQ_U64(a1, (int64_t)k * 12000 * 519 / 1000);
+            CHECK_EQ_U64(a2, (int64_t)k * 22500 * 524 / 1000);
+        }
+    }
     /* huge lengths saturate instead of overflowing */
     CHECK_EQ_U64(evm_bls12_gas(BLS12_G2MSM, SIZE_MAX), INT64_MAX);
     CHECK_EQ_U64(evm_bls12_gas(BLS12_PAIRING, SIZE_MAX), INT64_MAX);
@@ -680,6 +695,53 @@ static void test_hostile(void)
     TEST_END();
 }
 
+static double cpu_ms(int id, const uint8_t *in, size_t len, int reps)
+{
+    struct timespec a, b;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+    for (int i = 0; i < reps; i++) {
+        evm_result r = call(id, in, len, 100000000, EVM_PRAGUE);
+        CHECK_EQ_U64(r.status, EVM_SUCCESS);
+        evm_release_result(&r);
+    }
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+    return ((double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6) / reps;
+}
+
+/* Informational: CPU time per call and the resulting gas rate (not a pass/fail figure). */
+static void test_speed(void)
+{
+    TEST_BEGIN("bls12 speed (informational)");
+    static const int ids[] = {BLS12_G1ADD, BLS12_G2ADD, BLS12_G1MSM, BLS12_G2MSM, BLS12_PAIRING,
+                              BLS12_MAP_FP_TO_G1, BLS12_MAP_FP2_TO_G2};
+    static const char *names[] = {"g1add", "g2add", "g1msm k=64", "g2msm k=64", "pairing k=2", "map_fp_to_g1",
+                                  "map_fp2_to_g2"};
+    blst_p1 p;
+    blst_p2 q;
+    g1_mul(&p, blst_p1_generator(), 0x123456789ULL);
+    g2_mul(&q, blst_p2_generator(), 0x987654321ULL);
+    for (int i = 0; i < 7; i++) {
+        size_t len = 0;
+        int id = ids[i];
+        memset(g_buf, 0, 64 * 288);
+        if (id == BLS12_G1ADD) { g1_enc(g_buf, &p); g1_enc(g_buf + 128, blst_p1_generator()); len = 256; }
+        if (id == BLS12_G2ADD) { g2_enc(g_buf, &q); g2_enc(g_buf + 256, blst_p2_generator()); len = 512; }
+        if (id == BLS12_G1MSM) for (size_t j = 0; j < 64; j++) {
+            g1_enc(g_buf + j * 160, &p); memset(g_buf + j * 160 + 128, (int)(0x11 * j + 7) & 0x7f, 32); len = 64 * 160; }
+        if (id == BLS12_G2MSM) for (size_t j = 0; j < 64; j++) {
+            g2_enc(g_buf + j * 288, &q); memset(g_buf + j * 288 + 256, (int)(0x11 * j + 7) & 0x7f, 32); len = 64 * 288; }
+        if (id == BLS12_PAIRING) {
+            g1_enc(g_buf, &p); g2_enc(g_buf + 128, &q); g1_enc(g_buf + 384, blst_p1_generator());
+            g2_enc(g_buf + 512, &q); len = 768; }
+        if (id == BLS12_MAP_FP_TO_G1) { g_buf[40] = 0x42; len = 64; }
+        if (id == BLS12_MAP_FP2_TO_G2) { g_buf[40] = 0x42; g_buf[100] = 7; len = 128; }
+        double ms = cpu_ms(id, g_buf, len, id == BLS12_G1ADD || id == BLS12_G2ADD ? 200 : 4);
+        printf("  %-14s %8.3f ms CPU, %6.1f Mgas/s\n", names[i], ms,
+               (double)evm_bls12_gas(id, len) / (ms * 1e3));
+    }
+    TEST_END();
+}
+
 int main(void)
 {
     test_gating();
@@ -691,6 +753,7 @@ int main(void)
     test_invalid();
     test_gas();
     test_hostile();
+    test_speed();
     TEST_EXIT();
 }
 #endif
