@@ -3,10 +3,11 @@
  * field elements with 16 zero top bytes, value < p; G1 128 bytes, G2 256 bytes with Fp2 as c0||c1,
  * infinity all zeros), curve/subgroup checks, the gas schedule with the MSM discount tables, and the
  * arithmetic through blst (compiled into libvmk_evm.a by src/evm/module.mk from the npm package
- * c-kzg; headers found through src/evm/bls12.mk). Inputs are streamed: no allocation at all.
+ * c-kzg; headers found through src/evm/bls12.mk). Only MSM allocates, O(k) for k paid-for pairs.
  * If blst is not available at build time every call fails cleanly. */
 #include "bls12.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------ gas (independent of blst) */
@@ -101,6 +102,25 @@ static bool fp2_decode(blst_fp2 *out, const uint8_t in[2 * FP_LEN])
     return fp_decode(&out->fp[0], in) && fp_decode(&out->fp[1], in + FP_LEN);
 }
 
+/* G1 point (128 bytes) -> affine, *inf set for the all-zero encoding (then a is not meaningful). */
+static bool g1_decode_affine(blst_p1_affine *a, bool *inf, const uint8_t in[G1_LEN], bool subgroup)
+{
+    *inf = all_zero(in, G1_LEN);
+    if (*inf) return true;
+    if (!fp_decode(&a->x, in) || !fp_decode(&a->y, in + FP_LEN)) return false;
+    if (!blst_p1_affine_on_curve(a)) return false;
+    return !subgroup || blst_p1_affine_in_g1(a);
+}
+
+static bool g2_decode_affine(blst_p2_affine *a, bool *inf, const uint8_t in[G2_LEN], bool subgroup)
+{
+    *inf = all_zero(in, G2_LEN);
+    if (*inf) return true;
+    if (!fp2_decode(&a->x, in) || !fp2_decode(&a->y, in + 2 * FP_LEN)) return false;
+    if (!blst_p2_affine_on_curve(a)) return false;
+    return !subgroup || blst_p2_affine_in_g2(a);
+}
+
 /* G1 point (128 bytes) -> Jacobian; checks the encoding, that it is on the curve and (if subgroup)
  * in G1. All zeros is the point at infinity. */
 static bool g1_decode(blst_p1 *out, const uint8_t in[G1_LEN], bool subgroup)
@@ -151,43 +171,49 @@ static void scalar_le(uint8_t le[SCALAR_LEN], const uint8_t be[SCALAR_LEN])
     for (int i = 0; i < SCALAR_LEN; i++) le[i] = be[SCALAR_LEN - 1 - i];
 }
 
-static int g1_msm(const uint8_t *in, size_t len, uint8_t *out, size_t *out_len)
-{
-    if (len == 0 || len % G1MSM_PAIR) return -1;
-    blst_p1 acc, p, t;
-    memset(&acc, 0, sizeof acc);
-    for (size_t off = 0; off < len; off += G1MSM_PAIR) {
-        if (!g1_decode(&p, in + off, true)) return -1;
-        const uint8_t *s = in + off + G1_LEN;
-        if (blst_p1_is_inf(&p) || all_zero(s, SCALAR_LEN)) continue;
-        uint8_t le[SCALAR_LEN];
-        scalar_le(le, s);
-        blst_p1_mult(&t, &p, le, 256);
-        blst_p1_add_or_double(&acc, &acc, &t);
-    }
-    g1_encode(out, &acc);
-    *out_len = G1_LEN;
-    return 0;
+/* MSM: every pair is decoded and checked first; pairs with the point at infinity or scalar 0 add
+ * nothing and are dropped; the rest go to blst's Pippenger / windowed multi-point multiplication
+ * (points and little-endian scalars copied into one allocation of O(k), k being paid for in gas). */
+#define DEFINE_MSM(name, P, PAIR, PLEN, decode_aff)                                                   \
+static int name(const uint8_t *in, size_t len, uint8_t *out, size_t *out_len)                        \
+{                                                                                                    \
+    if (len == 0 || len % PAIR) return -1;                                                           \
+    size_t k = len / PAIR, m = 0;                                                                    \
+    P##_affine *pts = malloc(k * (sizeof(P##_affine) + SCALAR_LEN));                                 \
+    if (!pts) return -1;                                                                             \
+    uint8_t *sc = (uint8_t *)(pts + k);                                                              \
+    for (size_t off = 0; off < len; off += PAIR) {                                                   \
+        bool inf;                                                                                    \
+        if (!decode_aff(&pts[m], &inf, in + off, true)) { free(pts); return -1; }                    \
+        const uint8_t *s = in + off + PLEN;                                                          \
+        if (inf || all_zero(s, SCALAR_LEN)) continue;                                                \
+        scalar_le(sc + m * SCALAR_LEN, s);                                                           \
+        m++;                                                                                         \
+    }                                                                                                \
+    P acc;                                                                                           \
+    memset(&acc, 0, sizeof acc);                                                                     \
+    if (m == 1) {                                                                                    \
+        P t;                                                                                         \
+        P##_from_affine(&t, &pts[0]);                                                                \
+        P##_mult(&acc, &t, sc, 256);                                                                 \
+    } else if (m > 1) {                                                                              \
+        limb_t *scratch = malloc(P##s_mult_pippenger_scratch_sizeof(m));                             \
+        if (!scratch) { free(pts); return -1; }                                                      \
+        const P##_affine *pp[2] = {pts, NULL};                                                       \
+        const uint8_t *ss[2] = {sc, NULL};                                                           \
+        P##s_mult_pippenger(&acc, pp, m, ss, 256, scratch);                                          \
+        free(scratch);                                                                               \
+    }                                                                                                \
+    free(pts);                                                                                       \
+    P##_encode(out, &acc);                                                                           \
+    *out_len = PLEN;                                                                                 \
+    return 0;                                                                                        \
 }
 
-static int g2_msm(const uint8_t *in, size_t len, uint8_t *out, size_t *out_len)
-{
-    if (len == 0 || len % G2MSM_PAIR) return -1;
-    blst_p2 acc, p, t;
-    memset(&acc, 0, sizeof acc);
-    for (size_t off = 0; off < len; off += G2MSM_PAIR) {
-        if (!g2_decode(&p, in + off, true)) return -1;
-        const uint8_t *s = in + off + G2_LEN;
-        if (blst_p2_is_inf(&p) || all_zero(s, SCALAR_LEN)) continue;
-        uint8_t le[SCALAR_LEN];
-        scalar_le(le, s);
-        blst_p2_mult(&t, &p, le, 256);
-        blst_p2_add_or_double(&acc, &acc, &t);
-    }
-    g2_encode(out, &acc);
-    *out_len = G2_LEN;
-    return 0;
-}
+#define blst_p1_encode g1_encode
+#define blst_p2_encode g2_encode
+DEFINE_MSM(g1_msm, blst_p1, G1MSM_PAIR, G1_LEN, g1_decode_affine)
+DEFINE_MSM(g2_msm, blst_p2, G2MSM_PAIR, G2_LEN, g2_decode_affine)
 
 static int pairing_check(const uint8_t *in, size_t len, uint8_t *out, size_t *out_len)
 {

@@ -168,6 +168,7 @@ static bool g2_outside(blst_p2_affine *a)
 }
 
 static uint8_t g_buf[129 * 288 + 64];
+static uint8_t g_buf2[150 * 288];
 static uint8_t g_out[512];
 
 static void test_gating(void)
@@ -669,6 +670,53 @@ static uint64_t rnd(void)
     return g_rng;
 }
 
+/* MSM against an independent per-pair sum (blst_pN_mult + add), for k spanning blst's small-k
+ * windowed path and its Pippenger path, with infinity points, zero scalars and scalars >= r mixed in. */
+static void test_msm_random(void)
+{
+    TEST_BEGIN("bls12 MSM equals the per-pair sum for random inputs (k up to 150)");
+    static const size_t ks[] = {2, 3, 5, 17, 40, 70, 150};
+    for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
+        size_t k = ks[ki];
+        blst_p1 acc1, t1;
+        blst_p2 acc2, t2;
+        memset(&acc1, 0, sizeof acc1);
+        memset(&acc2, 0, sizeof acc2);
+        for (size_t j = 0; j < k; j++) {
+            uint8_t s[32], le[32];
+            for (int i = 0; i < 32; i++) s[i] = (uint8_t)rnd();
+            if (j % 7 == 3) memset(s, 0, 32);
+            if (j % 11 == 5) memset(s, 0xff, 32);
+            if (j % 5 == 1) memset(s, 0, 24);
+            for (int i = 0; i < 32; i++) le[i] = s[31 - i];
+            blst_p1 p;
+            blst_p2 q;
+            g1_mul(&p, blst_p1_generator(), rnd() | 1);
+            g2_mul(&q, blst_p2_generator(), rnd() | 1);
+            if (j % 9 == 4) { memset(&p, 0, sizeof p); memset(&q, 0, sizeof q); }
+            g1_enc(g_buf + j * 160, &p);
+            memcpy(g_buf + j * 160 + 128, s, 32);
+            if (!blst_p1_is_inf(&p)) {
+                blst_p1_mult(&t1, &p, le, 256);
+                blst_p1_add_or_double(&acc1, &acc1, &t1);
+            }
+            g2_enc(g_buf2 + j * 288, &q);
+            memcpy(g_buf2 + j * 288 + 256, s, 32);
+            if (!blst_p2_is_inf(&q)) {
+                blst_p2_mult(&t2, &q, le, 256);
+                blst_p2_add_or_double(&acc2, &acc2, &t2);
+            }
+        }
+        uint8_t want[256];
+        size_t n;
+        g1_enc(want, &acc1);
+        CHECK(run(BLS12_G1MSM, g_buf, k * 160, g_out, &n) && n == 128 && !memcmp(g_out, want, 128));
+        g2_enc(want, &acc2);
+        CHECK(run(BLS12_G2MSM, g_buf2, k * 288, g_out, &n) && n == 256 && !memcmp(g_out, want, 256));
+    }
+    TEST_END();
+}
+
 static void test_hostile(void)
 {
     TEST_BEGIN("bls12 hostile inputs never crash; random bytes fail cleanly");
@@ -752,6 +800,7 @@ int main(void)
     test_map();
     test_invalid();
     test_gas();
+    test_msm_random();
     test_hostile();
     test_speed();
     TEST_EXIT();
