@@ -77,6 +77,24 @@ add('sender_delegated', { [SENDER]: { nonce: '0x00', balance: '0x3635c9adc5dea00
 add('chain_delegation_not_followed', { [A1]: { nonce: '0x00', balance: '0x10', code: desig(A2), storage: {} },
   [A2]: { nonce: '0x00', balance: '0x10', code: desig(D), storage: {} } }, { to: A1, gasLimit: 100000 });
 
+// more delegation cases
+const F = '0x' + '00'.repeat(19) + 'f0';
+const SD = '0x73' + 'be'.repeat(20) + 'ff';                       // SELFDESTRUCT(0xbebe..)
+add('auth_then_call_from_contract', { [C]: { nonce: '0x01', balance: '0x00', code: callerCode('f1', A1), storage: {} } },
+  { to: C, gasLimit: 300000, auth: [auth(1, 1, D, 0)] });
+add('delegate_selfdestruct', { [A1]: { nonce: '0x00', balance: '0x64', code: desig(F), storage: {} },
+  [F]: { nonce: '0x01', balance: '0x00', code: SD, storage: {} } }, { to: A1, gasLimit: 100000 });
+add('delegate_to_empty_account', { [A1]: { nonce: '0x00', balance: '0x64', code: desig('0x' + '77'.repeat(20)), storage: {} } },
+  { to: A1, gasLimit: 100000, value: 3 });
+add('call_value_to_delegated', { [A1]: { nonce: '0x00', balance: '0x00', code: desig(D), storage: {} },
+  [C]: { nonce: '0x01', balance: '0x10', code: '0x60006000600060006001' + '73' + a20(A1) + '5a' + 'f1' + '600a5500', storage: {} } },
+  { to: C, gasLimit: 300000 });
+add('floor_with_refund', { [C]: { nonce: '0x01', balance: '0x00', code: '0x600060005500', storage: { '0x00': '0x2a' } } },
+  { to: C, gasLimit: 100000, data: '0x' + 'ab'.repeat(100) });
+add('delegatecall_chain', { [A1]: { nonce: '0x00', balance: '0x00', code: desig(C), storage: {} },
+  [A2]: { nonce: '0x00', balance: '0x00', code: desig(D), storage: {} },
+  [C]: { nonce: '0x01', balance: '0x00', code: callerCode('f4', A2), storage: {} } }, { to: A1, gasLimit: 300000 });
+
 const bh = (n) => Array.from({ length: n }, (_, i) => '0x01' + (i + 1).toString(16).padStart(62, '0'));
 for (const n of [1, 6, 7, 9, 10])
   add('blobs_' + n, {}, { to: C, gasLimit: 100000, blobs: bh(n), excess: 0x3000000 });
@@ -89,6 +107,8 @@ async function run(c) {
     const a = createAddressFromString(addr);
     await sm.putAccount(a, createAccount({ nonce: BigInt(acc.nonce), balance: BigInt(acc.balance) }));
     if (acc.code !== '0x') await sm.putCode(a, hexToBytes(acc.code));
+    for (const [k, v] of Object.entries(acc.storage || {}))
+      await sm.putStorage(a, setLengthLeft(bigIntToBytes(BigInt(k)), 32), setLengthLeft(bigIntToBytes(BigInt(v)), 32));
   }
   const block = createBlock({ header: { coinbase: CB, number: 1, timestamp: 1000, gasLimit: 30000000n,
     baseFeePerGas: 7n, excessBlobGas: BigInt(c.tx.excess || 0), difficulty: 0n } }, { common });
@@ -111,6 +131,8 @@ async function run(c) {
       const a = createAddressFromString(addr);
       await vm2.stateManager.putAccount(a, createAccount({ nonce: BigInt(acc.nonce), balance: BigInt(acc.balance) }));
       if (acc.code !== '0x') await vm2.stateManager.putCode(a, hexToBytes(acc.code));
+      for (const [k, v] of Object.entries(acc.storage || {}))
+        await vm2.stateManager.putStorage(a, setLengthLeft(bigIntToBytes(BigInt(k)), 32), setLengthLeft(bigIntToBytes(BigInt(v)), 32));
     }
     return { root: bytesToHex(await vm2.stateManager.getStateRoot()), logs: bytesToHex(keccak256(RLP.encode([]))), exc, gas };
   }

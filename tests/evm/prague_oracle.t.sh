@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# prague_oracle.t.sh — runs `vmkit evm statetest` on tests/evm/prague-oracle.json: 32 Prague state tests
+# prague_oracle.t.sh — runs `vmkit evm statetest` on tests/evm/prague-oracle.json: 38 Prague state tests
 # (EIP-7623, EIP-7702, EIP-7691) whose expected post-state roots, logs hashes and rejections were computed
 # by @ethereumjs/vm 10.1.3 (generator: tests/evm/prague-oracle-gen.mjs). Every case must pass.
 set -uo pipefail
@@ -11,7 +11,7 @@ if [ ! -f "$FIX" ]; then echo "FAIL evm-prague-oracle: missing $FIX"; exit 1; fi
 out=$("$VMKIT" evm statetest "$FIX" --fork Prague 2>&1)
 rc=$?
 last=$(printf '%s\n' "$out" | tail -1)
-if [ $rc -eq 0 ] && [ "$last" = "32 passed, 0 failed" ]; then
+if [ $rc -eq 0 ] && [ "$last" = "38 passed, 0 failed" ]; then
   echo "PASS evm-prague-oracle ($last)"
 else
   echo "FAIL evm-prague-oracle: exit $rc, $last"
