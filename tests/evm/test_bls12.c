@@ -25,6 +25,7 @@ int main(void)
 }
 #else
 #include "blst.h"
+#include <cjson/cJSON.h>
 
 static const char *R_HEX = "73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001";
 static const char *P_HEX = "1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab";
@@ -743,6 +744,79 @@ static void test_hostile(void)
     TEST_END();
 }
 
+/* RFC 9380 encode_to_curve (the "_NU_" suites) test vectors shipped with blst: P = clear_cofactor(
+ * map_to_curve(u[0])), exactly MAP_FP_TO_G1 / MAP_FP2_TO_G2 of u[0]. Read from the c-kzg package
+ * fetched at build time (cwd is the repo root under tests/run.sh); skipped if it is not there. */
+#define H2C_DIR "build/third_party/c-kzg-4.1.0/deps/blst/bindings/vectors/hash_to_curve/"
+
+/* "0x<96 hex>" (optionally followed by ",0x<96 hex>") -> 64-byte EIP field elements; returns count. */
+static int parse_fps(const char *s, uint8_t *out, int max)
+{
+    int n = 0;
+    while (s && n < max) {
+        if (strncmp(s, "0x", 2) != 0 || strlen(s) < 98) return -1;
+        memset(out + 64 * n, 0, 16);
+        char h[97];
+        memcpy(h, s + 2, 96);
+        h[96] = 0;
+        if (unhex(h, out + 64 * n + 16, 48) != 48) return -1;
+        n++;
+        s = strchr(s, ',');
+        if (s) s++;
+    }
+    return n;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+static void test_rfc9380(void)
+{
+    static const struct { const char *file; int id, nfp; } suites[] = {
+        {H2C_DIR "BLS12381G1_XMD_SHA-256_SSWU_NU_.json", BLS12_MAP_FP_TO_G1, 1},
+        {H2C_DIR "BLS12381G2_XMD_SHA-256_SSWU_NU_.json", BLS12_MAP_FP2_TO_G2, 2},
+    };
+    char *txt = slurp(suites[0].file);
+    if (!txt) { SKIP("bls12 RFC 9380 map vectors", "blst vectors not found (run from the repo root after the c-kzg fetch)"); return; }
+    TEST_BEGIN("bls12 map_fp_to_g1 / map_fp2_to_g2 match the RFC 9380 encode_to_curve vectors");
+    int total = 0;
+    for (int si = 0; si < 2; si++) {
+        txt = slurp(suites[si].file);
+        cJSON *root = txt ? cJSON_Parse(txt) : NULL;
+        CHECK(root != NULL);
+        const cJSON *vs = cJSON_GetObjectItemCaseSensitive(root, "vectors"), *v;
+        CHECK(cJSON_IsArray(vs) && cJSON_GetArraySize(vs) >= 5);
+        cJSON_ArrayForEach(v, vs) {
+            const cJSON *u = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(v, "u"), 0);
+            const cJSON *P = cJSON_GetObjectItemCaseSensitive(v, "P");
+            const cJSON *x = cJSON_GetObjectItemCaseSensitive(P, "x"), *y = cJSON_GetObjectItemCaseSensitive(P, "y");
+            uint8_t in[128], want[256];
+            size_t n = 0;
+            int k = suites[si].nfp;
+            CHECK(cJSON_IsString(u) && cJSON_IsString(x) && cJSON_IsString(y));
+            if (!cJSON_IsString(u) || !cJSON_IsString(x) || !cJSON_IsString(y)) break;
+            CHECK(parse_fps(u->valuestring, in, k) == k);
+            CHECK(parse_fps(x->valuestring, want, k) == k);
+            CHECK(parse_fps(y->valuestring, want + 64 * k, k) == k);
+            CHECK(run(suites[si].id, in, (size_t)(64 * k), g_out, &n) && n == (size_t)(128 * k));
+            if (memcmp(g_out, want, (size_t)(128 * k)) != 0) { printf("  vector %d of %s differs\n", total, suites[si].file); CHECK(0); }
+            total++;
+        }
+        cJSON_Delete(root);
+    }
+    CHECK(total >= 10);
+    printf("  %d RFC 9380 vectors checked\n", total);
+    TEST_END();
+}
+
 static double cpu_ms(int id, const uint8_t *in, size_t len, int reps)
 {
     struct timespec a, b;
@@ -801,6 +875,7 @@ int main(void)
     test_invalid();
     test_gas();
     test_msm_random();
+    test_rfc9380();
     test_hostile();
     test_speed();
     TEST_EXIT();
