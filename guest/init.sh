@@ -87,6 +87,17 @@ if [ $haverun = 1 ]; then
   finish
 fi
 
-# Interactive: a shell with job control on the console; power off when it exits.
+# Interactive: hand PID 1 over to busybox init, which gives the shell a session of its own with default
+# signal dispositions (Ctrl-C, job control), and which handles busybox's poweroff/halt/reboot (signals to
+# PID 1: USR2/USR1/TERM) by running the shutdown actions, then powering off / rebooting. Leaving the shell
+# (exit, Ctrl-D) powers off. If /etc is read-only (a read-only disk root), fall back to a plain shell.
+if { printf '%s\n' \
+      "::once:/bin/sh -c 'setsid cttyhack sh -l; poweroff'" \
+      "::shutdown:/bin/sh /etc/vmkit-shutdown" > /etc/inittab &&
+     printf '%s\n' 'sync' \
+      "for d in \$(awk '\$3 ~ /^(ext[234]|vfat)\$/ && \$2 != \"/\" {print \$2}' /proc/mounts); do umount \"\$d\"; done" \
+      'mount -o remount,ro / 2>/dev/null' 'sync' > /etc/vmkit-shutdown; } 2>/dev/null; then
+  exec /bin/busybox init
+fi
 setsid cttyhack sh -l
 finish
