@@ -571,6 +571,8 @@ static void test_console(void)
     post(d, 0, &rx, 1);
     CHECK_EQ_U64(wait_used(0, NULL), 2);
     CHECK(!memcmp(g(DATA), "hi", 2));
+    /* the loop thread re-enables input just after publishing the used entry: allow it a moment */
+    for (int i = 0; i < 1000 && !atomic_load(&chr_accepting); i++) msleep(1);
     CHECK(atomic_load(&chr_accepting));
     memcpy(g(DATA + 0x100), "hello", 5);
     seg tx = { DATA + 0x100, 5, false };
