@@ -30,33 +30,7 @@ int main(void)
 static const char *R_HEX = "73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001";
 static const char *P_HEX = "1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab";
 
-static size_t unhex(const char *h, uint8_t *out, size_t max)
-{
-    size_t n = 0;
-    while (h[0] && h[1] && n < max) {
-        unsigned v;
-        if (sscanf(h, "%2x", &v) != 1) break;
-        out[n++] = (uint8_t)v;
-        h += 2;
-    }
-    return n;
-}
-static void tohex(const uint8_t *p, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", p[i]);
-    out[2 * n] = 0;
-}
-
-static evm_result call(int id, const uint8_t *in, size_t len, int64_t gas, enum evm_revision rev)
-{
-    evm_message m;
-    memset(&m, 0, sizeof m);
-    m.code_address.bytes[19] = (uint8_t)id;
-    m.input_data = in;
-    m.input_size = len;
-    m.gas = gas;
-    return evm_run_precompile(&m, rev);
-}
+#include "precompile_test_util.h"
 
 /* Runs id at Prague with gas 10^8; returns 1 on success (output copied into out, *n its size), 0 on
  * failure (checking all gas is consumed and the status is EVM_PRECOMPILE_FAILURE). */
