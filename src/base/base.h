@@ -101,4 +101,89 @@ typedef struct vmk_mmio_dev {
     unsigned irq;                  /* interrupt line number on the engine's interrupt controller */
 } vmk_mmio_dev;
 
+/* ---------------- loop pause (snapshots, migration) ----------------
+ * vmk_loop_pause (any thread but the loop's) blocks until the loop thread is parked between
+ * iterations: no fd callback, timer, hook or queued call runs until vmk_loop_resume. Devices do all
+ * their work on the loop thread, so a paused loop means quiesced devices (no request half-done).
+ * Nested pauses count; a loop that is not running counts as paused. */
+void vmk_loop_pause(vmk_loop *l);
+void vmk_loop_resume(vmk_loop *l);
+
+/* ---------------- threads ----------------
+ * Called first thing on every vmkit thread with its kind: "vcpu", "io" (the event loop), "api"
+ * (API server threads). The jail sets it to install that kind's seccomp filter. NULL = nothing.
+ * Set it before any thread starts. */
+extern void (*vmk_thread_hook)(const char *kind);
+static inline void vmk_thread_started(const char *kind) { if (vmk_thread_hook) vmk_thread_hook(kind); }
+
+/* ---------------- state serialisation (snapshots, migration) ----------------
+ * Engines and devices write their state as fields in a fixed order, explicitly little-endian (so a
+ * software-engine snapshot does not depend on the host's byte order), into a growable buffer, and
+ * read it back through a bounded reader whose error is sticky: a short input makes every later
+ * read return 0 and vmk_sr_ok() false; nothing is ever read out of bounds. A state blob is
+ * untrusted on load: check every value against the device's limits and call vmk_sr_fail. The VM
+ * layer frames each component's blob with its name, a version and a checksum (src/vm/snapshot.c). */
+typedef struct vmk_sbuf { uint8_t *data; size_t len, cap; } vmk_sbuf;
+void vmk_sb_u8(vmk_sbuf *b, uint8_t v);
+void vmk_sb_u16(vmk_sbuf *b, uint16_t v);
+void vmk_sb_u32(vmk_sbuf *b, uint32_t v);
+void vmk_sb_u64(vmk_sbuf *b, uint64_t v);
+void vmk_sb_bytes(vmk_sbuf *b, const void *p, size_t n);
+void vmk_sb_str(vmk_sbuf *b, const char *s);          /* u32 length + bytes (NULL = empty) */
+void vmk_sb_free(vmk_sbuf *b);
+typedef struct vmk_sread {
+    const uint8_t *p;
+    size_t len, off;
+    bool failed;
+    char err[200];
+} vmk_sread;
+void     vmk_sr_init(vmk_sread *r, const void *p, size_t len);
+uint8_t  vmk_sr_u8(vmk_sread *r);
+uint16_t vmk_sr_u16(vmk_sread *r);
+uint32_t vmk_sr_u32(vmk_sread *r);
+uint64_t vmk_sr_u64(vmk_sread *r);
+bool     vmk_sr_bytes(vmk_sread *r, void *dst, size_t n);       /* false (and failed) when short */
+/* Reads a string written by vmk_sb_str into dst (NUL-terminated); fails when longer than dstlen-1. */
+bool     vmk_sr_str(vmk_sread *r, char *dst, size_t dstlen);
+void     vmk_sr_fail(vmk_sread *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));  /* first wins */
+static inline bool vmk_sr_ok(const vmk_sread *r) { return !r->failed; }
+static inline bool vmk_sr_done(const vmk_sread *r) { return !r->failed && r->off == r->len; }
+/* CRC-32C of a buffer (for state framing and the migration stream). */
+uint32_t vmk_crc32c(uint32_t crc, const void *p, size_t n);
+/* Writes a whole file durably: path.tmp, fsync, rename over path, fsync the directory.
+ * 0 or -1 with err; on failure path is untouched and the temp file removed. */
+int vmk_write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
+
+/* ---------------- HTTP/1.1 for vmkit's JSON APIs (http.c) ----------------
+ * A small server and client over stream sockets (unix or TCP). One thread accepts; each connection is
+ * served on its own thread (thread kind "api"), keep-alive supported, requests bounded (16 KiB of
+ * headers, 1 MiB of body, 10 s to read a request) and malformed ones answered 400 without reaching the
+ * handler. The handler runs concurrently for different connections: it must do its own locking. */
+typedef struct vmk_http_req {
+    const char *method;            /* "GET", "PUT", "PATCH", "POST", "DELETE" */
+    const char *path;              /* decoded path without the query, e.g. "/drives/rootfs" */
+    const char *query;             /* after '?', or "" */
+    const char *body;              /* NUL-terminated (may contain NULs before body_len) */
+    size_t body_len;
+    const char *content_type;      /* or "" */
+} vmk_http_req;
+typedef struct vmk_http_resp {
+    int status;                    /* default 200 */
+    char *body;                    /* malloc'd, freed by the server; NULL = empty body */
+    const char *content_type;      /* default "application/json" */
+} vmk_http_resp;
+typedef void (*vmk_http_handler)(void *opaque, const vmk_http_req *req, vmk_http_resp *resp);
+typedef struct vmk_http_server vmk_http_server;
+/* Listens on a unix socket path (an existing stale socket is replaced; mode applied with chmod). */
+vmk_http_server *vmk_http_listen_unix(const char *path, unsigned mode, vmk_http_handler h, void *opaque,
+                                      char *err, size_t errlen);
+/* Stops accepting, closes every connection, joins the threads, unlinks the socket. */
+void vmk_http_server_free(vmk_http_server *s);
+/* Client: one request on a unix socket; returns the HTTP status (and *resp_body, malloc'd and
+ * NUL-terminated, may be NULL when not wanted) or -1 with err (cannot connect, timeout, bad reply). */
+int vmk_http_call_unix(const char *sock, const char *method, const char *path, const char *body,
+                       char **resp_body, int timeout_ms, char *err, size_t errlen);
+/* Helper: sets resp to status + {"fault_message": "<msg>"} (Firecracker's error body shape). */
+void vmk_http_error(vmk_http_resp *resp, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

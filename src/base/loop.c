@@ -32,7 +32,14 @@ struct vmk_loop {
      * wait for a running callback to finish (after they return, the callback never runs) */
     pthread_cond_t idle_cv;
     int busy_fd, busy_timer;
+    /* vmk_loop_pause: pause_req counts pausers; the loop thread parks between iterations while it is
+     * non-zero and says so through parked (pause_cv wakes both sides) */
+    int pause_req;
+    bool parked;
+    pthread_cond_t pause_cv;
 };
+
+void (*vmk_thread_hook)(const char *kind);
 
 static __thread vmk_loop *cur_loop;   /* the loop whose thread this is */
 
@@ -80,6 +87,7 @@ vmk_loop *vmk_loop_new(void)
     }
     pthread_mutex_init(&l->mtx, NULL);
     pthread_cond_init(&l->idle_cv, NULL);
+    pthread_cond_init(&l->pause_cv, NULL);
     l->busy_fd = -1;
     l->next_timer_id = 1;
     return l;
@@ -94,6 +102,7 @@ void vmk_loop_free(vmk_loop *l)
     close(l->evfd);
     pthread_mutex_destroy(&l->mtx);
     pthread_cond_destroy(&l->idle_cv);
+    pthread_cond_destroy(&l->pause_cv);
     free(l->fds); free(l->timers); free(l->hooks);
     free(l);
 }
@@ -342,11 +351,24 @@ static bool loop_iterate(vmk_loop *l)
     return !stop;
 }
 
+static void park_if_paused(vmk_loop *l)
+{
+    pthread_mutex_lock(&l->mtx);
+    if (l->pause_req && !l->stop) {
+        l->parked = true;
+        pthread_cond_broadcast(&l->pause_cv);
+        while (l->pause_req && !l->stop) pthread_cond_wait(&l->pause_cv, &l->mtx);
+        l->parked = false;
+    }
+    pthread_mutex_unlock(&l->mtx);
+}
+
 static void *loop_thread(void *arg)
 {
     vmk_loop *l = arg;
     cur_loop = l;
-    while (loop_iterate(l)) {}
+    vmk_thread_started("io");
+    do park_if_paused(l); while (loop_iterate(l));
     cur_loop = NULL;
     return NULL;
 }
@@ -367,6 +389,7 @@ void vmk_loop_stop(vmk_loop *l)
     pthread_mutex_lock(&l->mtx);
     if (!l->running || pthread_equal(pthread_self(), l->thread)) { pthread_mutex_unlock(&l->mtx); return; }
     l->stop = true;
+    pthread_cond_broadcast(&l->pause_cv);
     pthread_mutex_unlock(&l->mtx);
     wake(l);
     pthread_join(l->thread, NULL);
@@ -377,6 +400,27 @@ void vmk_loop_stop(vmk_loop *l)
     cur_loop = l;
     run_calls(l);
     cur_loop = NULL;
+}
+
+void vmk_loop_pause(vmk_loop *l)
+{
+    pthread_mutex_lock(&l->mtx);
+    l->pause_req++;
+    bool wait = l->running && !pthread_equal(pthread_self(), l->thread);
+    pthread_mutex_unlock(&l->mtx);
+    if (!wait) return;
+    wake(l);
+    pthread_mutex_lock(&l->mtx);
+    while (l->running && !l->parked && !l->stop) pthread_cond_wait(&l->pause_cv, &l->mtx);
+    pthread_mutex_unlock(&l->mtx);
+}
+
+void vmk_loop_resume(vmk_loop *l)
+{
+    pthread_mutex_lock(&l->mtx);
+    if (l->pause_req > 0) l->pause_req--;
+    pthread_cond_broadcast(&l->pause_cv);
+    pthread_mutex_unlock(&l->mtx);
 }
 
 bool vmk_loop_on_thread(vmk_loop *l)

@@ -18,6 +18,11 @@ static void usage(FILE *f)
             "  run   boot a virtual machine (RV64GC software engine: OpenSBI + Linux); no options boots\n"
             "        the default guest from the images directory. See `vmkit run --help`.\n"
             "  evm   execute Ethereum state tests / bytecode. See `vmkit evm --help`.\n"
+            "  serve the hypervisor daemon (REST/JSON API on a unix socket). See `vmkit serve --help`.\n"
+            "\n"
+            "VMs managed by the daemon (each: `vmkit <verb> --help`):\n"
+            "  create start stop kill pause resume ls inspect console logs stats rm\n"
+            "  snapshot restore clone migrate\n"
             "\n"
             "  vmkit --help       this text\n"
             "  vmkit --version    print the version\n"
@@ -47,6 +52,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "evm")) return cmd_evm(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
+    if (cli_is_hv_verb(cmd)) return cmd_hv(argc - 1, argv + 1);
     fprintf(stderr, "vmkit: unknown command '%s' (see vmkit --help)\n", cmd);
     return 2;
 }

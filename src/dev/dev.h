@@ -26,6 +26,12 @@ void      vmk_uart_receive(vmk_uart *u, const uint8_t *buf, size_t len);
 /* Register access (opaque = vmk_uart *). */
 extern const vmk_mmio_ops vmk_uart_ops;
 uint8_t   vmk_uart_read_reg(vmk_uart *u, unsigned reg);
+/* A break condition on the line followed by byte c (LSR.BI then c), as a terminal's "send break"
+ * does: Linux's 8250 driver turns break + c into Magic SysRq c. Thread-safe. */
+void      vmk_uart_send_break(vmk_uart *u, uint8_t c);
+/* State (registers, FIFO and input queue contents) for snapshots; load validates every value. */
+void      vmk_uart_save(vmk_uart *u, vmk_sbuf *b);
+int       vmk_uart_load(vmk_uart *u, vmk_sread *r);
 void      vmk_uart_write_reg(vmk_uart *u, unsigned reg, uint8_t val);
 
 /* ---------------- goldfish RTC ----------------
@@ -37,5 +43,8 @@ typedef struct vmk_rtc vmk_rtc;
 vmk_rtc  *vmk_rtc_new(void);
 void      vmk_rtc_free(vmk_rtc *r);
 extern const vmk_mmio_ops vmk_rtc_ops;    /* opaque = vmk_rtc * */
+/* State: the guest's offset from host time and the alarm registers. */
+void      vmk_rtc_save(vmk_rtc *r, vmk_sbuf *b);
+int       vmk_rtc_load(vmk_rtc *r, vmk_sread *rd);
 
 #endif

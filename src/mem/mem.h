@@ -15,12 +15,33 @@ typedef struct vmk_mem {
     uint64_t  size;        /* bytes, multiple of VMK_PAGE_SIZE */
     uint64_t *dirty;       /* one bit per page; set by vmk_mem_ptr_w and by engines on guest stores */
     bool      track_dirty; /* when false, engines may skip marking dirty */
+    /* Dirty log for diff snapshots and live migration, separate from `dirty` (which the VM layer
+     * consumes for code invalidation): vmk_mem_mark_dirty also sets these bits while log_on. */
+    uint64_t *log;         /* one bit per page, (pages+63)/64 words; allocated by vmk_mem_log_start */
+    bool      log_on;
+    int       fd;          /* backing file (>= 3) when mapped by vmk_mem_init_file, else -1 or 0 */
 } vmk_mem;
 
 /* Maps size bytes of zeroed anonymous memory (MAP_NORESERVE). -1 with err on failure, including
  * a size larger than the host can give (checked against physical RAM + swap). */
 int  vmk_mem_init(vmk_mem *m, uint64_t base, uint64_t size, char *err, size_t errlen);
 void vmk_mem_free(vmk_mem *m);
+
+/* Maps guest RAM from fd at offset (page-aligned) copy-on-write (MAP_PRIVATE): pages load on first
+ * touch, guest writes never reach the file, and clones mapping the same file share unmodified pages
+ * through the page cache. The file must hold at least size bytes from offset. -1 with err. */
+int  vmk_mem_init_file(vmk_mem *m, uint64_t base, uint64_t size, int fd, uint64_t offset,
+                       char *err, size_t errlen);
+
+/* Dirty logging. Engines that cache writable translations (the software TLB, KVM's dirty log) must
+ * be synchronised by the VM layer at the points it harvests: it pauses the engine, asks it to
+ * publish/forget writable mappings, then harvests. start: allocates/clears the log and sets log_on. */
+void     vmk_mem_log_start(vmk_mem *m);
+void     vmk_mem_log_stop(vmk_mem *m);
+/* Atomically moves the log into out ((pages+63)/64 words, OR-ed in when accumulate is true, else
+ * overwritten) and clears it. Returns the number of pages that were set. */
+uint64_t vmk_mem_log_harvest(vmk_mem *m, uint64_t *out, bool accumulate);
+static inline uint64_t vmk_mem_pages(const vmk_mem *m) { return m->size >> VMK_PAGE_SHIFT; }
 
 /* Guest-physical range [gpa, gpa+len) to a host pointer, or NULL when any byte lies outside RAM
  * (including overflow of gpa+len). Every address a guest hands a device goes through these. */

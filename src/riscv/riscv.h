@@ -44,6 +44,28 @@ bool rv_machine_reboot_requested(rv_machine *m);
 /* Thread-safe: devices wrote guest RAM in [pa, pa+len): drop decoded instructions cached for it. */
 void rv_machine_invalidate_code(rv_machine *m, uint64_t pa, uint64_t len);
 
+/* ---- control and state (snapshots, migration; see src/vm) ----
+ * pause (any thread except the vCPU thread): the vCPU thread parks at the next block boundary (or
+ * wakes from its idle sleep and parks); returns once it is parked, or at once when rv_machine_run
+ * is not running. mtime does not advance while paused: guest time continues from where it stopped.
+ * Nested pauses count. resume lets it continue. */
+void rv_machine_pause(rv_machine *m);
+void rv_machine_resume(rv_machine *m);
+/* While paused: forget every cached writable translation (software TLB entries, store fast paths)
+ * so that the next guest store to any page marks it in mem->log again. */
+void rv_machine_dirty_sync(rv_machine *m);
+/* Graceful power-off request (any thread): sends the guest a Magic SysRq sequence over the UART
+ * (break + 's' sync, break + 'u' remount read-only, break + 'o' power off). */
+void rv_machine_request_shutdown(rv_machine *m);
+/* Whole engine state: every hart (x/f registers, pc, privilege, all CSRs incl. FP state, pending
+ * interrupts, LR reservation cleared), CLINT (mtime as a value, msip, mtimecmp), PLIC (priorities,
+ * pending, enables, thresholds, claimed), UART, RTC offset, test device. Independent of the host's
+ * byte order. save: while paused or before run. load: into a machine built with the same ncpus and
+ * the same virtio slots but not booted; every value is validated (bad privilege, misaligned pc,
+ * unknown field) and a failure leaves err set. Decoded-code caches and TLBs start empty. */
+int  rv_machine_save(rv_machine *m, vmk_sbuf *b);
+int  rv_machine_load(rv_machine *m, vmk_sread *r, char *err, size_t errlen);
+
 typedef struct rv_machine_stats {
     uint64_t instret, sleeps, run_slices;
 } rv_machine_stats;

@@ -32,6 +32,25 @@ virtio_dev *virtio_console_new(const virtio_env *env, vmk_chardev *chr, char *er
  * started: the loop thread may otherwise still be running the device's queue work or poll hooks. */
 void        virtio_dev_free(virtio_dev *d);
 
+/* ---- state (snapshots, clones, migration) ----
+ * save: with the VM paused (engine parked and the event loop paused, so no request is half-done):
+ * transport registers (status, features, selected queue, config generation, interrupt status), each
+ * queue's size/ready/addresses/last_avail/used indices, and device state (blk: nothing beyond the
+ * transport; net: MAC and link; rng/console: nothing). load: into a device created with the same
+ * kind and back-end, before the VM runs; every value is validated like a guest write would be.
+ * A device loaded from state never replays a request: requests taken from a ring were completed
+ * before the pause. */
+int  virtio_dev_save(virtio_dev *d, vmk_sbuf *b);
+int  virtio_dev_load(virtio_dev *d, vmk_sread *r, char *err, size_t errlen);
+/* Clones: a restored net device takes a fresh MAC (config space + config-change interrupt). */
+void virtio_net_set_mac(virtio_dev *d, const uint8_t mac[6]);
+/* Copy-on-write disk overlays (cow.c): a sparse overlay file in vmkit's own format ("VMKCOW1": a
+ * header naming the base image by absolute path, size and mtime, a cluster bitmap, then data at the
+ * same offsets as in the base). Reads of clusters never written come from the base (opened read-only);
+ * writes copy the cluster first. A flush makes data, then the bitmap, durable. virtio_blk_new opens
+ * an overlay transparently when the file starts with the magic. Creates path (0 or -1 with err). */
+int  virtio_cow_create(const char *path, const char *base, char *err, size_t errlen);
+
 /* MMIO register handlers (opaque = virtio_dev *). */
 extern const vmk_mmio_ops virtio_mmio_ops;
 

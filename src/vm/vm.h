@@ -10,7 +10,7 @@
 
 typedef enum vmk_engine_kind {
     VMK_ENGINE_RISCV = 0,     /* software RV64GC, virt-like board (default) */
-    VMK_ENGINE_KVM_X86 = 1,   /* reserved for the KVM engine */
+    VMK_ENGINE_KVM_X86 = 1,   /* x86-64 on /dev/kvm (src/kvm) */
 } vmk_engine_kind;
 
 #define VMK_VM_MAX_DISKS 6
@@ -37,6 +37,10 @@ typedef struct vmk_vm_config {
     bool no_rng;                       /* a virtio-rng is added unless this is set */
 } vmk_vm_config;
 
+/* Engine names as the CLI and the APIs spell them: "riscv64" (software) and "x86_64" (KVM). */
+const char *vmk_engine_name(vmk_engine_kind k);
+int         vmk_engine_parse(const char *s, vmk_engine_kind *out);   /* 0 or -1 */
+
 typedef struct vmk_vm vmk_vm;
 
 /* Builds the whole machine (nothing runs yet). NULL with a one-line err on any bad input. */
@@ -50,5 +54,83 @@ void    vmk_vm_request_stop(vmk_vm *vm, int status);
 bool    vmk_vm_reboot_requested(vmk_vm *vm);
 /* Frees devices (flushing disks), restores the console and frees memory. */
 void    vmk_vm_free(vmk_vm *vm);
+
+/* ---------------- control (any thread while vmk_vm_run runs on another) ---------------- */
+/* Parks every vCPU and the I/O loop (devices quiesced); guest time stops. Nested calls count.
+ * Before vmk_vm_run: marks the VM to start paused. */
+void    vmk_vm_pause(vmk_vm *vm);
+void    vmk_vm_resume(vmk_vm *vm);
+bool    vmk_vm_is_paused(vmk_vm *vm);
+/* Graceful power-off request (RISC-V: Magic SysRq s,u,o over the UART; x86: i8042 Ctrl-Alt-Del). */
+void    vmk_vm_request_shutdown(vmk_vm *vm);
+const vmk_vm_config *vmk_vm_config_of(vmk_vm *vm);
+
+typedef struct vmk_vm_stats {
+    uint64_t uptime_ns;            /* since vmk_vm_run started (paused time included) */
+    uint64_t cpu_ns;               /* host CPU time of this process (user + system) */
+    uint64_t instret;              /* guest instructions (software engine; 0 on KVM) */
+    uint64_t mem_size;             /* guest RAM */
+    uint64_t rss_bytes;            /* host resident set of this process */
+    uint64_t disk_rd_bytes, disk_wr_bytes, disk_flushes;
+    uint64_t net_rx_bytes, net_tx_bytes;
+    unsigned ncpus;
+    bool paused, broken_device;
+} vmk_vm_stats;
+void    vmk_vm_get_stats(vmk_vm *vm, vmk_vm_stats *st);
+
+/* ---------------- snapshots (snapshot.c) ----------------
+ * A snapshot is a directory: "state" (versioned, checksummed, self-describing: magic "VMKSNAP\0",
+ * format version, engine, config, the disks it expects (path, size, mtime), then one framed section
+ * per component) and "memory" (guest RAM, page-aligned, mappable). Diff snapshots write only the
+ * pages dirtied since the previous snapshot (a sparse "memory" file + a page bitmap in "state") and
+ * name their parent; restore applies the chain. Every file is written to a temp name, fsynced and
+ * renamed; "state" is renamed last, so a directory without a valid "state" is not a snapshot. */
+typedef struct vmk_snapshot_opts {
+    bool diff;                     /* only pages dirtied since the last snapshot of this VM */
+    bool leave_paused;             /* default: resume after writing */
+} vmk_snapshot_opts;
+/* While running (pauses internally) or paused. 0 or -1 with err (the VM keeps running either way). */
+int     vmk_vm_snapshot(vmk_vm *vm, const char *dir, const vmk_snapshot_opts *o, char *err, size_t errlen);
+
+typedef struct vmk_restore_opts {
+    const char *console;           /* chardev spec for the restored VM (default "null") */
+    bool force_disks;              /* accept disks whose size/mtime changed since the snapshot */
+    /* clone: memory is shared copy-on-write with every other restore of the same snapshot (it
+     * always is); in addition each disk is replaced by a new copy-on-write overlay in clone_dir,
+     * the net devices get fresh MACs and the guest's entropy is reseeded. */
+    const char *clone_dir;         /* NULL = not a clone */
+    unsigned clone_index;          /* feeds the fresh MAC */
+    const char *nets[VMK_VM_MAX_NETS]; unsigned nnets; bool nets_set;   /* override net back-ends */
+    bool start_paused;
+} vmk_restore_opts;
+/* Builds a VM from a snapshot directory (memory mapped MAP_PRIVATE from the file, pages loaded on
+ * first touch); vmk_vm_run then continues the guest where it was. NULL with a one-line err for a
+ * missing/truncated/corrupt/wrong-version/other-engine snapshot or a changed disk. */
+vmk_vm *vmk_vm_restore(const char *dir, const vmk_restore_opts *o, char *err, size_t errlen);
+
+/* ---------------- live migration (migrate.c) ----------------
+ * Pre-copy over a connected stream socket: config, all memory, rounds of dirty pages until the
+ * remainder is small or max_rounds is reached, then pause, last pages + device state, and wait for
+ * the destination's "running" acknowledgement. */
+typedef struct vmk_migrate_progress {
+    unsigned round;
+    uint64_t bytes_sent, pages_remaining, dirty_rate_pps;   /* pages per second */
+    uint64_t total_ns, downtime_ns;                         /* set at the end */
+    const char *phase;             /* "connect", "full", "dirty", "final", "confirm", "done", "failed" */
+} vmk_migrate_progress;
+typedef void (*vmk_migrate_cb)(void *opaque, const vmk_migrate_progress *p);
+typedef struct vmk_migrate_opts {
+    unsigned max_rounds;           /* default 30 */
+    uint64_t max_downtime_pages;   /* stop iterating when at most this many are dirty (default 256) */
+    bool copy_disks;               /* stream disk contents too (no shared storage) */
+    vmk_migrate_cb cb; void *cb_opaque;
+} vmk_migrate_opts;
+/* Source side, with the VM running (vmk_vm_run on another thread). 0: the destination confirmed it
+ * runs; the caller then stops this VM (vmk_vm_request_stop). -1 with err: the VM keeps running here. */
+int     vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *o, vmk_migrate_progress *out,
+                            char *err, size_t errlen);
+/* Destination side: receives a VM from fd and returns it ready to run (the acknowledgement is sent by
+ * vmk_vm_run once the guest runs). NULL with err on any stream error (nothing is left behind). */
+vmk_vm *vmk_vm_migrate_recv(int fd, const vmk_restore_opts *o, char *err, size_t errlen);
 
 #endif

@@ -1,0 +1,85 @@
+/* vm_impl.h — internals of the VM layer shared by its files: vm.c (assembly, run, control),
+ * engine_riscv.c / engine_kvm.c (the engine seam), snapshot.c (snapshot/restore/clone) and
+ * migrate.c (live migration). Not a public header: everything else uses vm.h.
+ *
+ * The engine seam: vm.c knows engines only through vm_engine_ops; an engine knows devices only as
+ * MMIO windows + interrupt lines (base.h bus contract). */
+#ifndef VMK_VM_IMPL_H
+#define VMK_VM_IMPL_H
+#include "vm.h"
+#include "../base/base.h"
+#include "../mem/mem.h"
+#include "../virtio/virtio.h"
+#include <pthread.h>
+#include <stdatomic.h>
+
+typedef struct vm_engine_ops {
+    const char *name;              /* "riscv64", "x86_64" */
+    uint64_t ram_base;             /* guest-physical base of RAM */
+    unsigned max_cpus, max_virtio;
+    /* Checks the kernel file without loading it (for early errors). */
+    int   (*check_kernel)(const char *path, char *err, size_t errlen);
+    /* Builds the machine over mem; console may be NULL. */
+    void *(*create)(vmk_mem *mem, const vmk_vm_config *cfg, vmk_chardev *console, vmk_loop *loop,
+                    char *err, size_t errlen);
+    int   (*reserve_virtio)(void *e, vmk_irq *irq, char *err, size_t errlen);
+    void  (*attach_virtio)(void *e, int slot, const vmk_mmio_ops *ops, void *opaque);
+    int   (*boot)(void *e, const vmk_vm_config *cfg, char *err, size_t errlen);
+    int   (*run)(void *e);                       /* vCPU(s); returns the exit status */
+    void  (*request_stop)(void *e, int status);  /* async-signal-safe */
+    void  (*request_shutdown)(void *e);          /* graceful */
+    bool  (*reboot_requested)(void *e);
+    void  (*invalidate_code)(void *e, uint64_t pa, uint64_t len);   /* NULL when not needed */
+    void  (*pause)(void *e);                     /* returns once every vCPU is parked */
+    void  (*resume)(void *e);
+    void  (*dirty_sync)(void *e);                /* while paused: publish guest writes to mem->log */
+    int   (*save)(void *e, vmk_sbuf *b);         /* while paused */
+    int   (*load)(void *e, vmk_sread *r, char *err, size_t errlen);   /* before run, not booted */
+    uint64_t (*instret)(void *e);                /* may be NULL */
+    void  (*free)(void *e);
+} vm_engine_ops;
+
+extern const vm_engine_ops vm_engine_riscv;      /* engine_riscv.c */
+extern const vm_engine_ops vm_engine_kvm;        /* engine_kvm.c */
+const vm_engine_ops *vm_engine_for(vmk_engine_kind k);
+
+#define VM_MAX_DEVS (VMK_VM_MAX_DISKS + VMK_VM_MAX_NETS + 1)
+
+typedef enum vm_dev_kind { VM_DEV_BLK = 0, VM_DEV_NET = 1, VM_DEV_RNG = 2 } vm_dev_kind;
+
+/* A device's interrupt line as the VM hands it out: raising it first publishes the device's writes
+ * to guest RAM to the engine (code invalidation), then forwards to the engine's controller. */
+typedef struct vm_irq {
+    struct vmk_vm *vm;
+    vmk_irq real;
+} vm_irq;
+
+struct vmk_vm {
+    vmk_vm_config cfg;             /* deep copy (strings owned by the VM: see vm.c) */
+    const vm_engine_ops *eng;
+    void *e;                       /* the engine's machine */
+    vmk_mem mem;
+    bool mem_ok;
+    vmk_loop *loop;
+    bool loop_running;
+    vmk_chardev *console;
+    virtio_dev *devs[VM_MAX_DEVS];
+    vm_dev_kind dev_kind[VM_MAX_DEVS];
+    unsigned ndevs;
+    vm_irq irqs[VM_MAX_DEVS];
+    /* control */
+    pthread_mutex_t ctl_mtx;
+    int pause_depth;
+    bool start_paused;
+    atomic_bool running;
+    uint64_t run_start_ns;
+    bool has_snapshot_base;        /* a snapshot was taken: the dirty log is on (diff snapshots) */
+    int migrate_ack_fd;            /* destination of a migration: -1, or the stream to acknowledge on */
+};
+
+/* vm.c: builds devices/engine from vm->cfg without booting (restore and migration load state next). */
+int  vm_build(vmk_vm *vm, char *err, size_t errlen);
+/* migrate.c: called by vmk_vm_run on the destination once the guest runs; closes the fd. */
+void vm_migrate_ack(vmk_vm *vm);
+
+#endif
