@@ -1,7 +1,9 @@
 /* chardev.c — console back-ends (vmk_chardev from base.h): "stdio" (raw terminal when stdin is a tty,
  * restored on every exit path; Ctrl-A escapes like QEMU: C-a x quits, C-a C-a sends C-a, C-a h helps),
  * "socket=PATH" (listening unix socket, one client at a time; the last 64 KiB of output are kept and
- * each new client first gets that history, so nothing printed before it connected is missed) and "null". Input is read on the loop thread. */
+ * each new client first gets that history, so nothing printed before it connected is missed;
+ * "socket=PATH,log=FILE" also appends all output to FILE, rotated to FILE.1 at 8 MiB) and "null".
+ * Input is read on the loop thread. */
 #include "base.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +24,7 @@
 enum { CHR_NULL, CHR_STDIO, CHR_SOCKET };
 #define CHR_READ_CHUNK 256
 #define CHR_RING 65536u
+#define CHR_LOG_MAX (8u << 20)
 
 struct vmk_chardev {
     int kind;
@@ -45,6 +48,9 @@ struct vmk_chardev {
     uint64_t out_total;            /* bytes ever written; the ring holds [out_total - ring_len, out_total) */
     size_t ring_len;
     uint64_t client_pos;           /* next output byte the connected client gets */
+    int log_fd;                    /* socket,log=FILE: output tee, -1 if none */
+    char *log_path;
+    uint64_t log_size;
 };
 
 /* ---------- terminal state: restored at exit and on fatal signals ---------- */
@@ -221,6 +227,24 @@ static void ring_flush(vmk_chardev *c)
     }
 }
 
+/* Appends output to the log file; rotates it to FILE.1 past CHR_LOG_MAX. lock held. */
+static void log_put(vmk_chardev *c, const uint8_t *buf, size_t len)
+{
+    if (c->log_fd < 0) return;
+    if (c->log_size + len > CHR_LOG_MAX) {
+        size_t n = strlen(c->log_path) + 3;
+        char *old = vmk_xmalloc(n);
+        snprintf(old, n, "%s.1", c->log_path);
+        rename(c->log_path, old);
+        free(old);
+        int fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd >= 0) { close(c->log_fd); c->log_fd = fd; }
+        c->log_size = 0;
+    }
+    write_all_fd(c->log_fd, buf, len);
+    c->log_size += len;
+}
+
 /* ---------- input callbacks (loop thread) ---------- */
 static void stdio_in_cb(void *opaque, uint32_t revents)
 {
@@ -287,6 +311,7 @@ vmk_chardev *vmk_chr_open(const char *spec, vmk_loop *loop, vmk_fn quit_cb, void
     c->quit_opaque = quit_opaque;
     c->in_fd = -1;
     c->listen_fd = -1;
+    c->log_fd = -1;
     atomic_store(&c->accepting, true);
     if (strcmp(spec, "null") == 0) {
         c->kind = CHR_NULL;
@@ -303,7 +328,29 @@ vmk_chardev *vmk_chr_open(const char *spec, vmk_loop *loop, vmk_fn quit_cb, void
         return c;
     }
     if (strncmp(spec, "socket=", 7) == 0) {
-        const char *path = spec + 7;
+        char *pathbuf = NULL;
+        const char *path = spec + 7, *logopt = strstr(path, ",log=");
+        if (logopt) {
+            if (!logopt[5]) {
+                vmk_seterr(err, errlen, "console '%s': empty log file name", spec);
+                goto fail;
+            }
+            pathbuf = vmk_xstrdup(path);
+            pathbuf[logopt - path] = 0;
+            c->log_path = vmk_xstrdup(logopt + 5);
+            path = pathbuf;
+            c->log_fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+            struct stat lst;
+            if (c->log_fd < 0 || fstat(c->log_fd, &lst) != 0) {
+                vmk_seterr(err, errlen, "console log '%s': %s", c->log_path, strerror(errno));
+                free(pathbuf);
+                goto fail;
+            }
+            c->log_size = (uint64_t)lst.st_size;
+        }
+        c->path = vmk_xstrdup(path);
+        free(pathbuf);
+        path = c->path;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         if (!*path || strlen(path) >= sizeof(sa.sun_path)) {
             vmk_seterr(err, errlen, "console socket path '%s' is empty or too long", path);
@@ -334,7 +381,6 @@ vmk_chardev *vmk_chr_open(const char *spec, vmk_loop *loop, vmk_fn quit_cb, void
             vmk_seterr(err, errlen, "cannot listen on console socket '%s': %s", path, strerror(errno));
             goto fail;
         }
-        c->path = vmk_xstrdup(path);
         c->ring = vmk_xmalloc(CHR_RING);
         if (loop && vmk_loop_add_fd(loop, c->listen_fd, EPOLLIN, sock_listen_cb, c) != 0) {
             vmk_seterr(err, errlen, "cannot watch console socket '%s'", path);
@@ -345,6 +391,8 @@ vmk_chardev *vmk_chr_open(const char *spec, vmk_loop *loop, vmk_fn quit_cb, void
     vmk_seterr(err, errlen, "unknown console '%s' (use stdio, socket=PATH or null)", spec);
 fail:
     if (c->listen_fd >= 0) close(c->listen_fd);
+    if (c->log_fd >= 0) close(c->log_fd);
+    free(c->log_path);
     free(c->path);
     free(c->ring);
     pthread_mutex_destroy(&c->lock);
@@ -382,6 +430,7 @@ void vmk_chr_write(vmk_chardev *c, const uint8_t *buf, size_t len)
         pthread_mutex_lock(&c->lock);
         ring_put(c, buf, len);
         ring_flush(c);
+        log_put(c, buf, len);
         pthread_mutex_unlock(&c->lock);
         break;
     default:
@@ -401,7 +450,9 @@ void vmk_chr_close(vmk_chardev *c)
         if (c->in_fd >= 0) close(c->in_fd);
         if (c->listen_fd >= 0) close(c->listen_fd);
         if (c->path) unlink(c->path);
+        if (c->log_fd >= 0) close(c->log_fd);
     }
+    free(c->log_path);
     free(c->path);
     free(c->ring);
     pthread_mutex_destroy(&c->lock);
