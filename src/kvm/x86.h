@@ -23,6 +23,62 @@
 #define X86_VIRTIO_BASE     0xd0000000ull /* virtio-mmio windows, 4 KiB each */
 #define X86_VIRTIO_IRQ0     5u            /* GSIs 5.. for virtio devices */
 #define X86_MAX_CPUS        32u
+#define X86_RAM_MAX         0xc0000000ull /* x86 RAM is limited to 3 GiB (below the MMIO gap) */
+#define X86_LAPIC_ADDR      0xfee00000ull
+#define X86_IOAPIC_ADDR     0xfec00000ull
+#define X86_IOAPIC_PINS     24u
+
+/* GDT written by x86_boot_load at X86_GDT_ADDR (the Linux 64-bit boot protocol wants __BOOT_CS = 0x10
+ * and __BOOT_DS = 0x18): 0 null, 1 null, 2 code64, 3 data, 4 TSS (busy 64-bit TSS, base 0). The engine
+ * loads CS/DS/ES/FS/GS/SS/TR from these with x86_seg_from_desc so GDT and registers agree. */
+#define X86_SEL_CS          0x10u
+#define X86_SEL_DS          0x18u
+#define X86_SEL_TSS         0x20u
+#define X86_GDT_ENTRIES     5u
+#define X86_DESC_CODE64     0x00af9b000000ffffull   /* L=1, G=1, P, DPL0, exec/read, accessed */
+#define X86_DESC_DATA       0x00cf93000000ffffull   /* D/B=1, G=1, P, DPL0, read/write, accessed */
+#define X86_DESC_TSS        0x00008b0000000067ull   /* P, DPL0, 64-bit busy TSS, limit 0x67 */
+
+/* A segment register's hidden part, decoded from a descriptor (mirrors struct kvm_segment). */
+typedef struct x86_seg {
+    uint64_t base;
+    uint32_t limit;            /* expanded by G (byte granular) */
+    uint16_t selector;
+    uint8_t  type, present, dpl, db, s, l, g, avl;
+} x86_seg;
+x86_seg x86_seg_from_desc(uint64_t desc, uint16_t selector);
+
+/* struct boot_params (the "zero page") offsets used by the loader and checked by the tests. */
+#define X86_BP_EXT_RAMDISK_IMAGE 0x0c0
+#define X86_BP_EXT_RAMDISK_SIZE  0x0c4
+#define X86_BP_EXT_CMD_LINE_PTR  0x0c8
+#define X86_BP_E820_ENTRIES      0x1e8
+#define X86_BP_SETUP_SECTS       0x1f1
+#define X86_BP_BOOT_FLAG         0x1fe
+#define X86_BP_HEADER            0x202      /* "HdrS" */
+#define X86_BP_VERSION           0x206
+#define X86_BP_TYPE_OF_LOADER    0x210
+#define X86_BP_LOADFLAGS         0x211
+#define X86_BP_CODE32_START      0x214
+#define X86_BP_RAMDISK_IMAGE     0x218
+#define X86_BP_RAMDISK_SIZE      0x21c
+#define X86_BP_HEAP_END_PTR      0x224
+#define X86_BP_CMD_LINE_PTR      0x228
+#define X86_BP_INITRD_ADDR_MAX   0x22c
+#define X86_BP_KERNEL_ALIGNMENT  0x230
+#define X86_BP_RELOCATABLE       0x234
+#define X86_BP_XLOADFLAGS        0x236
+#define X86_BP_CMDLINE_SIZE      0x238
+#define X86_BP_PREF_ADDRESS      0x258
+#define X86_BP_INIT_SIZE         0x260
+#define X86_BP_SETUP_HDR_END     0x268
+#define X86_BP_E820_TABLE        0x2d0      /* 20-byte entries */
+#define X86_BP_E820_MAX          128u
+#define X86_LOADED_HIGH          0x01
+#define X86_CAN_USE_HEAP         0x80
+#define X86_XLF_KERNEL_64        0x01
+#define X86_E820_RAM             1u
+#define X86_E820_RESERVED        2u
 
 typedef struct x86_boot_cfg {
     const char *kernel;        /* bzImage (or ELF vmlinux with PVH note, optional) */
