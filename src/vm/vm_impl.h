@@ -74,11 +74,24 @@ struct vmk_vm {
     atomic_bool running;
     uint64_t run_start_ns;
     bool has_snapshot_base;        /* a snapshot was taken: the dirty log is on (diff snapshots) */
+    char *last_snap_dir;           /* absolute path of this VM's last snapshot (parent of a diff) */
+    uint32_t last_snap_crc;        /* its state file's CRC */
+    pthread_mutex_t snap_mtx;      /* one snapshot/migration at a time */
     int migrate_ack_fd;            /* destination of a migration: -1, or the stream to acknowledge on */
+    /* set by restore: net devices whose MAC must change (clones), applied after device load */
+    bool set_mac[VM_MAX_DEVS];
+    uint8_t mac[VM_MAX_DEVS][6];
 };
 
-/* vm.c: builds devices/engine from vm->cfg without booting (restore and migration load state next). */
+/* vm.c: a VM with a validated deep copy of cfg (strings owned, disk paths made absolute) and its
+ * engine picked; nothing built. NULL with err on a bad config. Free with vmk_vm_free. */
+vmk_vm *vm_alloc(const vmk_vm_config *cfg, char *err, size_t errlen);
+/* vm.c: builds memory (unless vm->mem_ok: restore maps it from a file first), the loop, the console,
+ * the engine and the devices from vm->cfg without booting (restore and migration load state next). */
 int  vm_build(vmk_vm *vm, char *err, size_t errlen);
+/* Deep copy / free of a config's strings (vm.c). */
+void vm_cfg_copy(vmk_vm_config *dst, const vmk_vm_config *src);
+void vm_cfg_free(vmk_vm_config *c);
 /* migrate.c: called by vmk_vm_run on the destination once the guest runs; closes the fd. */
 void vm_migrate_ack(vmk_vm *vm);
 
