@@ -85,3 +85,42 @@ void vmk_rtc_free(vmk_rtc *r)
     pthread_mutex_destroy(&r->lock);
     free(r);
 }
+
+/* ---------- state ---------- */
+#define RTC_STATE_VERSION 1u
+
+void vmk_rtc_save(vmk_rtc *r, vmk_sbuf *b)
+{
+    pthread_mutex_lock(&r->lock);
+    vmk_sb_u32(b, RTC_STATE_VERSION);
+    vmk_sb_u64(b, (uint64_t)r->offset);
+    vmk_sb_u32(b, r->time_high);
+    vmk_sb_u32(b, r->alarm_low);
+    vmk_sb_u32(b, r->alarm_high);
+    vmk_sb_u32(b, r->irq_enabled);
+    pthread_mutex_unlock(&r->lock);
+}
+
+int vmk_rtc_load(vmk_rtc *r, vmk_sread *rd)
+{
+    uint32_t ver = vmk_sr_u32(rd);
+    if (vmk_sr_ok(rd) && ver != RTC_STATE_VERSION) {
+        vmk_sr_fail(rd, "rtc: state version %u, expected %u", ver, RTC_STATE_VERSION);
+        return -1;
+    }
+    int64_t off = (int64_t)vmk_sr_u64(rd);
+    uint32_t th = vmk_sr_u32(rd), al = vmk_sr_u32(rd), ah = vmk_sr_u32(rd), ie = vmk_sr_u32(rd);
+    if (!vmk_sr_ok(rd)) return -1;
+    if (ie > 1) {
+        vmk_sr_fail(rd, "rtc: invalid irq-enabled value %u", ie);
+        return -1;
+    }
+    pthread_mutex_lock(&r->lock);
+    r->offset = off;          /* the guest's wall clock keeps following the host's, as before */
+    r->time_high = th;
+    r->alarm_low = al;
+    r->alarm_high = ah;
+    r->irq_enabled = ie;
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}

@@ -10,7 +10,7 @@
 enum { R_RBR_THR = 0, R_IER = 1, R_IIR_FCR = 2, R_LCR = 3, R_MCR = 4, R_LSR = 5, R_MSR = 6, R_SCR = 7 };
 enum { IER_ERBFI = 1, IER_ETBEI = 2, IER_ELSI = 4, IER_EDSSI = 8 };
 enum { IIR_NONE = 0x01, IIR_MSI = 0x00, IIR_THRI = 0x02, IIR_RDI = 0x04, IIR_RLSI = 0x06, IIR_CTI = 0x0c };
-enum { LSR_DR = 0x01, LSR_OE = 0x02, LSR_THRE = 0x20, LSR_TEMT = 0x40 };
+enum { LSR_DR = 0x01, LSR_OE = 0x02, LSR_BI = 0x10, LSR_THRE = 0x20, LSR_TEMT = 0x40 };
 enum { MCR_DTR = 1, MCR_RTS = 2, MCR_OUT1 = 4, MCR_OUT2 = 8, MCR_LOOP = 16 };
 enum { MSR_DCTS = 1, MSR_DDSR = 2, MSR_TERI = 4, MSR_DDCD = 8, MSR_CTS = 16, MSR_DSR = 32, MSR_RI = 64, MSR_DCD = 128 };
 
@@ -23,6 +23,7 @@ struct vmk_uart {
     vmk_chardev *chr;
     vmk_irq irq;
     uint8_t rxq[RXQ_SIZE];
+    uint8_t rxbrk[RXQ_SIZE / 8];   /* per queue slot: the byte was received with a break (LSR.BI) */
     unsigned rx_head, rx_count;
     uint8_t ier, lcr, mcr, lsr_oe, msr, scr, dll, dlm, fcr;
     bool fifo_en, thre_pending, irq_level, paused;
@@ -36,10 +37,19 @@ static unsigned rx_visible(const vmk_uart *u)     /* bytes the guest can see in 
     return u->rx_count < lim ? u->rx_count : lim;
 }
 
+static bool brk_bit(const vmk_uart *u, unsigned slot) { return (u->rxbrk[slot / 8] >> (slot % 8)) & 1; }
+static void set_brk_bit(vmk_uart *u, unsigned slot, bool v)
+{
+    if (v) u->rxbrk[slot / 8] |= (uint8_t)(1u << (slot % 8));
+    else u->rxbrk[slot / 8] &= (uint8_t)~(1u << (slot % 8));
+}
+/* LSR.BI: the byte at the head of the FIFO arrived with a break; it stays set until that byte is read */
+static bool head_break(const vmk_uart *u) { return u->rx_count && brk_bit(u, u->rx_head); }
+
 static uint8_t compute_iir(const vmk_uart *u)
 {
     unsigned vis = rx_visible(u);
-    if ((u->ier & IER_ELSI) && u->lsr_oe) return IIR_RLSI;
+    if ((u->ier & IER_ELSI) && (u->lsr_oe || head_break(u))) return IIR_RLSI;
     if ((u->ier & IER_ERBFI) && vis) {
         unsigned trig = u->fifo_en ? trig_levels[u->fcr >> 6] : 1;
         return vis >= trig ? IIR_RDI : IIR_CTI;
@@ -87,11 +97,13 @@ static bool maybe_resume(vmk_uart *u)
     return false;
 }
 
-static void rx_push_locked(vmk_uart *u, const uint8_t *buf, size_t len)
+static void rx_push_locked(vmk_uart *u, const uint8_t *buf, size_t len, bool brk)
 {
     for (size_t i = 0; i < len; i++) {
         if (u->rx_count == RXQ_SIZE) { u->lsr_oe = 1; break; }
-        u->rxq[(u->rx_head + u->rx_count) % RXQ_SIZE] = buf[i];
+        unsigned slot = (u->rx_head + u->rx_count) % RXQ_SIZE;
+        u->rxq[slot] = buf[i];
+        set_brk_bit(u, slot, brk && i == 0);
         u->rx_count++;
     }
 }
@@ -104,7 +116,7 @@ void vmk_uart_receive(vmk_uart *u, const uint8_t *buf, size_t len)
         pthread_mutex_unlock(&u->lock);
         return;
     }
-    rx_push_locked(u, buf, len);
+    rx_push_locked(u, buf, len, false);
     if (!u->paused && RXQ_SIZE - u->rx_count < RXQ_PAUSE) { u->paused = true; pause = true; }
     /* flow control changes are made under the lock so a pause and a resume cannot be reordered */
     if (pause && u->chr) vmk_chr_accept(u->chr, false);
@@ -140,7 +152,8 @@ uint8_t vmk_uart_read_reg(vmk_uart *u, unsigned reg)
     case R_LCR: v = u->lcr; break;
     case R_MCR: v = u->mcr; break;
     case R_LSR:
-        v = (uint8_t)(LSR_THRE | LSR_TEMT | (rx_visible(u) ? LSR_DR : 0) | (u->lsr_oe ? LSR_OE : 0));
+        v = (uint8_t)(LSR_THRE | LSR_TEMT | (rx_visible(u) ? LSR_DR : 0) | (u->lsr_oe ? LSR_OE : 0) |
+                      (head_break(u) ? LSR_BI : 0));
         u->lsr_oe = 0;
         break;
     case R_MSR:
@@ -162,7 +175,7 @@ void vmk_uart_write_reg(vmk_uart *u, unsigned reg, uint8_t val)
     switch (reg & 7) {
     case R_RBR_THR:
         if (u->lcr & 0x80) { u->dll = val; break; }
-        if (u->mcr & MCR_LOOP) rx_push_locked(u, &val, 1);
+        if (u->mcr & MCR_LOOP) rx_push_locked(u, &val, 1, false);
         else out = true;
         u->thre_pending = true;            /* transmission is instantaneous */
         break;
@@ -230,4 +243,80 @@ void vmk_uart_free(vmk_uart *u)
     if (u->chr) vmk_chr_set_rx(u->chr, NULL, NULL);
     pthread_mutex_destroy(&u->lock);
     free(u);
+}
+
+void vmk_uart_send_break(vmk_uart *u, uint8_t c)
+{
+    static const uint8_t zero = 0;
+    pthread_mutex_lock(&u->lock);
+    if (!(u->mcr & MCR_LOOP) && RXQ_SIZE - u->rx_count >= 2) {
+        rx_push_locked(u, &zero, 1, true);     /* the break: a 0 byte with LSR.BI */
+        rx_push_locked(u, &c, 1, false);
+        update_irq(u);
+    }
+    pthread_mutex_unlock(&u->lock);
+}
+
+/* ---------- state ---------- */
+#define UART_STATE_VERSION 1u
+
+void vmk_uart_save(vmk_uart *u, vmk_sbuf *b)
+{
+    pthread_mutex_lock(&u->lock);
+    vmk_sb_u32(b, UART_STATE_VERSION);
+    const uint8_t regs[9] = { u->ier, u->lcr, u->mcr, u->lsr_oe, u->msr, u->scr, u->dll, u->dlm, u->fcr };
+    vmk_sb_bytes(b, regs, sizeof regs);
+    vmk_sb_u8(b, (uint8_t)(u->fifo_en | u->thre_pending << 1));
+    vmk_sb_u32(b, u->rx_count);
+    for (unsigned i = 0; i < u->rx_count; i++) {
+        unsigned slot = (u->rx_head + i) % RXQ_SIZE;
+        vmk_sb_u8(b, u->rxq[slot]);
+        vmk_sb_u8(b, brk_bit(u, slot));
+    }
+    pthread_mutex_unlock(&u->lock);
+}
+
+int vmk_uart_load(vmk_uart *u, vmk_sread *r)
+{
+    uint32_t ver = vmk_sr_u32(r);
+    if (vmk_sr_ok(r) && ver != UART_STATE_VERSION) {
+        vmk_sr_fail(r, "uart: state version %u, expected %u", ver, UART_STATE_VERSION);
+        return -1;
+    }
+    uint8_t regs[9];
+    vmk_sr_bytes(r, regs, sizeof regs);
+    uint8_t flags = vmk_sr_u8(r);
+    uint32_t n = vmk_sr_u32(r);
+    if (!vmk_sr_ok(r)) return -1;
+    if ((regs[0] & ~0x0fu) || (regs[2] & ~0x1fu) || regs[3] > 1 || (regs[8] & ~0xc9u) || (flags & ~3u) ||
+        n > RXQ_SIZE) {
+        vmk_sr_fail(r, "uart: invalid register state");
+        return -1;
+    }
+    uint8_t q[RXQ_SIZE], brk[RXQ_SIZE];
+    for (uint32_t i = 0; i < n; i++) {
+        q[i] = vmk_sr_u8(r);
+        brk[i] = vmk_sr_u8(r);
+        if (brk[i] > 1) vmk_sr_fail(r, "uart: invalid break flag");
+    }
+    if (!vmk_sr_ok(r)) return -1;
+    pthread_mutex_lock(&u->lock);
+    u->ier = regs[0]; u->lcr = regs[1]; u->mcr = regs[2]; u->lsr_oe = regs[3]; u->msr = regs[4];
+    u->scr = regs[5]; u->dll = regs[6]; u->dlm = regs[7]; u->fcr = regs[8];
+    u->fifo_en = flags & 1;
+    u->thre_pending = (flags >> 1) & 1;
+    u->rx_head = 0;
+    u->rx_count = n;
+    memcpy(u->rxq, q, n);
+    memset(u->rxbrk, 0, sizeof u->rxbrk);
+    for (uint32_t i = 0; i < n; i++) set_brk_bit(u, i, brk[i]);
+    bool want_pause = RXQ_SIZE - u->rx_count < RXQ_PAUSE;
+    if (want_pause != u->paused) {
+        u->paused = want_pause;
+        if (u->chr) vmk_chr_accept(u->chr, !want_pause);
+    }
+    u->irq_level = compute_iir(u) == IIR_NONE;     /* force the line to be driven to its level */
+    update_irq(u);
+    pthread_mutex_unlock(&u->lock);
+    return 0;
 }

@@ -80,6 +80,11 @@ uint64_t rv_hart_get_pc(const rv_hart *h) { return h->pc; }
 uint64_t rv_hart_instret(const rv_hart *h) { return h->instret; }
 void rv_hart_clear_reservation(rv_hart *h) { h->res_valid = false; }
 
+void rv_hart_flush_store_tlb(rv_hart *h)
+{
+    rv_tlb_flush_store(h);
+}
+
 void rv_hart_kick(rv_hart *h) { atomic_fetch_or(&h->kick, KICK_RETURN); }
 
 void rv_hart_set_irq(rv_hart *h, unsigned irq_bit, bool level)

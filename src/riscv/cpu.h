@@ -51,6 +51,15 @@ uint64_t rv_hart_instret(const rv_hart *h);
 void     rv_hart_clear_reservation(rv_hart *h);
 /* Flushes the decoded-instruction cache for [pa, pa+len) (devices wrote guest memory). */
 void     rv_hart_invalidate_code(rv_hart *h, uint64_t pa, uint64_t len);
+/* Forgets every cached writable translation (store TLB entries of all contexts), so the next store
+ * to each page takes the slow path and marks it dirty again. Call only while the hart is not running. */
+void     rv_hart_flush_store_tlb(rv_hart *h);
+/* Architectural state for snapshots (registers, pc, privilege, CSRs, FP state, software-pending
+ * interrupts, WFI flag kept by the platform). load validates and starts with empty TLB/caches;
+ * device-driven pending bits (mip_dev) start clear: the CLINT and PLIC re-drive them. 0 or -1 with
+ * the reader failed. */
+void     rv_hart_save(const rv_hart *h, vmk_sbuf *b);
+int      rv_hart_load(rv_hart *h, vmk_sread *r);
 /* Debug: dumps pc, priv and registers to stderr. */
 void     rv_hart_dump(const rv_hart *h);
 

@@ -7,6 +7,7 @@
 #include "../dev/dev.h"
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -36,8 +37,17 @@ struct rv_machine {
     vmk_rtc *rtc;
     virtio_slot virtio[RV_VIRTIO_SLOTS];
     unsigned nvirtio;
-    uint64_t start_ns;
     int wake_fd;
+    /* guest time: mtime ticks = (frozen ? frozen_ns : now - time_base_ns) / 100. Owned by the vCPU
+     * thread while rv_machine_run runs, else by the caller of pause/resume/load (under plock). */
+    uint64_t time_base_ns, frozen_ns;
+    bool frozen;
+    /* pause protocol (see riscv.h): plock guards pause_count, running, parked */
+    pthread_mutex_t plock;
+    pthread_cond_t pcond;
+    unsigned pause_count;
+    bool running, parked;
+    atomic_bool pause_req;
     atomic_int stop;                 /* 0 = run; 1 = stop requested */
     atomic_int exit_status;
     atomic_bool reboot;              /* the guest asked for a reset (test device 0x7777) */
@@ -178,7 +188,22 @@ static void clint_irq(void *opaque, unsigned hart, unsigned bit, bool level)
 static uint64_t clint_time(void *opaque)
 {
     rv_machine *m = opaque;
-    return (vmk_now_ns() - m->start_ns) / (1000000000ull / RV_TIMEBASE_HZ);
+    uint64_t ns = m->frozen ? m->frozen_ns : vmk_now_ns() - m->time_base_ns;
+    return ns / (1000000000ull / RV_TIMEBASE_HZ);
+}
+
+static void time_freeze(rv_machine *m)
+{
+    if (m->frozen) return;
+    m->frozen_ns = vmk_now_ns() - m->time_base_ns;
+    m->frozen = true;
+}
+
+static void time_thaw(rv_machine *m)
+{
+    if (!m->frozen) return;
+    m->time_base_ns = vmk_now_ns() - m->frozen_ns;
+    m->frozen = false;
 }
 
 /* ---------- lifecycle ---------- */
@@ -195,7 +220,9 @@ rv_machine *rv_machine_new(vmk_mem *mem, unsigned ncpus, vmk_chardev *console, c
     rv_machine *m = vmk_xcalloc(1, sizeof(*m));
     m->mem = mem;
     m->nharts = ncpus;
-    m->start_ns = vmk_now_ns();
+    m->time_base_ns = vmk_now_ns();
+    pthread_mutex_init(&m->plock, NULL);
+    pthread_cond_init(&m->pcond, NULL);
     m->slice = ncpus > 1 ? SLICE_INSNS_SMP : SLICE_INSNS;
     const char *sl = getenv("VMKIT_SLICE");      /* tuning knob for experiments */
     if (sl && atoi(sl) >= 100 && atoi(sl) <= 10000000) m->slice = (uint64_t)atoi(sl);
@@ -229,6 +256,8 @@ void rv_machine_free(rv_machine *m)
     rv_plic_free(m->plic);
     rv_clint_free(m->clint);
     if (m->wake_fd >= 0) close(m->wake_fd);
+    pthread_mutex_destroy(&m->plock);
+    pthread_cond_destroy(&m->pcond);
     free(m);
 }
 
@@ -307,7 +336,7 @@ static void idle_sleep(rv_machine *m)
     }
     atomic_store_explicit(&m->sleeping, true, memory_order_seq_cst);
     /* re-check after announcing the sleep: an interrupt posted before this point did not write the fd */
-    bool any = atomic_load(&m->stop) != 0;
+    bool any = atomic_load(&m->stop) != 0 || atomic_load(&m->pause_req);
     for (unsigned i = 0; i < m->nharts && !any; i++) any = rv_hart_wakeup_pending(m->harts[i]);
     if (!any) {
         struct pollfd p = { .fd = m->wake_fd, .events = POLLIN };
@@ -320,9 +349,86 @@ static void idle_sleep(rv_machine *m)
     while (read(m->wake_fd, &junk, sizeof(junk)) > 0) {}
 }
 
+/* ---------- pause / resume ---------- */
+static void kick_all(rv_machine *m)
+{
+    for (unsigned i = 0; i < m->nharts; i++) if (m->harts[i]) rv_hart_kick(m->harts[i]);
+    uint64_t one = 1;
+    ssize_t r = write(m->wake_fd, &one, sizeof(one));
+    (void)r;
+}
+
+/* vCPU thread: parks until every pause is resumed or a stop is requested. Guest time stands still
+ * while parked. The wait polls the eventfd (stop_with must stay async-signal-safe, so it cannot
+ * signal a condition variable). */
+static void park(rv_machine *m)
+{
+    pthread_mutex_lock(&m->plock);
+    time_freeze(m);
+    m->parked = true;
+    pthread_cond_broadcast(&m->pcond);
+    while (m->pause_count > 0 && !atomic_load(&m->stop)) {
+        pthread_mutex_unlock(&m->plock);
+        struct pollfd p = { .fd = m->wake_fd, .events = POLLIN };
+        poll(&p, 1, 200);
+        uint64_t junk;
+        while (read(m->wake_fd, &junk, sizeof(junk)) > 0) {}
+        pthread_mutex_lock(&m->plock);
+    }
+    m->parked = false;
+    if (m->pause_count == 0) time_thaw(m);
+    pthread_mutex_unlock(&m->plock);
+}
+
+void rv_machine_pause(rv_machine *m)
+{
+    pthread_mutex_lock(&m->plock);
+    if (m->pause_count++ == 0) {
+        atomic_store(&m->pause_req, true);
+        if (m->running) kick_all(m);
+        else time_freeze(m);
+    }
+    while (m->running && !m->parked) pthread_cond_wait(&m->pcond, &m->plock);
+    pthread_mutex_unlock(&m->plock);
+}
+
+void rv_machine_resume(rv_machine *m)
+{
+    pthread_mutex_lock(&m->plock);
+    if (m->pause_count > 0 && --m->pause_count == 0) {
+        atomic_store(&m->pause_req, false);
+        if (m->running) {
+            uint64_t one = 1;
+            ssize_t r = write(m->wake_fd, &one, sizeof(one));
+            (void)r;
+        } else {
+            time_thaw(m);
+        }
+    }
+    pthread_mutex_unlock(&m->plock);
+}
+
+void rv_machine_dirty_sync(rv_machine *m)
+{
+    /* the vCPU thread is parked (or not running): its TLBs are ours to touch. Store entries are the
+     * only writable host pointers the hart caches (stores, FP stores, SC and AMOs all use them);
+     * a refill goes through tlb_fill, which marks the page in mem->dirty and mem->log. */
+    pthread_mutex_lock(&m->plock);
+    for (unsigned i = 0; i < m->nharts; i++) rv_hart_flush_store_tlb(m->harts[i]);
+    pthread_mutex_unlock(&m->plock);
+}
+
 int rv_machine_run(rv_machine *m)
 {
+    pthread_mutex_lock(&m->plock);
+    m->running = true;
+    if (m->pause_count == 0) time_thaw(m);        /* a loaded machine starts at its saved mtime */
+    pthread_mutex_unlock(&m->plock);
     while (!atomic_load_explicit(&m->stop, memory_order_acquire)) {
+        if (atomic_load_explicit(&m->pause_req, memory_order_acquire)) {
+            park(m);
+            continue;
+        }
         uint64_t now = rv_machine_mtime(m);
         rv_clint_update(m->clint, now);
         bool all_idle = true;
@@ -333,7 +439,8 @@ int rv_machine_run(rv_machine *m)
             m->idle[i] = (r == RV_RUN_WFI);
             if (!m->idle[i]) all_idle = false;
             if (m->nharts > 1) rv_hart_clear_reservation(m->harts[i]);
-            if (atomic_load_explicit(&m->stop, memory_order_relaxed)) break;
+            if (atomic_load_explicit(&m->stop, memory_order_relaxed) ||
+                atomic_load_explicit(&m->pause_req, memory_order_relaxed)) { all_idle = false; break; }
         }
         if (all_idle && !atomic_load(&m->stop)) {
             now = rv_machine_mtime(m);
@@ -343,6 +450,11 @@ int rv_machine_run(rv_machine *m)
             if (!runnable) idle_sleep(m);
         }
     }
+    pthread_mutex_lock(&m->plock);
+    m->running = false;
+    if (m->pause_count > 0) time_freeze(m);
+    pthread_cond_broadcast(&m->pcond);
+    pthread_mutex_unlock(&m->plock);
     if (vmk_log_level >= VMK_LOG_DEBUG)
         for (unsigned i = 0; i < m->nharts; i++) rv_hart_dump(m->harts[i]);
     return atomic_load(&m->exit_status);
@@ -359,4 +471,14 @@ void rv_machine_get_stats(rv_machine *m, rv_machine_stats *st)
     for (unsigned i = 0; i < m->nharts; i++) st->instret += rv_hart_instret(m->harts[i]);
     st->sleeps = m->sleeps;
     st->run_slices = m->slices;
+}
+
+/* ---------- state (snapshots, migration): filled in below ---------- */
+void rv_machine_request_shutdown(rv_machine *m) { (void)m; }
+int rv_machine_save(rv_machine *m, vmk_sbuf *b) { (void)m; (void)b; return -1; }
+int rv_machine_load(rv_machine *m, vmk_sread *r, char *err, size_t errlen)
+{
+    (void)m; (void)r;
+    vmk_seterr(err, errlen, "RISC-V machine state load: not implemented yet");
+    return -1;
 }

@@ -189,8 +189,36 @@ static void blk_free(virtio_dev *d)
     free(b);
 }
 
+/* State: the capacity, so a restore onto a disk of another size is refused (the guest's file
+ * system would be cut off or see garbage). */
+static void blk_save(virtio_dev *d, vmk_sbuf *sb)
+{
+    blk *b = d->priv;
+    vmk_sb_u64(sb, b->capacity);
+    vmk_sb_u8(sb, b->ro);
+}
+
+static int blk_load(virtio_dev *d, vmk_sread *r)
+{
+    blk *b = d->priv;
+    uint64_t cap = vmk_sr_u64(r);
+    uint8_t ro = vmk_sr_u8(r);
+    if (!vmk_sr_ok(r)) return -1;
+    if (cap != b->capacity) {
+        vmk_sr_fail(r, "the disk has %llu sectors, the snapshot expects %llu (disk changed?)",
+                    (unsigned long long)b->capacity, (unsigned long long)cap);
+        return -1;
+    }
+    if (ro > 1 || (!ro && b->ro)) {
+        vmk_sr_fail(r, "the disk was writable when saved and is read-only now");
+        return -1;
+    }
+    return 0;
+}
+
 static const virtio_devops blk_ops = {
     .device_id = VIRTIO_ID_BLOCK, .name = "virtio-blk", .nqueues = 1, .kick = blk_kick, .free = blk_free,
+    .save = blk_save, .load = blk_load,
 };
 
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }

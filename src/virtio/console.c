@@ -86,9 +86,32 @@ static void con_free(virtio_dev *d)
     free(c);
 }
 
+/* State: input bytes that waited for a guest buffer. */
+static void con_save(virtio_dev *d, vmk_sbuf *b)
+{
+    con *c = d->priv;
+    vmk_sb_u32(b, (uint32_t)c->npending);
+    vmk_sb_bytes(b, c->pending, c->npending);
+}
+
+static int con_load(virtio_dev *d, vmk_sread *r)
+{
+    con *c = d->priv;
+    uint32_t n = vmk_sr_u32(r);
+    if (vmk_sr_ok(r) && n > CON_PENDING_MAX) { vmk_sr_fail(r, "%u pending input bytes (limit %u)", n, CON_PENDING_MAX); return -1; }
+    if (!vmk_sr_bytes(r, c->pending, vmk_sr_ok(r) ? n : 0) || !vmk_sr_ok(r)) return -1;
+    c->npending = n;
+    bool want_pause = n > 0;
+    if (want_pause != c->paused) {
+        c->paused = want_pause;
+        vmk_chr_accept(c->chr, !want_pause);
+    }
+    return 0;
+}
+
 static const virtio_devops con_ops = {
     .device_id = VIRTIO_ID_CONSOLE, .name = "virtio-console", .nqueues = 2,
-    .kick = con_kick, .reset = con_reset, .free = con_free,
+    .kick = con_kick, .reset = con_reset, .free = con_free, .save = con_save, .load = con_load,
 };
 
 virtio_dev *virtio_console_new(const virtio_env *env, vmk_chardev *chr, char *err, size_t errlen)

@@ -462,10 +462,40 @@ static void net_free(virtio_dev *d)
     free(n);
 }
 
+/* State: the MAC and link status live in config space (saved by the transport); here only whether
+ * an RX interrupt was still owed. Frames queued for the guest and slirp's connections are not
+ * saved: a restored user-mode network starts fresh (TCP connections through it are lost). */
+static void net_save(virtio_dev *d, vmk_sbuf *b)
+{
+    net *n = d->priv;
+    vmk_sb_u8(b, n->rx_notify);
+}
+
+static int net_load(virtio_dev *d, vmk_sread *r)
+{
+    net *n = d->priv;
+    uint8_t rn = vmk_sr_u8(r);
+    if (!vmk_sr_ok(r)) return -1;
+    if (rn > 1) { vmk_sr_fail(r, "bad rx_notify flag"); return -1; }
+    if (d->config[0] & 1) { vmk_sr_fail(r, "multicast MAC address"); return -1; }
+    d->config[6] &= NET_S_LINK_UP;
+    n->rx_notify = rn;
+    return 0;
+}
+
 static const virtio_devops net_ops = {
     .device_id = VIRTIO_ID_NET, .name = "virtio-net", .nqueues = 2,
-    .kick = net_kick, .reset = net_reset, .free = net_free,
+    .kick = net_kick, .reset = net_reset, .free = net_free, .save = net_save, .load = net_load,
 };
+
+void virtio_net_set_mac(virtio_dev *d, const uint8_t mac[6])
+{
+    if (d->ops != &net_ops) return;
+    pthread_mutex_lock(&d->mtx);
+    memcpy(d->config, mac, 6);
+    virtio_dev_config_changed(d);
+    pthread_mutex_unlock(&d->mtx);
+}
 
 static int open_tap(const char *name, char *err, size_t errlen)
 {

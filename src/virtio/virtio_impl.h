@@ -70,6 +70,10 @@ typedef struct virtio_devops {
     void (*config_write)(virtio_dev *d, uint64_t off, uint64_t val, unsigned size);
     /* frees device-specific state (loop stopped or not running) */
     void (*free)(virtio_dev *d);
+    /* device-specific state beyond the transport (state.c frames it), may be NULL. load validates
+     * (vmk_sr_fail on a bad value) and runs with d->mtx held, before the VM runs. */
+    void (*save)(virtio_dev *d, vmk_sbuf *b);
+    int  (*load)(virtio_dev *d, vmk_sread *r);
 } virtio_devops;
 
 struct virtio_dev {
