@@ -30,6 +30,12 @@ static void rve_request_stop(void *e, int status) { rv_machine_request_stop(e, s
 static bool rve_reboot_requested(void *e) { return rv_machine_reboot_requested(e); }
 static void rve_invalidate_code(void *e, uint64_t pa, uint64_t len) { rv_machine_invalidate_code(e, pa, len); }
 static void rve_free(void *e) { rv_machine_free(e); }
+static void rve_pause(void *e) { rv_machine_pause(e); }
+static void rve_resume(void *e) { rv_machine_resume(e); }
+static void rve_dirty_sync(void *e) { rv_machine_dirty_sync(e); }
+static void rve_request_shutdown(void *e) { rv_machine_request_shutdown(e); }
+static int  rve_save(void *e, vmk_sbuf *b) { return rv_machine_save(e, b); }
+static int  rve_load(void *e, vmk_sread *r, char *err, size_t errlen) { return rv_machine_load(e, r, err, errlen); }
 
 static uint64_t rve_instret(void *e)
 {
@@ -52,6 +58,12 @@ const vm_engine_ops vm_engine_riscv = {
     .request_stop = rve_request_stop,
     .reboot_requested = rve_reboot_requested,
     .invalidate_code = rve_invalidate_code,
+    .request_shutdown = rve_request_shutdown,
+    .pause = rve_pause,
+    .resume = rve_resume,
+    .dirty_sync = rve_dirty_sync,
+    .save = rve_save,
+    .load = rve_load,
     .instret = rve_instret,
     .free = rve_free,
 };
