@@ -466,7 +466,9 @@ void vmk_http_server_free(vmk_http_server *s)
     pthread_join(s->accept_th, NULL);
     close(s->lfd);
     pthread_mutex_lock(&s->mu);
-    for (conn *c = s->conns; c; c = c->next) shutdown(c->fd, SHUT_RDWR);
+    /* reading side only: idle connections see EOF at once, while a request being handled still
+     * gets its response (e.g. the 204 of a migration that makes the VMM exit) */
+    for (conn *c = s->conns; c; c = c->next) shutdown(c->fd, SHUT_RD);
     conn *list = s->conns;
     s->conns = NULL;
     pthread_mutex_unlock(&s->mu);

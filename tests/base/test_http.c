@@ -222,15 +222,20 @@ int main(void)
     CHECK(code == -1 && strstr(err, "timed out"));
     TEST_END();
 
-    TEST_BEGIN("http: server free with open connections returns promptly and closes them");
+    TEST_BEGIN("http: server free with open connections returns promptly, closes them, answers the request in progress");
     int idle = connect_raw(sock);
     int partial = connect_raw(sock);
     send_str(partial, "GET / HTT");
+    int busy = connect_raw(sock);
+    send_str(busy, "GET /sleep HTTP/1.1\r\n\r\n");
     usleep(50000);
     t0 = vmk_now_ns();
     vmk_http_server_free(s);
     uint64_t free_ms = (vmk_now_ns() - t0) / 1000000;
     CHECK(free_ms < 1000);
+    r = recv_until(busy, NULL, 1000);
+    CHECK(strncmp(r, "HTTP/1.1 204 ", 13) == 0);   /* the request in progress got its answer */
+    close(busy);
     r = recv_until(idle, NULL, 1000);
     CHECK(r[0] == 0);                          /* EOF, nothing sent */
     close(idle);
