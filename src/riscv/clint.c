@@ -100,3 +100,46 @@ static void clint_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 }
 
 const vmk_mmio_ops rv_clint_ops = { .read = clint_read, .write = clint_write };
+
+/* ---------- state ---------- */
+#define CLINT_STATE_VERSION 1u
+
+void rv_clint_save(rv_clint *c, vmk_sbuf *b)
+{
+    vmk_sb_u32(b, CLINT_STATE_VERSION);
+    vmk_sb_u32(b, c->nharts);
+    vmk_sb_u64(b, rv_clint_mtime(c));
+    for (unsigned h = 0; h < c->nharts; h++) {
+        vmk_sb_u32(b, c->msip[h]);
+        vmk_sb_u64(b, c->mtimecmp[h]);
+    }
+}
+
+int rv_clint_load(rv_clint *c, vmk_sread *r, uint64_t *mtime)
+{
+    uint32_t ver = vmk_sr_u32(r), n = vmk_sr_u32(r);
+    uint64_t t = vmk_sr_u64(r);
+    if (!vmk_sr_ok(r)) return -1;
+    if (ver != CLINT_STATE_VERSION || n != c->nharts) {
+        vmk_sr_fail(r, "clint: state version %u for %u harts, expected version %u for %u", ver, n,
+                    CLINT_STATE_VERSION, c->nharts);
+        return -1;
+    }
+    uint32_t msip[RV_MAX_HARTS];
+    uint64_t cmp[RV_MAX_HARTS];
+    for (unsigned h = 0; h < n; h++) {
+        msip[h] = vmk_sr_u32(r);
+        cmp[h] = vmk_sr_u64(r);
+        if (msip[h] > 1) vmk_sr_fail(r, "clint: bad msip %u", msip[h]);
+    }
+    if (!vmk_sr_ok(r)) return -1;
+    c->offset = 0;                 /* the caller sets the time source to t */
+    for (unsigned h = 0; h < n; h++) {
+        c->msip[h] = msip[h];
+        c->mtimecmp[h] = cmp[h];
+        c->mtip[h] = false;
+        if (msip[h]) c->irq(c->opaque, h, 3 /* MSI */, true);
+    }
+    *mtime = t;
+    return 0;
+}

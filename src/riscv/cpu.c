@@ -333,6 +333,104 @@ static rv_block *get_block(rv_hart *h, rv_block *tmp)
     return k;
 }
 
+/* ---------------- state (snapshots) ---------------- */
+#define HART_STATE_VERSION 1u
+
+void rv_hart_save(const rv_hart *h, vmk_sbuf *b)
+{
+    vmk_sb_u32(b, HART_STATE_VERSION);
+    for (unsigned i = 1; i < 32; i++) vmk_sb_u64(b, h->x[i]);
+    for (unsigned i = 0; i < 32; i++) vmk_sb_u64(b, h->f[i]);
+    vmk_sb_u64(b, h->pc);
+    vmk_sb_u8(b, (uint8_t)h->priv);
+    const uint64_t c[] = { h->mstatus, h->misa, h->medeleg, h->mideleg, h->mie, h->mtvec, h->stvec, h->mepc,
+                           h->sepc, h->mcause, h->scause, h->mtval, h->stval, h->mscratch, h->sscratch, h->satp,
+                           h->menvcfg, h->senvcfg, h->stimecmp, h->mcounteren, h->scounteren, h->mcountinhibit,
+                           h->fflags, h->frm, h->instret, (uint64_t)h->cycle_off, (uint64_t)h->instret_off,
+                           h->mip_sw };
+    for (unsigned i = 0; i < sizeof c / sizeof c[0]; i++) vmk_sb_u64(b, c[i]);
+    for (unsigned i = 0; i < 8; i++) vmk_sb_u64(b, h->pmpcfg[i]);
+    for (unsigned i = 0; i < 64; i++) vmk_sb_u64(b, h->pmpaddr[i]);
+}
+
+enum { C_MSTATUS, C_MISA, C_MEDELEG, C_MIDELEG, C_MIE, C_MTVEC, C_STVEC, C_MEPC, C_SEPC, C_MCAUSE, C_SCAUSE,
+       C_MTVAL, C_STVAL, C_MSCRATCH, C_SSCRATCH, C_SATP, C_MENVCFG, C_SENVCFG, C_STIMECMP, C_MCOUNTEREN,
+       C_SCOUNTEREN, C_MCOUNTINHIBIT, C_FFLAGS, C_FRM, C_INSTRET, C_CYCLE_OFF, C_INSTRET_OFF, C_MIP_SW, C_N };
+
+/* What a CSR value loaded from a snapshot may hold: the bits a guest write could have produced. */
+static const char *csr_state_bad(const rv_hart *h, const uint64_t *c, unsigned priv, uint64_t pc)
+{
+    if (priv != RV_PRIV_U && priv != RV_PRIV_S && priv != RV_PRIV_M) return "bad privilege level";
+    if (c[C_MISA] != h->misa) return "different ISA (misa)";
+    if (pc & 1) return "misaligned pc";
+    if ((c[C_MSTATUS] & ~MSTATUS_WMASK) || ((c[C_MSTATUS] & MS_MPP) >> MS_MPP_SHIFT) == 2) return "bad mstatus";
+    if (c[C_MEDELEG] & ~MEDELEG_MASK) return "bad medeleg";
+    if (c[C_MIDELEG] & ~S_INT_MASK) return "bad mideleg";
+    if (c[C_MIE] & ~MIE_MASK) return "bad mie";
+    if ((c[C_MTVEC] & 3) >= 2 || (c[C_STVEC] & 2)) return "bad trap vector mode";
+    if ((c[C_MEPC] & 1) || (c[C_SEPC] & 1)) return "misaligned xepc";
+    unsigned mode = (unsigned)(c[C_SATP] >> 60);
+    if (mode != 0 && mode != 8 && mode != 9) return "unsupported satp mode";
+    if ((c[C_MENVCFG] & ~(MENVCFG_FIOM | MENVCFG_STCE)) || (c[C_SENVCFG] & ~1ull)) return "bad envcfg";
+    if ((c[C_MCOUNTEREN] >> 32) || (c[C_SCOUNTEREN] >> 32) || (c[C_MCOUNTINHIBIT] >> 32) || (c[C_MCOUNTINHIBIT] & 2))
+        return "bad counter enables";
+    if (c[C_FFLAGS] > 31 || c[C_FRM] > 7) return "bad fcsr";
+    if (c[C_MIP_SW] & ~S_INT_MASK) return "bad mip";
+    return NULL;
+}
+
+int rv_hart_load(rv_hart *h, vmk_sread *r)
+{
+    uint32_t ver = vmk_sr_u32(r);
+    if (vmk_sr_ok(r) && ver != HART_STATE_VERSION) {
+        vmk_sr_fail(r, "hart %u: state version %u, this vmkit reads %u", h->hartid, ver, HART_STATE_VERSION);
+        return -1;
+    }
+    uint64_t x[32] = { 0 }, f[32], c[C_N], pmpcfg[8], pmpaddr[64];
+    for (unsigned i = 1; i < 32; i++) x[i] = vmk_sr_u64(r);
+    for (unsigned i = 0; i < 32; i++) f[i] = vmk_sr_u64(r);
+    uint64_t pc = vmk_sr_u64(r);
+    unsigned priv = vmk_sr_u8(r);
+    for (unsigned i = 0; i < C_N; i++) c[i] = vmk_sr_u64(r);
+    for (unsigned i = 0; i < 8; i++) pmpcfg[i] = vmk_sr_u64(r);
+    for (unsigned i = 0; i < 64; i++) pmpaddr[i] = vmk_sr_u64(r);
+    if (!vmk_sr_ok(r)) return -1;
+    const char *bad = csr_state_bad(h, c, priv, pc);
+    for (unsigned i = 0; i < 8 && !bad; i++) if (pmpcfg[i] & 0x6060606060606060ull) bad = "bad pmpcfg";
+    for (unsigned i = 0; i < 64 && !bad; i++) if (pmpaddr[i] >> 54) bad = "bad pmpaddr";
+    if (bad) {
+        vmk_sr_fail(r, "hart %u: %s", h->hartid, bad);
+        return -1;
+    }
+    memcpy(h->x, x, sizeof x);
+    h->x[32] = 0;
+    memcpy(h->f, f, sizeof f);
+    h->pc = pc;
+    h->priv = priv;
+    h->mstatus = c[C_MSTATUS]; h->medeleg = c[C_MEDELEG]; h->mideleg = c[C_MIDELEG]; h->mie = c[C_MIE];
+    h->mtvec = c[C_MTVEC]; h->stvec = c[C_STVEC]; h->mepc = c[C_MEPC]; h->sepc = c[C_SEPC];
+    h->mcause = c[C_MCAUSE]; h->scause = c[C_SCAUSE]; h->mtval = c[C_MTVAL]; h->stval = c[C_STVAL];
+    h->mscratch = c[C_MSCRATCH]; h->sscratch = c[C_SSCRATCH]; h->satp = c[C_SATP];
+    h->menvcfg = c[C_MENVCFG]; h->senvcfg = c[C_SENVCFG]; h->stimecmp = c[C_STIMECMP];
+    h->mcounteren = (uint32_t)c[C_MCOUNTEREN]; h->scounteren = (uint32_t)c[C_SCOUNTEREN];
+    h->mcountinhibit = (uint32_t)c[C_MCOUNTINHIBIT];
+    h->fflags = (uint32_t)c[C_FFLAGS]; h->frm = (uint32_t)c[C_FRM];
+    h->instret = c[C_INSTRET]; h->cycle_off = (int64_t)c[C_CYCLE_OFF]; h->instret_off = (int64_t)c[C_INSTRET_OFF];
+    h->mip_sw = c[C_MIP_SW];
+    memcpy(h->pmpcfg, pmpcfg, sizeof pmpcfg);
+    memcpy(h->pmpaddr, pmpaddr, sizeof pmpaddr);
+    atomic_store(&h->mip_dev, 0);                /* the CLINT and PLIC drive these again */
+    atomic_store(&h->kick, KICK_IRQ);
+    h->res_valid = false;
+    h->exc_cause = h->exc_tval = 0;
+    rv_tlb_flush_all(h);
+    rv_mmu_update_ctx(h);
+    blocks_flush(h);
+    h->fence_epoch++;
+    h->store_epoch_seen = atomic_load(&h->cm->store_epoch);
+    return 0;
+}
+
 /* ---------------- interpreter helpers ---------------- */
 static inline uint32_t unbox32(uint64_t v)
 {

@@ -4,13 +4,8 @@
  * and the F/D fcsr. Unimplemented CSRs and illegal accesses make the caller raise illegal insn. */
 #include "hart.h"
 
-#define MSTATUS_WMASK (MS_SIE | MS_MIE | MS_SPIE | MS_MPIE | MS_SPP | MS_MPP | MS_FS | MS_MPRV | MS_SUM | \
-                       MS_MXR | MS_TVM | MS_TW | MS_TSR)
 #define SSTATUS_MASK  (MS_SIE | MS_SPIE | MS_SPP | MS_FS | MS_SUM | MS_MXR | MS_UXL | MS_SD)
 #define SSTATUS_WMASK (MS_SIE | MS_SPIE | MS_SPP | MS_FS | MS_SUM | MS_MXR)
-#define MIE_MASK      0xaaaull
-#define S_INT_MASK    0x222ull
-#define MEDELEG_MASK  0xb3ffull
 
 static uint64_t read_mstatus(const rv_hart *h)
 {

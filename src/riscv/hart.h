@@ -43,6 +43,13 @@ enum {
 #define MS_SXL   (3ull << 34)
 #define MS_SD    (1ull << 63)
 
+/* writable bits of the CSRs (csr.c; also what a loaded snapshot may contain) */
+#define MSTATUS_WMASK (MS_SIE | MS_MIE | MS_SPIE | MS_MPIE | MS_SPP | MS_MPP | MS_FS | MS_MPRV | MS_SUM | \
+                       MS_MXR | MS_TVM | MS_TW | MS_TSR)
+#define MIE_MASK      0xaaaull
+#define S_INT_MASK    0x222ull
+#define MEDELEG_MASK  0xb3ffull
+
 #define MENVCFG_FIOM (1ull << 0)
 #define MENVCFG_STCE (1ull << 63)
 

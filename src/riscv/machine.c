@@ -48,6 +48,10 @@ struct rv_machine {
     unsigned pause_count;
     bool running, parked;
     atomic_bool pause_req;
+    /* graceful shutdown in progress: next SysRq key to send and when */
+    atomic_bool sysrq_on;
+    atomic_uint sysrq_step;
+    uint64_t sysrq_next;
     atomic_int stop;                 /* 0 = run; 1 = stop requested */
     atomic_int exit_status;
     atomic_bool reboot;              /* the guest asked for a reset (test device 0x7777) */
@@ -311,6 +315,34 @@ int rv_machine_boot(rv_machine *m, const char *bios, const char *kernel, const c
     return 0;
 }
 
+/* ---------- graceful shutdown: Magic SysRq over the UART ---------- */
+#define SYSRQ_GAP_NS 100000000ull
+
+void rv_machine_request_shutdown(rv_machine *m)
+{
+    atomic_store(&m->sysrq_step, 0);
+    atomic_store(&m->sysrq_on, true);
+    rv_machine_wake(m);
+    uint64_t one = 1;
+    ssize_t r = write(m->wake_fd, &one, sizeof(one));
+    (void)r;
+}
+
+/* vCPU thread: sends break+s (sync), break+u (remount read-only), break+o (power off), 100 ms apart. */
+static void sysrq_tick(rv_machine *m)
+{
+    uint64_t now = vmk_now_ns();
+    if (now < m->sysrq_next) return;
+    static const uint8_t keys[3] = { 's', 'u', 'o' };
+    unsigned step = atomic_load(&m->sysrq_step);
+    if (step < 3) {
+        vmk_uart_send_break(m->uart, keys[step]);
+        atomic_store(&m->sysrq_step, step + 1);
+        m->sysrq_next = now + SYSRQ_GAP_NS;
+    }
+    if (step + 1 >= 3) atomic_store(&m->sysrq_on, false);
+}
+
 /* ---------- run loop ---------- */
 /* An idle hart becomes runnable when an interrupt enabled in mie is pending (this includes an Sstc
  * timer that has expired, which rv_hart_wakeup_pending evaluates). */
@@ -333,6 +365,11 @@ static void idle_sleep(rv_machine *m)
     if (deadline != UINT64_MAX) {
         uint64_t t = deadline - now;
         if (t < MAX_SLEEP_NS / (1000000000ull / RV_TIMEBASE_HZ)) ns = t * (1000000000ull / RV_TIMEBASE_HZ);
+    }
+    if (atomic_load(&m->sysrq_on)) {             /* next SysRq key of a shutdown request */
+        uint64_t h = vmk_now_ns();
+        uint64_t t = m->sysrq_next > h ? m->sysrq_next - h : 0;
+        if (t < ns) ns = t;
     }
     atomic_store_explicit(&m->sleeping, true, memory_order_seq_cst);
     /* re-check after announcing the sleep: an interrupt posted before this point did not write the fd */
@@ -429,6 +466,7 @@ int rv_machine_run(rv_machine *m)
             park(m);
             continue;
         }
+        if (atomic_load_explicit(&m->sysrq_on, memory_order_relaxed)) sysrq_tick(m);
         uint64_t now = rv_machine_mtime(m);
         rv_clint_update(m->clint, now);
         bool all_idle = true;
@@ -473,12 +511,68 @@ void rv_machine_get_stats(rv_machine *m, rv_machine_stats *st)
     st->run_slices = m->slices;
 }
 
-/* ---------- state (snapshots, migration): filled in below ---------- */
-void rv_machine_request_shutdown(rv_machine *m) { (void)m; }
-int rv_machine_save(rv_machine *m, vmk_sbuf *b) { (void)m; (void)b; return -1; }
+/* ---------- state (snapshots, migration) ---------- */
+#define MACHINE_STATE_VERSION 1u
+
+int rv_machine_save(rv_machine *m, vmk_sbuf *b)
+{
+    vmk_sb_u32(b, MACHINE_STATE_VERSION);
+    vmk_sb_u32(b, m->nharts);
+    vmk_sb_u32(b, m->nvirtio);
+    for (unsigned i = 0; i < m->nharts; i++) {
+        vmk_sb_u8(b, m->idle[i]);
+        rv_hart_save(m->harts[i], b);
+    }
+    rv_clint_save(m->clint, b);
+    rv_plic_save(m->plic, b);
+    vmk_uart_save(m->uart, b);
+    vmk_rtc_save(m->rtc, b);
+    /* the sifive test device has no state */
+    return 0;
+}
+
 int rv_machine_load(rv_machine *m, vmk_sread *r, char *err, size_t errlen)
 {
-    (void)m; (void)r;
-    vmk_seterr(err, errlen, "RISC-V machine state load: not implemented yet");
-    return -1;
+    pthread_mutex_lock(&m->plock);
+    bool running = m->running;
+    pthread_mutex_unlock(&m->plock);
+    if (running) {
+        vmk_seterr(err, errlen, "RISC-V machine state: cannot load into a running machine");
+        return -1;
+    }
+    uint32_t ver = vmk_sr_u32(r), n = vmk_sr_u32(r), nv = vmk_sr_u32(r);
+    if (vmk_sr_ok(r) && ver != MACHINE_STATE_VERSION) {
+        vmk_seterr(err, errlen, "RISC-V machine state: version %u, this vmkit reads version %u", ver,
+                   MACHINE_STATE_VERSION);
+        return -1;
+    }
+    if (vmk_sr_ok(r) && (n != m->nharts || nv != m->nvirtio)) {
+        vmk_seterr(err, errlen, "RISC-V machine state: saved with %u CPUs and %u virtio devices, this machine has %u and %u",
+                   n, nv, m->nharts, m->nvirtio);
+        return -1;
+    }
+    for (unsigned i = 0; i < m->nharts && vmk_sr_ok(r); i++) {
+        uint8_t idle = vmk_sr_u8(r);
+        if (idle > 1) vmk_sr_fail(r, "hart %u: bad idle flag", i);
+        if (rv_hart_load(m->harts[i], r) == 0) m->idle[i] = idle;
+    }
+    uint64_t mtime = 0;
+    if (vmk_sr_ok(r) && rv_clint_load(m->clint, r, &mtime) == 0) {
+        /* guest time continues from the saved mtime when the machine first runs */
+        pthread_mutex_lock(&m->plock);
+        m->frozen = true;
+        m->frozen_ns = mtime * (1000000000ull / RV_TIMEBASE_HZ);
+        pthread_mutex_unlock(&m->plock);
+        rv_clint_update(m->clint, mtime);
+    }
+    if (vmk_sr_ok(r)) rv_plic_load(m->plic, r);
+    if (vmk_sr_ok(r)) vmk_uart_load(m->uart, r);
+    if (vmk_sr_ok(r)) vmk_rtc_load(m->rtc, r);
+    if (!vmk_sr_ok(r)) {
+        vmk_seterr(err, errlen, "RISC-V machine state: %s", r->err);
+        return -1;
+    }
+    atomic_store(&m->stop, 0);
+    atomic_store(&m->reboot, false);
+    return 0;
 }

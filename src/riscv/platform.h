@@ -40,6 +40,10 @@ void     rv_plic_set_irq(rv_plic *p, unsigned src, int level);
 /* vmk_irq-compatible setter: ctx = rv_plic *, line = source. */
 void     rv_plic_irq_cb(void *ctx, unsigned line, int level);
 extern const vmk_mmio_ops rv_plic_ops;      /* opaque = rv_plic * */
+/* State: priorities, pending/claimed/line levels, per-context enables and thresholds. load checks
+ * the sizes and every value, then re-drives the context outputs. 0 or -1 (reader failed). */
+void     rv_plic_save(rv_plic *p, vmk_sbuf *b);
+int      rv_plic_load(rv_plic *p, vmk_sread *r);
 
 /* ---------------- CLINT (sifive,clint0) ----------------
  * msip (4 bytes per hart at 0x0), mtimecmp (8 bytes per hart at 0x4000), mtime (0xbff8).
@@ -55,6 +59,11 @@ uint64_t rv_clint_mtime(rv_clint *c);
 void     rv_clint_update(rv_clint *c, uint64_t now);
 uint64_t rv_clint_mtimecmp(rv_clint *c, unsigned hart);
 extern const vmk_mmio_ops rv_clint_ops;     /* opaque = rv_clint * */
+/* State: mtime as a value, msip and mtimecmp per hart. load returns the saved mtime in *mtime (the
+ * caller makes its time source continue from it; the CLINT's own offset becomes 0) and re-raises
+ * MSIP; MTIP follows at the next rv_clint_update. 0 or -1 (reader failed). */
+void     rv_clint_save(rv_clint *c, vmk_sbuf *b);
+int      rv_clint_load(rv_clint *c, vmk_sread *r, uint64_t *mtime);
 
 /* ---------------- device tree ---------------- */
 typedef struct rv_fdt_cfg {

@@ -195,3 +195,73 @@ static void plic_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 }
 
 const vmk_mmio_ops rv_plic_ops = { .read = plic_read, .write = plic_write };
+
+/* ---------- state ---------- */
+#define PLIC_STATE_VERSION 1u
+
+void rv_plic_save(rv_plic *p, vmk_sbuf *b)
+{
+    pthread_mutex_lock(&p->lock);
+    vmk_sb_u32(b, PLIC_STATE_VERSION);
+    vmk_sb_u32(b, p->nctx);
+    vmk_sb_u32(b, p->ndev);
+    for (unsigned s = 1; s <= p->ndev; s++) vmk_sb_u32(b, p->prio[s]);
+    for (unsigned w = 0; w < p->nwords; w++) {
+        vmk_sb_u32(b, p->pending[w]);
+        vmk_sb_u32(b, p->claimed[w]);
+        vmk_sb_u32(b, p->level[w]);
+    }
+    for (unsigned c = 0; c < p->nctx; c++) {
+        for (unsigned w = 0; w < p->nwords; w++) vmk_sb_u32(b, p->ctx[c].enable[w]);
+        vmk_sb_u32(b, p->ctx[c].threshold);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+int rv_plic_load(rv_plic *p, vmk_sread *r)
+{
+    uint32_t ver = vmk_sr_u32(r), nctx = vmk_sr_u32(r), ndev = vmk_sr_u32(r);
+    if (!vmk_sr_ok(r)) return -1;
+    if (ver != PLIC_STATE_VERSION || nctx != p->nctx || ndev != p->ndev) {
+        vmk_sr_fail(r, "plic: state version %u with %u contexts and %u sources, expected %u/%u/%u", ver, nctx,
+                    ndev, PLIC_STATE_VERSION, p->nctx, p->ndev);
+        return -1;
+    }
+    uint32_t prio[PLIC_MAX_SRC] = { 0 }, pend[PLIC_WORDS], clm[PLIC_WORDS], lvl[PLIC_WORDS];
+    for (unsigned s = 1; s <= ndev; s++) {
+        prio[s] = vmk_sr_u32(r);
+        if (prio[s] > PLIC_PRIO_MASK) vmk_sr_fail(r, "plic: bad priority %u for source %u", prio[s], s);
+    }
+    /* valid source bits: 1..ndev */
+    uint32_t valid[PLIC_WORDS];
+    for (unsigned w = 0; w < p->nwords; w++) {
+        valid[w] = 0;
+        for (unsigned b = 0; b < 32; b++) if (w * 32 + b >= 1 && w * 32 + b <= ndev) valid[w] |= 1u << b;
+    }
+    for (unsigned w = 0; w < p->nwords; w++) {
+        pend[w] = vmk_sr_u32(r);
+        clm[w] = vmk_sr_u32(r);
+        lvl[w] = vmk_sr_u32(r);
+        if ((pend[w] | clm[w] | lvl[w]) & ~valid[w]) vmk_sr_fail(r, "plic: bits set for sources that do not exist");
+    }
+    plic_ctx *ctx = vmk_xcalloc(nctx, sizeof *ctx);
+    for (unsigned c = 0; c < nctx; c++) {
+        for (unsigned w = 0; w < p->nwords; w++) {
+            ctx[c].enable[w] = vmk_sr_u32(r);
+            if (ctx[c].enable[w] & ~valid[w]) vmk_sr_fail(r, "plic: enable bits for sources that do not exist");
+        }
+        ctx[c].threshold = vmk_sr_u32(r);
+        if (ctx[c].threshold > PLIC_PRIO_MASK) vmk_sr_fail(r, "plic: bad threshold %u", ctx[c].threshold);
+    }
+    if (!vmk_sr_ok(r)) { free(ctx); return -1; }
+    pthread_mutex_lock(&p->lock);
+    memcpy(p->prio, prio, sizeof prio);
+    memcpy(p->pending, pend, p->nwords * sizeof(uint32_t));
+    memcpy(p->claimed, clm, p->nwords * sizeof(uint32_t));
+    memcpy(p->level, lvl, p->nwords * sizeof(uint32_t));
+    memcpy(p->ctx, ctx, nctx * sizeof *ctx);     /* out = false: update() drives every asserted line */
+    update(p);
+    pthread_mutex_unlock(&p->lock);
+    free(ctx);
+    return 0;
+}
