@@ -1,17 +1,1226 @@
-/* daemon.c — `vmkit serve`: placeholder until the daemon lands. */
+/* daemon.c — `vmkit serve`: the hypervisor daemon. REST/JSON API on a unix socket (mode 0600), VM
+ * definitions and runtime state in SQLite (registry.c), one VMM process per VM started detached
+ * (spawn.c) in its own cgroup (cgroup.c), supervised through pidfds by one thread, re-adopted after
+ * a daemon restart, admission control against the host's CPUs and memory. The daemon never kills
+ * VMMs when it exits. */
 #include "hv.h"
+#include "spawn.h"
+#include "../base/base.h"
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
-int hv_serve_main(int argc, char **argv)
+#define OVERHEAD_MIB 32u               /* reserved per VM on top of guest RAM (VMM RSS, see README) */
+#define STOP_TIMEOUT_S 10
+#define START_TIMEOUT_MS 20000
+
+typedef struct vm {
+    hv_def def;
+    hv_rt rt;
+    char dir[PATH_MAX / 2];            /* <state-dir>/vms/<name> */
+    int pidfd;                         /* -1 when no VMM */
+    bool stop_req, kill_req, cg_pending;
+    uint64_t kill_at;                  /* monotonic ns: SIGKILL when reached (stop timeout) */
+    unsigned busy;                     /* snapshot/migrate in progress */
+    struct vm *next;
+} vm;
+
+static struct {
+    const char *sock, *state_dir, *images_root;
+    char exe[PATH_MAX];
+    double oc_cpu, oc_mem;
+    bool jail;
+    unsigned uid, gid;
+    hv_db *db;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    vm *vms;
+    int evfd;
+    unsigned host_cpus;
+    uint64_t host_mem;
+    bool quit;
+    char **envp;
+} D = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .evfd = -1 };
+
+static const char *const active_states[] = { "starting", "running", "paused", "stopping", "migrating", "incoming", NULL };
+static bool is_active(const vm *v)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "vmkit: the daemon is not implemented yet\n");
+    for (int i = 0; active_states[i]; i++) if (!strcmp(v->rt.state, active_states[i])) return true;
+    return false;
+}
+
+static vm *find(const char *name)
+{
+    for (vm *v = D.vms; v; v = v->next) if (!strcmp(v->def.name, name)) return v;
+    return NULL;
+}
+
+static void path_in(const vm *v, const char *rel, char *out, size_t n) { snprintf(out, n, "%s/%s", v->dir, rel); }
+
+static void wake_supervisor(void)
+{
+    uint64_t one = 1;
+    if (write(D.evfd, &one, sizeof(one)) < 0) {}
+}
+
+static void persist(vm *v)        /* lock held */
+{
+    char err[VMK_ERRLEN];
+    if (hv_db_set_rt(D.db, v->def.name, &v->rt, err, sizeof(err)) < 0) vmk_error("%s: %s", v->def.name, err);
+}
+
+static void set_state(vm *v, const char *st)
+{
+    snprintf(v->rt.state, sizeof(v->rt.state), "%s", st);
+    persist(v);
+    pthread_cond_broadcast(&D.cond);
+}
+
+/* ---------------- JSON responses ---------------- */
+static void reply_json(vmk_http_resp *resp, int status, cJSON *j)
+{
+    resp->status = status;
+    resp->body = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+}
+
+static void reply_err(vmk_http_resp *resp, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void reply_err(vmk_http_resp *resp, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "error", msg);
+    reply_json(resp, status, j);
+}
+
+static cJSON *vm_json(const vm *v, bool full)   /* lock held */
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "name", v->def.name);
+    cJSON_AddStringToObject(j, "engine", v->def.engine);
+    cJSON_AddStringToObject(j, "state", v->rt.state);
+    cJSON_AddNumberToObject(j, "vcpus", v->def.vcpus);
+    cJSON_AddNumberToObject(j, "mem_mib", (double)v->def.mem_mib);
+    int64_t up = v->rt.pid && v->rt.started_at ? (int64_t)time(NULL) - v->rt.started_at : 0;
+    cJSON_AddNumberToObject(j, "uptime_s", (double)(up > 0 ? up : 0));
+    if (v->rt.reason[0]) cJSON_AddStringToObject(j, "reason", v->rt.reason);
+    if (!full) return j;
+    cJSON_AddItemToObject(j, "config", hv_def_to_json(&v->def));
+    cJSON_AddNumberToObject(j, "pid", v->rt.pid);
+    cJSON_AddNumberToObject(j, "vmm_pid", v->rt.vmm_pid);
+    cJSON_AddNumberToObject(j, "started_at", (double)v->rt.started_at);
+    cJSON_AddBoolToObject(j, "jailed", v->rt.jailed);
+    char p[PATH_MAX];
+    cJSON_AddStringToObject(j, "dir", v->dir);
+    path_in(v, "root/api.sock", p, sizeof(p));
+    cJSON_AddStringToObject(j, "api_sock", p);
+    path_in(v, "root/console.sock", p, sizeof(p));
+    cJSON_AddStringToObject(j, "console_sock", p);
+    path_in(v, "root/console.log", p, sizeof(p));
+    cJSON_AddStringToObject(j, "console_log", p);
+    path_in(v, "vmm.log", p, sizeof(p));
+    cJSON_AddStringToObject(j, "vmm_log", p);
+    if (v->rt.pid) hv_cg_report(v->def.name, j);
+    return j;
+}
+
+/* ---------------- admission ---------------- */
+static void fmt_mib(uint64_t mib, char *out, size_t n)
+{
+    if (mib >= 10240) snprintf(out, n, "%.1f GiB", (double)mib / 1024.0);
+    else snprintf(out, n, "%llu MiB", (unsigned long long)mib);
+}
+
+static void capacity(double *cpus, uint64_t *mem_mib, double *used_cpus, uint64_t *used_mib)   /* lock held */
+{
+    *cpus = D.host_cpus * D.oc_cpu;
+    *mem_mib = (uint64_t)((double)(D.host_mem >> 20) * D.oc_mem);
+    *used_cpus = 0;
+    *used_mib = 0;
+    for (vm *v = D.vms; v; v = v->next)
+        if (is_active(v)) {
+            *used_cpus += v->def.vcpus;
+            *used_mib += v->def.mem_mib + OVERHEAD_MIB;
+        }
+}
+
+/* 0 when def fits; else -1 with the message. lock held. */
+static int admit(const hv_def *d, char *err, size_t errlen)
+{
+    double cpus, used_cpus;
+    uint64_t mem, used;
+    capacity(&cpus, &mem, &used_cpus, &used);
+    uint64_t need = d->mem_mib + OVERHEAD_MIB;
+    double free_cpus = cpus - used_cpus;
+    uint64_t free_mib = mem > used ? mem - used : 0;
+    if (d->vcpus <= free_cpus + 1e-9 && need <= free_mib) return 0;
+    char a[32], b[32];
+    fmt_mib(need, a, sizeof(a));
+    fmt_mib(free_mib, b, sizeof(b));
+    double fc = free_cpus < 0 ? 0 : free_cpus;
+    vmk_seterr(err, errlen, "cannot start %s: needs %u vCPU%s and %s; free: %g vCPU%s and %s (overcommit cpu %.1f, mem %.1f)",
+               d->name, d->vcpus, d->vcpus == 1 ? "" : "s", a, fc, fc == 1 ? "" : "s", b, D.oc_cpu, D.oc_mem);
+    return -1;
+}
+
+/* ---------------- VMM processes ---------------- */
+static void read_exit_file(const vm *v, char *out, size_t n)
+{
+    char p[PATH_MAX];
+    path_in(v, "exit", p, sizeof(p));
+    out[0] = 0;
+    FILE *f = fopen(p, "re");
+    if (!f) return;
+    if (fgets(out, (int)n, f)) out[strcspn(out, "\n")] = 0;
+    fclose(f);
+}
+
+static void last_log_line(const vm *v, char *out, size_t n)
+{
+    char p[PATH_MAX];
+    path_in(v, "vmm.log", p, sizeof(p));
+    out[0] = 0;
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char buf[1024];
+    off_t end = lseek(fd, 0, SEEK_END);
+    off_t start = end > (off_t)sizeof(buf) - 1 ? end - (off_t)sizeof(buf) + 1 : 0;
+    ssize_t r = pread(fd, buf, sizeof(buf) - 1, start);
+    close(fd);
+    if (r <= 0) return;
+    buf[r] = 0;
+    while (r > 0 && (buf[r - 1] == '\n' || buf[r - 1] == '\r')) buf[--r] = 0;
+    char *line = strrchr(buf, '\n');
+    line = line ? line + 1 : buf;
+    size_t l = strlen(line);
+    if (l >= n) l = n - 1;
+    memcpy(out, line, l);
+    out[l] = 0;
+}
+
+static void kill_all(vm *v, int sig)   /* lock held */
+{
+    if (v->rt.vmm_pid && hv_proc_is(v->rt.vmm_pid, v->rt.vmm_start)) kill(v->rt.vmm_pid, sig);
+    if (sig == SIGKILL) {
+        int pids[256];
+        unsigned n = hv_cg_pids(v->def.name, pids, 256);
+        for (unsigned i = 0; i < n; i++)
+            if (pids[i] != v->rt.pid || v->rt.jailed) kill(pids[i], SIGKILL);
+    }
+}
+
+static void cleanup_files(vm *v)
+{
+    char p[PATH_MAX];
+    path_in(v, "root/api.sock", p, sizeof(p));
+    unlink(p);
+    path_in(v, "root/console.sock", p, sizeof(p));
+    unlink(p);
+}
+
+static void try_remove_cgroup(vm *v)
+{
+    int pids[64];
+    unsigned n = hv_cg_pids(v->def.name, pids, 64);
+    for (unsigned i = 0; i < n; i++) kill(pids[i], SIGKILL);
+    v->cg_pending = hv_cg_remove(v->def.name) != 0;
+}
+
+/* The supervised process ended: decide stopped / crashed and why. lock held. */
+static void on_exit_vm(vm *v)
+{
+    int st = 0;
+    char status[96] = "", reason[256];
+    bool got = v->rt.pid > 0 && waitpid(v->rt.pid, &st, WNOHANG) == v->rt.pid;
+    read_exit_file(v, status, sizeof(status));
+    if (!status[0] && got) hv_format_status(st, status, sizeof(status));
+    if (!status[0]) snprintf(status, sizeof(status), "ended (status unknown)");
+    bool clean = !strcmp(status, "exited 0");
+    const char *next;
+    if (v->kill_req) {
+        next = "stopped";
+        snprintf(reason, sizeof(reason), "killed (%s)", status);
+    } else if (v->stop_req) {
+        next = "stopped";
+        snprintf(reason, sizeof(reason), clean ? "stopped: guest powered off" : "stopped: forced (%s)", status);
+    } else if (!strcmp(v->rt.state, "migrating") && clean) {
+        next = "migrated";
+        snprintf(reason, sizeof(reason), "migrated to another host");
+    } else if (clean) {
+        next = "stopped";
+        snprintf(reason, sizeof(reason), "guest powered off");
+    } else {
+        char last[200];
+        last_log_line(v, last, sizeof(last));
+        next = "crashed";
+        if (last[0] && strncmp(status, "signal", 6)) snprintf(reason, sizeof(reason), "VMM %s: %s", status, last);
+        else snprintf(reason, sizeof(reason), "VMM %s", status);
+    }
+    vmk_info("%s: %s (%s)", v->def.name, next, reason);
+    if (v->pidfd >= 0) close(v->pidfd);
+    v->pidfd = -1;
+    v->rt.pid = v->rt.vmm_pid = 0;
+    v->rt.pid_start = v->rt.vmm_start = 0;
+    snprintf(v->rt.reason, sizeof(v->rt.reason), "%s", reason);
+    v->stop_req = v->kill_req = false;
+    v->kill_at = 0;
+    cleanup_files(v);
+    try_remove_cgroup(v);
+    set_state(v, next);
+}
+
+static void *supervisor_main(void *arg)
+{
+    (void)arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    for (;;) {
+        pthread_mutex_lock(&D.lock);
+        if (D.quit) { pthread_mutex_unlock(&D.lock); break; }
+        unsigned n = 1;
+        for (vm *v = D.vms; v; v = v->next) if (v->pidfd >= 0) n++;
+        struct pollfd *pf = vmk_xcalloc(n, sizeof(*pf));
+        pf[0].fd = D.evfd;
+        pf[0].events = POLLIN;
+        n = 1;
+        int timeout = -1;
+        uint64_t now = vmk_now_ns();
+        for (vm *v = D.vms; v; v = v->next) {
+            if (v->pidfd >= 0) { pf[n].fd = v->pidfd; pf[n++].events = POLLIN; }
+            if (v->kill_at) {
+                int ms = v->kill_at > now ? (int)((v->kill_at - now) / 1000000) + 1 : 0;
+                if (timeout < 0 || ms < timeout) timeout = ms;
+            }
+            if (v->cg_pending && (timeout < 0 || timeout > 200)) timeout = 200;
+        }
+        pthread_mutex_unlock(&D.lock);
+        poll(pf, n, timeout);
+        if (pf[0].revents & POLLIN) {
+            uint64_t x;
+            if (read(D.evfd, &x, sizeof(x)) < 0) {}
+        }
+        free(pf);
+        pthread_mutex_lock(&D.lock);
+        now = vmk_now_ns();
+        for (vm *v = D.vms; v; v = v->next) {
+            if (v->pidfd >= 0) {
+                struct pollfd p = { .fd = v->pidfd, .events = POLLIN };
+                if (poll(&p, 1, 0) == 1) { on_exit_vm(v); continue; }
+            }
+            if (v->kill_at && now >= v->kill_at) {
+                vmk_info("%s: stop timeout: killing the VMM", v->def.name);
+                v->kill_at = 0;
+                kill_all(v, SIGKILL);
+            }
+            if (v->cg_pending && !v->rt.pid) try_remove_cgroup(v);
+        }
+        pthread_mutex_unlock(&D.lock);
+    }
+    return NULL;
+}
+
+static void push_arg(char ***argv, unsigned *n, const char *s)
+{
+    *argv = realloc(*argv, (*n + 2) * sizeof(char *));
+    if (!*argv) abort();
+    (*argv)[(*n)++] = vmk_xstrdup(s);
+    (*argv)[*n] = NULL;
+}
+
+static void free_argv(char **argv)
+{
+    if (!argv) return;
+    for (char **a = argv; *a; a++) free(*a);
+    free(argv);
+}
+
+/* extra: "--restore DIR" etc. (NULL-terminated pairs or singles). Starts the VMM; lock held. */
+static int spawn_vmm(vm *v, const char *const *extra, bool boot_opts, char *err, size_t errlen)
+{
+    char root[PATH_MAX], p[PATH_MAX], buf[64];
+    path_in(v, "root", root, sizeof(root));
+    mkdir(v->dir, 0700);
+    mkdir(root, 0711);
+    hv_cg_limits lim = { .cpu_limit = v->def.cpu_limit, .cpu_weight = v->def.cpu_weight,
+                         .mem_max = (v->def.mem_mib + OVERHEAD_MIB) << 20,
+                         .pids_max = v->def.pids_max ? v->def.pids_max : 256 };
+    hv_spawn_req r = { .exe = D.exe, .cwd = root, .envp = D.envp };
+    if (hv_cg_available()) {
+        if (hv_cg_create(v->def.name, &lim, err, errlen) < 0) return -1;
+        r.ncg = hv_cg_procs_paths(v->def.name, r.cg_procs, 4);
+    }
+    char **argv = NULL;
+    unsigned n = 0;
+    push_arg(&argv, &n, "vmkit");
+    push_arg(&argv, &n, "run");
+    push_arg(&argv, &n, "--name");
+    push_arg(&argv, &n, v->def.name);
+    path_in(v, "root/api.sock", p, sizeof(p));
+    push_arg(&argv, &n, "--api-sock");
+    push_arg(&argv, &n, p);
+    char con[PATH_MAX + 64];
+    snprintf(con, sizeof(con), "socket=%s/root/console.sock,log=console.log", v->dir);
+    push_arg(&argv, &n, "--console");
+    push_arg(&argv, &n, con);
+    if (boot_opts) {
+        push_arg(&argv, &n, "--start");
+        if (strcmp(v->def.engine, "riscv64")) { push_arg(&argv, &n, "--arch"); push_arg(&argv, &n, v->def.engine); }
+        snprintf(buf, sizeof(buf), "%lluM", (unsigned long long)v->def.mem_mib);
+        push_arg(&argv, &n, "--mem");
+        push_arg(&argv, &n, buf);
+        snprintf(buf, sizeof(buf), "%u", v->def.vcpus);
+        push_arg(&argv, &n, "--cpus");
+        push_arg(&argv, &n, buf);
+        const char *opt[] = { "--kernel", "--initrd", "--bios", "--cmdline", "--append" };
+        const char *val[] = { v->def.kernel, v->def.initrd, v->def.bios, v->def.cmdline, v->def.append };
+        for (int i = 0; i < 5; i++) if (val[i]) { push_arg(&argv, &n, opt[i]); push_arg(&argv, &n, val[i]); }
+        for (unsigned i = 0; i < v->def.ndisks; i++) {
+            snprintf(p, sizeof(p), "%s%s", v->def.disks[i], v->def.disk_ro[i] ? ",ro" : "");
+            push_arg(&argv, &n, "--disk");
+            push_arg(&argv, &n, p);
+        }
+        if (!v->def.nnets) { push_arg(&argv, &n, "--net"); push_arg(&argv, &n, "none"); }
+        for (unsigned i = 0; i < v->def.nnets; i++) { push_arg(&argv, &n, "--net"); push_arg(&argv, &n, v->def.nets[i]); }
+    }
+    for (unsigned i = 0; extra && extra[i]; i++) push_arg(&argv, &n, extra[i]);
+    if (D.jail) {
+        push_arg(&argv, &n, "--jail");
+        push_arg(&argv, &n, v->dir);
+        snprintf(buf, sizeof(buf), "%u", D.uid);
+        push_arg(&argv, &n, "--uid");
+        push_arg(&argv, &n, buf);
+        snprintf(buf, sizeof(buf), "%u", D.gid);
+        push_arg(&argv, &n, "--gid");
+        push_arg(&argv, &n, buf);
+        if (D.images_root) { push_arg(&argv, &n, "--jail-root"); push_arg(&argv, &n, D.images_root); }
+    }
+    r.argv = argv;
+    char logp[PATH_MAX], exitp[PATH_MAX], exitt[PATH_MAX];
+    path_in(v, "vmm.log", logp, sizeof(logp));
+    path_in(v, "exit", exitp, sizeof(exitp));
+    path_in(v, "exit.tmp", exitt, sizeof(exitt));
+    unlink(exitp);
+    path_in(v, "root/console.log", p, sizeof(p));
+    unlink(p);
+    cleanup_files(v);
+    r.log_path = logp;
+    r.exit_path = exitp;
+    r.exit_tmp = exitt;
+    r.waiter = !D.jail;          /* the jail has its own waiter writing <dir>/exit */
+    int pid, vmm;
+    int rc = hv_spawn(&r, &pid, &vmm, err, errlen);
+    free_argv(argv);
+    if (rc < 0) { hv_cg_remove(v->def.name); return -1; }
+    v->pidfd = hv_pidfd_open(pid);
+    v->rt.pid = pid;
+    v->rt.pid_start = hv_proc_start(pid);
+    v->rt.vmm_pid = vmm;
+    v->rt.vmm_start = hv_proc_start(vmm);
+    v->rt.started_at = time(NULL);
+    v->rt.jailed = D.jail;
+    v->rt.reason[0] = 0;
+    v->stop_req = v->kill_req = false;
+    v->kill_at = 0;
+    if (v->pidfd < 0) vmk_error("%s: pidfd_open: %s", v->def.name, strerror(errno));
+    set_state(v, "starting");
+    wake_supervisor();
+    return 0;
+}
+
+/* After spawn_vmm: waits (lock released) for the VMM's API, then marks it running. lock held on
+ * entry and exit. Returns 0, or -1 with err (the VM crashed or did not answer). */
+static int wait_api_ready(vm *v, const char *want_state, char *err, size_t errlen)
+{
+    char name[HV_NAME_MAX + 1], api[PATH_MAX];
+    snprintf(name, sizeof(name), "%s", v->def.name);
+    path_in(v, "root/api.sock", api, sizeof(api));
+    uint64_t deadline = vmk_now_ns() + (uint64_t)START_TIMEOUT_MS * 1000000u;
+    for (;;) {
+        pthread_mutex_unlock(&D.lock);
+        char e[VMK_ERRLEN];
+        int st = access(api, F_OK) == 0 ? vmk_http_call_unix(api, "GET", "/", NULL, NULL, 2000, e, sizeof(e)) : -1;
+        if (st != 200) usleep(2000);
+        pthread_mutex_lock(&D.lock);
+        v = find(name);
+        if (!v) { vmk_seterr(err, errlen, "%s was removed while starting", name); return -1; }
+        if (strcmp(v->rt.state, "starting") && strcmp(v->rt.state, "incoming")) {
+            vmk_seterr(err, errlen, "%s %s while starting: %s", name, v->rt.state, v->rt.reason);
+            return -1;
+        }
+        if (st == 200) { set_state(v, want_state); return 0; }
+        if (vmk_now_ns() > deadline) {
+            vmk_seterr(err, errlen, "%s: the VMM did not answer on %s within %d s", name, api, START_TIMEOUT_MS / 1000);
+            v->kill_req = true;
+            kill_all(v, SIGKILL);
+            return -1;
+        }
+    }
+}
+
+/* Waits until name's state is none of the given (lock held), up to ms. */
+static void wait_not_state(const char *name, const char *s1, const char *s2, unsigned ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+    for (;;) {
+        vm *v = find(name);
+        if (!v || (strcmp(v->rt.state, s1) && (!s2 || strcmp(v->rt.state, s2)))) return;
+        if (pthread_cond_timedwait(&D.cond, &D.lock, &ts) == ETIMEDOUT) return;
+    }
+}
+
+/* ---------------- handlers (lock held) ---------------- */
+static cJSON *parse_body(const vmk_http_req *req, vmk_http_resp *resp, bool required)
+{
+    if (!req->body_len) {
+        if (required) reply_err(resp, 400, "missing JSON body");
+        return required ? NULL : cJSON_CreateObject();
+    }
+    cJSON *j = cJSON_ParseWithLength(req->body, req->body_len);
+    if (!j) {
+        const char *at = cJSON_GetErrorPtr();
+        long off = at && at >= req->body && at <= req->body + req->body_len ? (long)(at - req->body) : -1;
+        reply_err(resp, 400, "malformed JSON body (near byte %ld)", off);
+        return NULL;
+    }
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        reply_err(resp, 400, "the JSON body must be an object");
+        return NULL;
+    }
+    return j;
+}
+
+/* Checks that every key of j is in allowed (NULL-terminated). */
+static bool only_fields(cJSON *j, const char *const *allowed, vmk_http_resp *resp)
+{
+    for (cJSON *it = j->child; it; it = it->next) {
+        bool ok = false;
+        for (int i = 0; allowed[i]; i++) if (!strcmp(it->string, allowed[i])) ok = true;
+        if (!ok) { reply_err(resp, 400, "unknown field '%s'", it->string); return false; }
+    }
+    return true;
+}
+
+static void add_vm(const hv_def *d, const hv_rt *rt)    /* lock held; takes d */
+{
+    vm *v = vmk_xcalloc(1, sizeof(*v));
+    v->def = *d;
+    v->rt = *rt;
+    v->pidfd = -1;
+    snprintf(v->dir, sizeof(v->dir), "%s/vms/%s", D.state_dir, d->name);
+    vm **pp = &D.vms;
+    while (*pp) pp = &(*pp)->next;
+    *pp = v;
+}
+
+static void h_create(const vmk_http_req *req, vmk_http_resp *resp)
+{
+    cJSON *j = parse_body(req, resp, true);
+    if (!j) return;
+    hv_def d;
+    char err[VMK_ERRLEN];
+    int rc = hv_def_from_json(j, &d, D.images_root, err, sizeof(err));
+    cJSON_Delete(j);
+    if (rc < 0) { reply_err(resp, 400, "%s", err); return; }
+    if (find(d.name)) {
+        reply_err(resp, 409, "a VM named '%s' already exists", d.name);
+        hv_def_free(&d);
+        return;
+    }
+    hv_rt rt = { .state = "created" };
+    if (hv_db_insert(D.db, &d, &rt, err, sizeof(err)) < 0) {
+        reply_err(resp, strstr(err, "already exists") ? 409 : 500, "%s", err);
+        hv_def_free(&d);
+        return;
+    }
+    add_vm(&d, &rt);
+    vm *v = find(d.name);
+    char root[PATH_MAX];
+    mkdir(v->dir, 0700);
+    path_in(v, "root", root, sizeof(root));
+    mkdir(root, 0711);
+    reply_json(resp, 201, vm_json(v, true));
+}
+
+static void h_start(vm *v, vmk_http_resp *resp)
+{
+    if (is_active(v)) { reply_err(resp, 409, "%s is already %s", v->def.name, v->rt.state); return; }
+    if (!strcmp(v->rt.state, "migrated")) { reply_err(resp, 409, "%s was migrated away", v->def.name); return; }
+    char err[VMK_ERRLEN];
+    if (admit(&v->def, err, sizeof(err)) < 0) { reply_err(resp, 409, "%s", err); return; }
+    if (spawn_vmm(v, NULL, true, err, sizeof(err)) < 0) {
+        reply_err(resp, 500, "cannot start %s: %s", v->def.name, err);
+        return;
+    }
+    char name[HV_NAME_MAX + 1];
+    snprintf(name, sizeof(name), "%s", v->def.name);
+    if (wait_api_ready(v, "running", err, sizeof(err)) < 0) { reply_err(resp, 500, "%s", err); return; }
+    v = find(name);
+    reply_json(resp, 200, vm_json(v, true));
+}
+
+static int vmm_call(vm **vp, const char *method, const char *path, const char *body, char **out, int tmo_ms,
+                    char *err, size_t errlen)   /* lock held; released during the call */
+{
+    char name[HV_NAME_MAX + 1], api[PATH_MAX];
+    snprintf(name, sizeof(name), "%s", (*vp)->def.name);
+    path_in(*vp, "root/api.sock", api, sizeof(api));
+    (*vp)->busy++;
+    pthread_mutex_unlock(&D.lock);
+    int st = vmk_http_call_unix(api, method, path, body, out, tmo_ms, err, errlen);
+    pthread_mutex_lock(&D.lock);
+    *vp = find(name);
+    if (*vp) (*vp)->busy--;
+    return st;
+}
+
+static const char *fault_of(const char *body)    /* the message of a VMM error body (static buffer) */
+{
+    static __thread char msg[300];
+    cJSON *j = body ? cJSON_Parse(body) : NULL;
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "fault_message");
+    snprintf(msg, sizeof(msg), "%s", cJSON_IsString(m) ? m->valuestring : body ? body : "no answer");
+    cJSON_Delete(j);
+    return msg;
+}
+
+static void h_stop(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
+{
+    static const char *const allowed[] = { "timeout", NULL };
+    cJSON *j = parse_body(req, resp, false);
+    if (!j) return;
+    if (!only_fields(j, allowed, resp)) { cJSON_Delete(j); return; }
+    double tmo = STOP_TIMEOUT_S;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "timeout");
+    if (t && (!cJSON_IsNumber(t) || t->valuedouble < 0 || t->valuedouble > 3600)) {
+        cJSON_Delete(j);
+        reply_err(resp, 400, "field 'timeout' must be a number of seconds between 0 and 3600");
+        return;
+    }
+    if (t) tmo = t->valuedouble;
+    cJSON_Delete(j);
+    if (strcmp(v->rt.state, "running") && strcmp(v->rt.state, "paused") && strcmp(v->rt.state, "starting")) {
+        reply_err(resp, 409, "%s is %s, not running", v->def.name, v->rt.state);
+        return;
+    }
+    char name[HV_NAME_MAX + 1], err[VMK_ERRLEN];
+    snprintf(name, sizeof(name), "%s", v->def.name);
+    bool was_paused = !strcmp(v->rt.state, "paused");
+    v->stop_req = true;
+    v->kill_at = vmk_now_ns() + (uint64_t)(tmo * 1e9);
+    set_state(v, "stopping");
+    wake_supervisor();
+    if (was_paused) vmm_call(&v, "PATCH", "/vm", "{\"state\":\"Resumed\"}", NULL, 2000, err, sizeof(err));
+    if (v) {
+        int st = vmm_call(&v, "PUT", "/actions", "{\"action_type\":\"SendCtrlAltDel\"}", NULL, 2000, err, sizeof(err));
+        if (v && st != 204 && v->rt.vmm_pid && hv_proc_is(v->rt.vmm_pid, v->rt.vmm_start)) {
+            vmk_info("%s: SendCtrlAltDel failed (%s): SIGTERM", name, st < 0 ? err : "refused");
+            kill(v->rt.vmm_pid, SIGTERM);
+        }
+    }
+    wait_not_state(name, "stopping", NULL, (unsigned)(tmo * 1000) + 10000);
+    v = find(name);
+    if (!v) { reply_err(resp, 404, "%s was removed", name); return; }
+    reply_json(resp, 200, vm_json(v, true));
+}
+
+static void h_kill(vm *v, vmk_http_resp *resp)
+{
+    if (!v->rt.pid) { reply_err(resp, 409, "%s is %s, not running", v->def.name, v->rt.state); return; }
+    char name[HV_NAME_MAX + 1];
+    snprintf(name, sizeof(name), "%s", v->def.name);
+    v->kill_req = true;
+    if (strcmp(v->rt.state, "stopping")) set_state(v, "stopping");
+    kill_all(v, SIGKILL);
+    wait_not_state(name, "stopping", NULL, 10000);
+    v = find(name);
+    if (!v) { reply_err(resp, 404, "%s was removed", name); return; }
+    reply_json(resp, 200, vm_json(v, true));
+}
+
+static void h_pause(vm *v, vmk_http_resp *resp, bool pause)
+{
+    const char *need = pause ? "running" : "paused";
+    if (strcmp(v->rt.state, need)) {
+        reply_err(resp, 409, "cannot %s %s: it is %s", pause ? "pause" : "resume", v->def.name, v->rt.state);
+        return;
+    }
+    char err[VMK_ERRLEN], *body = NULL;
+    int st = vmm_call(&v, "PATCH", "/vm", pause ? "{\"state\":\"Paused\"}" : "{\"state\":\"Resumed\"}", &body, 5000,
+                      err, sizeof(err));
+    if (!v) { free(body); reply_err(resp, 404, "the VM was removed"); return; }
+    if (st != 204 && st != 200) {
+        reply_err(resp, st < 0 ? 502 : 409, "the VMM of %s refused: %s", v->def.name, st < 0 ? err : fault_of(body));
+        free(body);
+        return;
+    }
+    free(body);
+    if (!strcmp(v->rt.state, need)) set_state(v, pause ? "paused" : "running");
+    reply_json(resp, 200, vm_json(v, true));
+}
+
+static uint64_t proc_field_u64(int pid, const char *file, const char *key)
+{
+    char p[64], line[256];
+    snprintf(p, sizeof(p), "/proc/%d/%s", pid, file);
+    FILE *f = fopen(p, "re");
+    if (!f) return 0;
+    uint64_t v = 0;
+    size_t kl = strlen(key);
+    while (fgets(line, sizeof(line), f))
+        if (!strncmp(line, key, kl)) { v = strtoull(line + kl, NULL, 10); break; }
+    fclose(f);
+    return v;
+}
+
+static void h_stats(vm *v, vmk_http_resp *resp)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "name", v->def.name);
+    cJSON_AddStringToObject(j, "state", v->rt.state);
+    if (!v->rt.pid) { reply_json(resp, 200, j); return; }
+    int vmm = v->rt.vmm_pid;
+    hv_cg_report(v->def.name, j);
+    cJSON_AddNumberToObject(j, "vmm_rss_bytes", (double)proc_field_u64(vmm, "status", "VmRSS:") * 1024.0);
+    char err[VMK_ERRLEN], *body = NULL;
+    int st = vmm_call(&v, "GET", "/vmkit/stats", NULL, &body, 3000, err, sizeof(err));
+    cJSON *vs = st == 200 && body ? cJSON_Parse(body) : NULL;
+    free(body);
+    if (vs) cJSON_AddItemToObject(j, "vmm", vs);
+    else cJSON_AddStringToObject(j, "vmm_error", st < 0 ? err : "the VMM did not report stats");
+    reply_json(resp, 200, j);
+}
+
+static void h_logs(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
+{
+    unsigned long long off = 0;
+    bool vmmlog = false;
+    char q[128];
+    snprintf(q, sizeof(q), "%s", req->query);
+    for (char *tok = strtok(q, "&"); tok; tok = strtok(NULL, "&")) {
+        char *end;
+        if (!strncmp(tok, "offset=", 7)) {
+            off = strtoull(tok + 7, &end, 10);
+            if (end == tok + 7 || *end) { reply_err(resp, 400, "offset must be a number"); return; }
+        } else if (!strcmp(tok, "vmm=1")) vmmlog = true;
+        else { reply_err(resp, 400, "unknown query parameter '%s' (offset=N, vmm=1)", tok); return; }
+    }
+    char p[PATH_MAX];
+    path_in(v, vmmlog ? "vmm.log" : "root/console.log", p, sizeof(p));
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    size_t cap = 1u << 20;
+    char *buf = vmk_xmalloc(cap + 1);
+    ssize_t n = fd >= 0 ? pread(fd, buf, cap, (off_t)off) : 0;
+    if (fd >= 0) close(fd);
+    if (n < 0) n = 0;
+    for (ssize_t i = 0; i < n; i++) if (!buf[i]) buf[i] = '?';
+    buf[n] = 0;
+    resp->status = 200;
+    resp->body = buf;
+    resp->content_type = "text/plain; charset=utf-8";
+}
+
+static void h_delete(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
+{
+    bool force = strstr(req->query, "force=1") != NULL;
+    char name[HV_NAME_MAX + 1], err[VMK_ERRLEN];
+    snprintf(name, sizeof(name), "%s", v->def.name);
+    if (v->rt.pid || is_active(v)) {
+        if (!force) { reply_err(resp, 409, "%s is %s: stop it first (or force)", name, v->rt.state); return; }
+        v->kill_req = true;
+        kill_all(v, SIGKILL);
+        for (int i = 0; i < 100 && (v = find(name)) && v->rt.pid; i++) wait_not_state(name, v->rt.state, NULL, 100);
+        v = find(name);
+        if (!v) { reply_err(resp, 404, "no VM named '%s'", name); return; }
+        if (v->rt.pid) { reply_err(resp, 500, "%s: the VMM did not die", name); return; }
+    }
+    if (v->busy) { reply_err(resp, 409, "%s is busy", name); return; }
+    if (hv_db_delete(D.db, name, err, sizeof(err)) < 0) { reply_err(resp, 500, "%s", err); return; }
+    for (vm **pp = &D.vms; *pp; pp = &(*pp)->next)
+        if (*pp == v) { *pp = v->next; break; }
+    try_remove_cgroup(v);
+    /* remove the VM's directory: only files the daemon or the VMM put there */
+    char cmd[PATH_MAX];
+    const char *files[] = { "root/console.log", "root/console.log.1", "root/api.sock", "root/console.sock",
+                            "vmm.log", "exit", "exit.tmp", NULL };
+    for (int i = 0; files[i]; i++) { path_in(v, files[i], cmd, sizeof(cmd)); unlink(cmd); }
+    path_in(v, "root", cmd, sizeof(cmd));
+    if (rmdir(cmd) != 0 && errno != ENOENT) vmk_warn("%s: %s left in place (%s)", name, cmd, strerror(errno));
+    rmdir(v->dir);
+    hv_def_free(&v->def);
+    free(v);
+    pthread_cond_broadcast(&D.cond);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "deleted", name);
+    reply_json(resp, 200, j);
+}
+
+static void h_host(vmk_http_resp *resp)
+{
+    double cpus, used_cpus;
+    uint64_t mem, used;
+    capacity(&cpus, &mem, &used_cpus, &used);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "host_cpus", D.host_cpus);
+    cJSON_AddNumberToObject(j, "host_mem_mib", (double)(D.host_mem >> 20));
+    cJSON_AddNumberToObject(j, "overcommit_cpu", D.oc_cpu);
+    cJSON_AddNumberToObject(j, "overcommit_mem", D.oc_mem);
+    cJSON_AddNumberToObject(j, "capacity_vcpus", cpus);
+    cJSON_AddNumberToObject(j, "capacity_mem_mib", (double)mem);
+    cJSON_AddNumberToObject(j, "reserved_vcpus", used_cpus);
+    cJSON_AddNumberToObject(j, "reserved_mem_mib", (double)used);
+    cJSON_AddNumberToObject(j, "overhead_mib_per_vm", OVERHEAD_MIB);
+    unsigned n = 0, act = 0;
+    for (vm *v = D.vms; v; v = v->next) { n++; act += is_active(v); }
+    cJSON_AddNumberToObject(j, "vms", n);
+    cJSON_AddNumberToObject(j, "vms_active", act);
+    cJSON_AddBoolToObject(j, "jail", D.jail);
+    cJSON_AddBoolToObject(j, "cgroups", hv_cg_available());
+    reply_json(resp, 200, j);
+}
+
+/* POST /vms/NAME/snapshot {"dir", "diff", "leave_paused"}: pause, PUT /snapshot/create, resume.
+ * The definition is saved next to the snapshot (definition.json) for restore/clone. */
+static void h_snapshot(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
+{
+    static const char *const allowed[] = { "dir", "diff", "leave_paused", NULL };
+    cJSON *j = parse_body(req, resp, true);
+    if (!j) return;
+    if (!only_fields(j, allowed, resp)) { cJSON_Delete(j); return; }
+    const cJSON *dir = cJSON_GetObjectItemCaseSensitive(j, "dir"), *diff = cJSON_GetObjectItemCaseSensitive(j, "diff"),
+                *lp = cJSON_GetObjectItemCaseSensitive(j, "leave_paused");
+    if (!cJSON_IsString(dir) || dir->valuestring[0] != '/' || strstr(dir->valuestring, "/..") ||
+        (diff && !cJSON_IsBool(diff)) || (lp && !cJSON_IsBool(lp))) {
+        cJSON_Delete(j);
+        reply_err(resp, 400, "snapshot needs {\"dir\": absolute path without '..', \"diff\": bool, \"leave_paused\": bool}");
+        return;
+    }
+    if (strcmp(v->rt.state, "running") && strcmp(v->rt.state, "paused")) {
+        cJSON_Delete(j);
+        reply_err(resp, 409, "cannot snapshot %s: it is %s", v->def.name, v->rt.state);
+        return;
+    }
+    if (v->busy) { cJSON_Delete(j); reply_err(resp, 409, "%s is busy", v->def.name); return; }
+    char sdir[PATH_MAX], err[VMK_ERRLEN], *body = NULL;
+    snprintf(sdir, sizeof(sdir), "%s", dir->valuestring);
+    bool was_paused = !strcmp(v->rt.state, "paused"), leave = cJSON_IsTrue(lp), isdiff = cJSON_IsTrue(diff);
+    cJSON_Delete(j);
+    cJSON *def = hv_def_to_json(&v->def);
+    char *defs = cJSON_Print(def);
+    cJSON_Delete(def);
+    int st = 204;
+    if (!was_paused) st = vmm_call(&v, "PATCH", "/vm", "{\"state\":\"Paused\"}", &body, 5000, err, sizeof(err));
+    if (v && st == 204) {
+        free(body);
+        body = NULL;
+        cJSON *rq = cJSON_CreateObject();
+        cJSON_AddStringToObject(rq, "snapshot_type", isdiff ? "Diff" : "Full");
+        cJSON_AddStringToObject(rq, "snapshot_path", sdir);
+        char *rqs = cJSON_PrintUnformatted(rq);
+        cJSON_Delete(rq);
+        st = vmm_call(&v, "PUT", "/snapshot/create", rqs, &body, 600000, err, sizeof(err));
+        free(rqs);
+    }
+    if (v && !was_paused && !leave) {
+        char e2[VMK_ERRLEN];
+        vmm_call(&v, "PATCH", "/vm", "{\"state\":\"Resumed\"}", NULL, 5000, e2, sizeof(e2));
+    }
+    if (!v) { free(body); free(defs); reply_err(resp, 404, "the VM was removed"); return; }
+    if (st != 204 && st != 200) {
+        reply_err(resp, st < 0 ? 502 : 400, "snapshot of %s failed: %s", v->def.name, st < 0 ? err : fault_of(body));
+    } else {
+        char p[PATH_MAX + 32];
+        snprintf(p, sizeof(p), "%s/definition.json", sdir);
+        if (vmk_write_file_atomic(p, defs, strlen(defs), err, sizeof(err)) < 0) vmk_warn("%s", err);
+        if (leave && !was_paused && !strcmp(v->rt.state, "running")) set_state(v, "paused");
+        reply_json(resp, 200, vm_json(v, true));
+    }
+    free(body);
+    free(defs);
+}
+
+/* POST /vms/restore {"dir", "name"} and POST /vms/clone {"dir", "count", "prefix"}: new VMs whose
+ * VMM restores the snapshot (`vmkit run --restore DIR [--clone-dir VMDIR --clone-index I]`). */
+static void h_restore(const vmk_http_req *req, vmk_http_resp *resp, bool clone)
+{
+    static const char *const allowed_r[] = { "dir", "name", NULL }, *const allowed_c[] = { "dir", "count", "prefix", NULL };
+    cJSON *j = parse_body(req, resp, true);
+    if (!j) return;
+    if (!only_fields(j, clone ? allowed_c : allowed_r, resp)) { cJSON_Delete(j); return; }
+    const cJSON *dir = cJSON_GetObjectItemCaseSensitive(j, "dir");
+    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(j, clone ? "prefix" : "name");
+    const cJSON *cnt = cJSON_GetObjectItemCaseSensitive(j, "count");
+    char sdir[PATH_MAX], base[HV_NAME_MAX + 1] = "", err[VMK_ERRLEN];
+    if (!cJSON_IsString(dir) || dir->valuestring[0] != '/' || strstr(dir->valuestring, "/..") ||
+        strlen(dir->valuestring) >= sizeof(sdir) - 32 || (nm && !cJSON_IsString(nm)) ||
+        (clone && (!cJSON_IsNumber(cnt) || cnt->valuedouble < 1 || cnt->valuedouble > 64 ||
+                   cnt->valuedouble != (int)cnt->valuedouble))) {
+        cJSON_Delete(j);
+        reply_err(resp, 400, clone ? "clone needs {\"dir\": absolute path, \"count\": 1..64, \"prefix\": name}"
+                                   : "restore needs {\"dir\": absolute path, \"name\": name}");
+        return;
+    }
+    snprintf(sdir, sizeof(sdir), "%s", dir->valuestring);
+    if (nm) snprintf(base, sizeof(base), "%.50s", nm->valuestring);
+    int count = clone ? (int)cnt->valuedouble : 1;
+    cJSON_Delete(j);
+    char p[PATH_MAX + 32];
+    snprintf(p, sizeof(p), "%s/definition.json", sdir);
+    size_t len;
+    uint8_t *txt = vmk_read_file(p, 65536, &len, err, sizeof(err));
+    if (!txt) { reply_err(resp, 400, "%s is not a snapshot taken through the daemon: %s", sdir, err); return; }
+    cJSON *defj = cJSON_ParseWithLength((const char *)txt, len);
+    free(txt);
+    if (!cJSON_IsObject(defj)) { cJSON_Delete(defj); reply_err(resp, 400, "%s: malformed definition.json", p); return; }
+    const cJSON *on = cJSON_GetObjectItemCaseSensitive(defj, "name");
+    if (!base[0]) snprintf(base, sizeof(base), "%.50s", cJSON_IsString(on) ? on->valuestring : "vm");
+    cJSON *out = cJSON_CreateArray();
+    int status = 200;
+    for (int i = 0; i < count; i++) {
+        char name[HV_NAME_MAX + 1];
+        if (clone) snprintf(name, sizeof(name), "%s-%d", base, i);
+        else snprintf(name, sizeof(name), "%s", base);
+        cJSON_ReplaceItemInObjectCaseSensitive(defj, "name", cJSON_CreateString(name));
+        cJSON_DeleteItemFromObjectCaseSensitive(defj, "created_at");
+        hv_def d;
+        if (hv_def_from_json(defj, &d, D.images_root, err, sizeof(err)) < 0) { status = 400; break; }
+        if (find(name)) { hv_def_free(&d); snprintf(err, sizeof(err), "a VM named '%s' already exists", name); status = 409; break; }
+        if (admit(&d, err, sizeof(err)) < 0) { hv_def_free(&d); status = 409; break; }
+        hv_rt rt = { .state = "created" };
+        if (hv_db_insert(D.db, &d, &rt, err, sizeof(err)) < 0) { hv_def_free(&d); status = 500; break; }
+        add_vm(&d, &rt);
+        vm *v = find(name);
+        char idx[16];
+        snprintf(idx, sizeof(idx), "%d", i);
+        const char *extra_r[] = { "--restore", sdir, NULL };
+        const char *extra_c[] = { "--restore", sdir, "--clone-dir", v->dir, "--clone-index", idx, NULL };
+        if (spawn_vmm(v, clone ? extra_c : extra_r, false, err, sizeof(err)) < 0 ||
+            wait_api_ready(v, "running", err, sizeof(err)) < 0) { status = 500; break; }
+        v = find(name);
+        if (v) cJSON_AddItemToArray(out, vm_json(v, false));
+    }
+    cJSON_Delete(defj);
+    if (status != 200) { cJSON_Delete(out); reply_err(resp, status, "%s", err); return; }
+    reply_json(resp, 200, out);
+}
+
+static void handler(void *opaque, const vmk_http_req *req, vmk_http_resp *resp)
+{
+    (void)opaque;
+    const char *p = req->path, *m = req->method;
+    pthread_mutex_lock(&D.lock);
+    if (!strcmp(p, "/host")) {
+        if (strcmp(m, "GET")) reply_err(resp, 405, "use GET /host");
+        else h_host(resp);
+    } else if (!strcmp(m, "POST") && (!strcmp(p, "/vms/restore") || !strcmp(p, "/vms/clone"))) {
+        h_restore(req, resp, !strcmp(p, "/vms/clone"));
+    } else if (!strcmp(p, "/vms") || !strcmp(p, "/vms/")) {
+        if (!strcmp(m, "GET")) {
+            cJSON *a = cJSON_CreateArray();
+            for (vm *v = D.vms; v; v = v->next) cJSON_AddItemToArray(a, vm_json(v, false));
+            reply_json(resp, 200, a);
+        } else if (!strcmp(m, "POST")) {
+            h_create(req, resp);
+        } else {
+            reply_err(resp, 405, "use GET or POST /vms");
+        }
+    } else if (!strncmp(p, "/vms/", 5)) {
+        char name[128], action[32] = "";
+        const char *s = p + 5, *slash = strchr(s, '/');
+        size_t nl = slash ? (size_t)(slash - s) : strlen(s);
+        if (nl >= sizeof(name) || (slash && strlen(slash + 1) >= sizeof(action)) || (slash && strchr(slash + 1, '/'))) {
+            reply_err(resp, 404, "no such resource: %s", p);
+            goto out;
+        }
+        memcpy(name, s, nl);
+        name[nl] = 0;
+        if (slash) snprintf(action, sizeof(action), "%s", slash + 1);
+        if (!hv_name_ok(name)) { reply_err(resp, 400, "invalid VM name '%s'", name); goto out; }
+        vm *v = find(name);
+        if (!v) { reply_err(resp, 404, "no VM named '%s'", name); goto out; }
+        bool get = !strcmp(m, "GET"), post = !strcmp(m, "POST");
+        if (!action[0] && get) reply_json(resp, 200, vm_json(v, true));
+        else if (!action[0] && !strcmp(m, "DELETE")) h_delete(v, req, resp);
+        else if (!action[0]) reply_err(resp, 405, "use GET or DELETE /vms/%s", name);
+        else if (get && !strcmp(action, "stats")) h_stats(v, resp);
+        else if (get && !strcmp(action, "logs")) h_logs(v, req, resp);
+        else if (post && !strcmp(action, "start")) h_start(v, resp);
+        else if (post && !strcmp(action, "stop")) h_stop(v, req, resp);
+        else if (post && !strcmp(action, "kill")) h_kill(v, resp);
+        else if (post && !strcmp(action, "pause")) h_pause(v, resp, true);
+        else if (post && !strcmp(action, "resume")) h_pause(v, resp, false);
+        else if (post && !strcmp(action, "snapshot")) h_snapshot(v, req, resp);
+        else if (post && !strcmp(action, "migrate")) reply_err(resp, 501, "migration through the daemon is not implemented yet");
+        else reply_err(resp, 404, "no such action: %s %s", m, p);
+    } else {
+        reply_err(resp, 404, "no such resource: %s %s", m, p);
+    }
+out:
+    pthread_mutex_unlock(&D.lock);
+}
+
+/* ---------------- start-up: load, reconcile with what runs, serve ---------------- */
+static void load_cb(void *opaque, hv_def *d, hv_rt *rt)
+{
+    (void)opaque;
+    add_vm(d, rt);
+}
+
+static void reconcile(void)   /* lock held */
+{
+    for (vm *v = D.vms; v; v = v->next) {
+        if (!is_active(v)) {
+            cleanup_files(v);
+            if (v->rt.pid) { v->rt.pid = v->rt.vmm_pid = 0; persist(v); }
+            hv_cg_remove(v->def.name);
+            continue;
+        }
+        bool alive = hv_proc_is(v->rt.pid, v->rt.pid_start);
+        if (alive) {
+            int fd = hv_pidfd_open(v->rt.pid);
+            if (fd >= 0 && hv_proc_is(v->rt.pid, v->rt.pid_start)) {
+                v->pidfd = fd;
+                vmk_info("%s: re-adopted VMM pid %d (%s)", v->def.name, v->rt.vmm_pid, v->rt.state);
+                if (!strcmp(v->rt.state, "stopping")) {
+                    v->stop_req = true;
+                    v->kill_at = vmk_now_ns() + (uint64_t)STOP_TIMEOUT_S * 1000000000u;
+                }
+                if (!strcmp(v->rt.state, "starting")) set_state(v, "running");
+                continue;
+            }
+            if (fd >= 0) close(fd);
+        }
+        char st[96];
+        read_exit_file(v, st, sizeof(st));
+        if (!strcmp(st, "exited 0") && strcmp(v->rt.state, "migrating")) {
+            snprintf(v->rt.reason, sizeof(v->rt.reason), "guest powered off while the daemon was down");
+            snprintf(v->rt.state, sizeof(v->rt.state), "stopped");
+        } else {
+            snprintf(v->rt.reason, sizeof(v->rt.reason), "VMM exited while the daemon was down%s%s",
+                     st[0] ? ": " : "", st);
+            snprintf(v->rt.state, sizeof(v->rt.state), "crashed");
+        }
+        vmk_info("%s: %s (%s)", v->def.name, v->rt.state, v->rt.reason);
+        v->rt.pid = v->rt.vmm_pid = 0;
+        v->rt.pid_start = v->rt.vmm_start = 0;
+        persist(v);
+        cleanup_files(v);
+        try_remove_cgroup(v);
+    }
+}
+
+static void serve_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: vmkit serve [options]\n"
+        "The hypervisor daemon: a REST/JSON API on a unix socket, VM definitions in SQLite, one VMM\n"
+        "process per VM (jailed unless --no-jail) in its own cgroup. VMs keep running when the daemon\n"
+        "exits; a restarted daemon re-adopts them.\n"
+        "\n"
+        "  --sock PATH           API socket, mode 0600 (default " VMK_DEFAULT_SOCK ")\n"
+        "  --state-dir DIR       database vmkit.db and per-VM directories (default " VMK_DEFAULT_STATE_DIR ")\n"
+        "  --overcommit-cpu R    vCPUs admitted per host CPU (default 4.0)\n"
+        "  --overcommit-mem R    guest memory + %u MiB overhead per VM admitted per byte of host RAM (default 1.0)\n"
+        "  --images-root DIR     kernel, initrd, firmware and drive paths must be inside DIR\n"
+        "  --uid N --gid N       unprivileged ids of the jailed VMMs (default 65534)\n"
+        "  --no-jail             run the VMMs without the jail (still in their cgroups)\n"
+        "  --foreground          stay in the foreground, log to stderr (default: detach once serving,\n"
+        "                        log to <state-dir>/daemon.log)\n"
+        "  --help                this text\n"
+        "\n"
+        "API: GET /host; GET|POST /vms; GET|DELETE /vms/NAME[?force=1];\n"
+        "POST /vms/NAME/{start,stop,kill,pause,resume,snapshot}; GET /vms/NAME/{stats,logs};\n"
+        "POST /vms/restore, /vms/clone. Errors: 4xx/5xx with {\"error\": \"...\"}.\n", OVERHEAD_MIB);
+}
+
+static int sbad(const char *fmt, const char *a)
+{
+    fprintf(stderr, "vmkit: ");
+    fprintf(stderr, fmt, a);
+    fputc('\n', stderr);
     return 1;
 }
 
-int hv_client_main(int argc, char **argv)
+static int mkdir_p(const char *path, mode_t mode)
 {
-    (void)argc;
-    fprintf(stderr, "vmkit: '%s' needs the daemon, which is not implemented yet\n", argv[0]);
-    return 1;
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    return mkdir(tmp, mode) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+extern char **environ;
+
+int hv_serve_main(int argc, char **argv)
+{
+    D.sock = VMK_DEFAULT_SOCK;
+    D.state_dir = VMK_DEFAULT_STATE_DIR;
+    D.oc_cpu = 4.0;
+    D.oc_mem = 1.0;
+    D.jail = true;
+    D.uid = D.gid = 65534;
+    bool fg = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { serve_usage(stdout); return 0; }
+        if (!strcmp(a, "--no-jail")) { D.jail = false; continue; }
+        if (!strcmp(a, "--foreground")) { fg = true; continue; }
+        bool takes = !strcmp(a, "--sock") || !strcmp(a, "--state-dir") || !strcmp(a, "--overcommit-cpu") ||
+                     !strcmp(a, "--overcommit-mem") || !strcmp(a, "--images-root") || !strcmp(a, "--uid") ||
+                     !strcmp(a, "--gid") || !strcmp(a, "--migrate-listen");
+        if (!takes) return sbad("serve: unknown option '%s' (see vmkit serve --help)", a);
+        if (!v) return sbad("serve: %s needs a value", a);
+        i++;
+        char *end;
+        if (!strcmp(a, "--sock")) D.sock = v;
+        else if (!strcmp(a, "--state-dir")) D.state_dir = v;
+        else if (!strcmp(a, "--images-root")) D.images_root = v;
+        else if (!strcmp(a, "--migrate-listen")) return sbad("serve: %s is not implemented yet", a);
+        else if (!strcmp(a, "--uid") || !strcmp(a, "--gid")) {
+            unsigned long x = strtoul(v, &end, 10);
+            if (!*v || *end || x == 0 || x > 0x7fffffff) return sbad("serve: bad id '%s' (a positive number)", v);
+            if (!strcmp(a, "--uid")) D.uid = (unsigned)x; else D.gid = (unsigned)x;
+        } else {
+            double x = strtod(v, &end);
+            if (!*v || *end || !(x > 0 && x <= 100)) return sbad("serve: bad ratio '%s' (a number in (0, 100])", v);
+            if (!strcmp(a, "--overcommit-cpu")) D.oc_cpu = x; else D.oc_mem = x;
+        }
+    }
+    if (D.state_dir[0] != '/') return sbad("serve: --state-dir '%s' must be an absolute path", D.state_dir);
+    if (D.images_root && access(D.images_root, X_OK) != 0) return sbad("serve: --images-root '%s' is not a directory", D.images_root);
+    if (strlen(D.sock) >= 100) return sbad("serve: --sock '%s' is too long", D.sock);
+    ssize_t en = readlink("/proc/self/exe", D.exe, sizeof(D.exe) - 1);
+    if (en <= 0) return sbad("serve: cannot find my own binary%s", "");
+    D.exe[en] = 0;
+    if (mkdir_p(D.state_dir, 0700) < 0) return sbad("serve: cannot create the state directory %s", D.state_dir);
+    char p[PATH_MAX], err[VMK_ERRLEN];
+    snprintf(p, sizeof(p), "%s/vms", D.state_dir);
+    mkdir(p, 0700);
+    {
+        char sd[PATH_MAX];
+        snprintf(sd, sizeof(sd), "%s", D.sock);
+        char *sl = strrchr(sd, '/');
+        if (sl && sl != sd) { *sl = 0; mkdir_p(sd, 0755); }
+    }
+    snprintf(p, sizeof(p), "%s/daemon.lock", D.state_dir);
+    int lockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) != 0)
+        return sbad("serve: another daemon is using %s", D.state_dir);
+    D.host_cpus = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    D.host_mem = (uint64_t)pages * (uint64_t)psz;
+    D.envp = environ;
+    if (getenv("VMKIT_IMAGES") == NULL) {
+        /* the VMM finds the default guest next to its binary, as `vmkit run` does */
+    }
+    int ready[2] = { -1, -1 };
+    if (!fg) {
+        if (pipe2(ready, O_CLOEXEC) != 0) return sbad("serve: pipe: %s", strerror(errno));
+        pid_t pid = fork();
+        if (pid < 0) return sbad("serve: fork: %s", strerror(errno));
+        if (pid > 0) {
+            close(ready[1]);
+            char c = 0;
+            ssize_t r = read(ready[0], &c, 1);
+            if (r == 1 && c == 'R') return 0;
+            fprintf(stderr, "vmkit: serve: the daemon failed to start (see %s/daemon.log)\n", D.state_dir);
+            return 1;
+        }
+        close(ready[0]);
+        setsid();
+        snprintf(p, sizeof(p), "%s/daemon.log", D.state_dir);
+        int lf = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        int nf = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (lf >= 0) { dup2(lf, 1); dup2(lf, 2); close(lf); }
+        if (nf >= 0) { dup2(nf, 0); close(nf); }
+        if (flock(lockfd, LOCK_EX | LOCK_NB) != 0) {}     /* the lock is shared with the fork */
+    }
+    snprintf(p, sizeof(p), "%s/vmkit.db", D.state_dir);
+    D.db = hv_db_open(p, err, sizeof(err));
+    if (!D.db) return sbad("serve: %s", err);
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    D.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    pthread_mutex_lock(&D.lock);
+    if (hv_db_load(D.db, load_cb, NULL, err, sizeof(err)) < 0) {
+        pthread_mutex_unlock(&D.lock);
+        return sbad("serve: %s", err);
+    }
+    reconcile();
+    pthread_mutex_unlock(&D.lock);
+    pthread_t sup;
+    pthread_create(&sup, NULL, supervisor_main, NULL);
+    vmk_http_server *srv = vmk_http_listen_unix(D.sock, 0600, handler, NULL, err, sizeof(err));
+    if (!srv) {
+        pthread_mutex_lock(&D.lock);
+        D.quit = true;
+        pthread_mutex_unlock(&D.lock);
+        wake_supervisor();
+        pthread_join(sup, NULL);
+        return sbad("serve: %s", err);
+    }
+    fprintf(stderr, "vmkit: serving on %s (state %s, %u CPUs, %llu MiB, overcommit cpu %.1f mem %.1f, %s)\n",
+            D.sock, D.state_dir, D.host_cpus, (unsigned long long)(D.host_mem >> 20), D.oc_cpu, D.oc_mem,
+            D.jail ? "jailed VMMs" : "no jail");
+    if (ready[1] >= 0) {
+        if (write(ready[1], "R", 1) < 0) {}
+        close(ready[1]);
+    }
+    int sig = 0;
+    sigwait(&set, &sig);
+    fprintf(stderr, "vmkit: signal %d: the daemon stops serving; VMs keep running\n", sig);
+    vmk_http_server_free(srv);
+    pthread_mutex_lock(&D.lock);
+    D.quit = true;
+    pthread_mutex_unlock(&D.lock);
+    wake_supervisor();
+    pthread_join(sup, NULL);
+    pthread_mutex_lock(&D.lock);
+    while (D.vms) {
+        vm *v = D.vms;
+        D.vms = v->next;
+        if (v->pidfd >= 0) close(v->pidfd);
+        hv_def_free(&v->def);
+        free(v);
+    }
+    pthread_mutex_unlock(&D.lock);
+    hv_db_close(D.db);
+    close(D.evfd);
+    close(lockfd);
+    return 0;
 }

@@ -68,4 +68,79 @@ void vmk_jail_test_forbidden_syscall(void);
 int hv_serve_main(int argc, char **argv);         /* `vmkit serve` */
 int hv_client_main(int argc, char **argv);        /* the daemon verbs: argv[0] = verb */
 
+/* A VM definition as the daemon stores it (registry.c) and as POST /vms takes it (JSON, same names):
+ * {"name", "engine": "riscv64"|"x86_64", "vcpus", "mem_mib", "kernel", "initrd", "bios", "cmdline",
+ *  "append", "disks": [{"path", "ro"}], "nets": ["user", "tap=NAME", ...] ([] = none),
+ *  "cpu_limit" (CPUs, e.g. 0.5), "cpu_weight" (1..10000), "pids_max"}. Paths absolute; NULL = the
+ * VMM's default guest. */
+#define HV_NAME_MAX 63
+#define HV_MAX_VCPUS 32
+#define HV_MIN_MEM_MIB 32
+#define HV_MAX_MEM_MIB 65536
+#define HV_MAX_DISKS 6
+#define HV_MAX_NETS 4
+typedef struct hv_def {
+    char name[HV_NAME_MAX + 1];
+    char engine[16];
+    unsigned vcpus;
+    uint64_t mem_mib;
+    char *kernel, *initrd, *bios, *cmdline, *append;
+    char *disks[HV_MAX_DISKS];
+    bool disk_ro[HV_MAX_DISKS];
+    unsigned ndisks;
+    char *nets[HV_MAX_NETS];
+    unsigned nnets;
+    double cpu_limit;              /* 0 = no quota */
+    unsigned cpu_weight;           /* 0 = default (100) */
+    unsigned pids_max;             /* 0 = default */
+    int64_t created_at;            /* unix seconds */
+} hv_def;
+/* Runtime row: what the daemon knows about the VM's VMM. */
+typedef struct hv_rt {
+    char state[16];                /* created starting running paused stopping stopped crashed migrating incoming */
+    int pid;                       /* supervised process (waiter or jailed VMM), 0 = none */
+    uint64_t pid_start;            /* its start time (/proc/PID/stat field 22), guards against pid reuse */
+    int vmm_pid;                   /* the VMM process itself (== pid when jailed) */
+    uint64_t vmm_start;
+    int64_t started_at;            /* unix seconds */
+    char reason[256];              /* last exit reason ("" if none) */
+    bool jailed;
+} hv_rt;
+bool hv_name_ok(const char *name);
+void hv_def_free(hv_def *d);
+/* JSON object -> def, validating everything (types, ranges, unknown fields, path syntax). -1 with a
+ * one-line err. images_root (may be NULL): every path must resolve inside it. */
+struct cJSON;
+int  hv_def_from_json(const struct cJSON *j, hv_def *d, const char *images_root, char *err, size_t errlen);
+struct cJSON *hv_def_to_json(const hv_def *d);
+
+/* registry.c: SQLite <state-dir>/vmkit.db (WAL, synchronous=FULL). Every call is durable on return. */
+typedef struct hv_db hv_db;
+hv_db *hv_db_open(const char *path, char *err, size_t errlen);
+void   hv_db_close(hv_db *db);
+int    hv_db_insert(hv_db *db, const hv_def *d, const hv_rt *rt, char *err, size_t errlen);  /* -1 on dup */
+int    hv_db_set_rt(hv_db *db, const char *name, const hv_rt *rt, char *err, size_t errlen);
+int    hv_db_delete(hv_db *db, const char *name, char *err, size_t errlen);
+/* Calls cb for every VM (def and rt are the callee's to keep; free def with hv_def_free). */
+int    hv_db_load(hv_db *db, void (*cb)(void *opaque, hv_def *d, hv_rt *rt), void *opaque,
+                  char *err, size_t errlen);
+
+/* cgroup.c: one cgroup per VM, v2 when /sys/fs/cgroup is cgroup2, else v1 (cpu, cpuacct, memory,
+ * pids hierarchies) under vmkit/<name>. */
+typedef struct hv_cg_limits {
+    double cpu_limit;              /* CPUs; 0 = none */
+    unsigned cpu_weight;           /* 1..10000 (v1: shares = weight * 1024 / 100) */
+    uint64_t mem_max;              /* bytes; 0 = none */
+    unsigned pids_max;             /* 0 = none */
+} hv_cg_limits;
+bool hv_cg_available(void);
+int  hv_cg_create(const char *name, const hv_cg_limits *l, char *err, size_t errlen);
+/* Paths of the cgroup.procs files the VMM must join (before exec); returns count (<= 4). */
+unsigned hv_cg_procs_paths(const char *name, char paths[][256], unsigned max);
+int  hv_cg_remove(const char *name);         /* 0 when gone (must be empty) */
+/* Writes the limits and usage read back from the cgroup files into obj (a cJSON object). */
+void hv_cg_report(const char *name, struct cJSON *obj);
+/* pids currently in the cgroup; returns count. */
+unsigned hv_cg_pids(const char *name, int *pids, unsigned max);
+
 #endif
