@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,10 @@
 
 #define KICK_SIG (SIGRTMIN + 5)
 #define BOOT_STACK 0x8ff0ull
+
+/* struct kvm_msrs with room for its entries (a flexible array cannot be embedded portably). */
+typedef struct kvm_msr_buf { uint32_t nmsrs, pad; struct kvm_msr_entry e[KVM_MAX_MSRS]; } kvm_msr_buf;
+_Static_assert(offsetof(kvm_msr_buf, e) == offsetof(struct kvm_msrs, entries), "kvm_msrs layout");
 
 /* ---------------- kicks ---------------- */
 
@@ -115,12 +120,12 @@ static int set_boot_msrs(kvm_vcpu *v)
         { 0x10, 0 }, { 0x1a0, 1 },                 /* TSC, MISC_ENABLE: fast strings */
         { 0x2ff, (1u << 11) | 6 },                 /* MTRRdefType: enabled, write-back */
     };
-    struct { struct kvm_msrs h; struct kvm_msr_entry e[16]; } b;
+    kvm_msr_buf b;
     memset(&b, 0, sizeof(b));
     for (size_t i = 0; i < sizeof(boot) / sizeof(boot[0]); i++)
-        if (msr_known(v->m, boot[i].idx)) b.e[b.h.nmsrs++] = (struct kvm_msr_entry){ .index = boot[i].idx, .data = boot[i].val };
+        if (msr_known(v->m, boot[i].idx)) b.e[b.nmsrs++] = (struct kvm_msr_entry){ .index = boot[i].idx, .data = boot[i].val };
     int r = kvm_ioctl(v->fd, KVM_SET_MSRS, &b);
-    if (r < 0 || (unsigned)r != b.h.nmsrs) vmk_debug("kvm: vCPU %u: set %d of %u boot MSRs", v->idx, r, b.h.nmsrs);
+    if (r < 0 || (unsigned)r != b.nmsrs) vmk_debug("kvm: vCPU %u: set %d of %u boot MSRs", v->idx, r, b.nmsrs);
     return 0;
 }
 
@@ -403,7 +408,7 @@ int kvm_vcpu_save(kvm_vcpu *v, vmk_sbuf *b)
     struct kvm_lapic_state lapic;
     struct kvm_vcpu_events ev;
     struct kvm_debugregs dr;
-    struct { struct kvm_msrs h; struct kvm_msr_entry e[KVM_MAX_MSRS]; } msrs;
+    kvm_msr_buf msrs;
     memset(&msrs, 0, sizeof(msrs));
     memset(&xcrs, 0, sizeof(xcrs));
     GET(KVM_GET_MP_STATE, &mp, "KVM_GET_MP_STATE");
@@ -414,7 +419,7 @@ int kvm_vcpu_save(kvm_vcpu *v, vmk_sbuf *b)
     GET(KVM_GET_LAPIC, &lapic, "KVM_GET_LAPIC");
     GET(KVM_GET_VCPU_EVENTS, &ev, "KVM_GET_VCPU_EVENTS");
     GET(KVM_GET_DEBUGREGS, &dr, "KVM_GET_DEBUGREGS");
-    msrs.h.nmsrs = v->m->nmsrs;
+    msrs.nmsrs = v->m->nmsrs;
     for (unsigned i = 0; i < v->m->nmsrs; i++) msrs.e[i].index = v->m->msrs[i];
     int n = kvm_ioctl(v->fd, KVM_GET_MSRS, &msrs);
     if (n < 0) { vmk_error("kvm: vCPU %u: KVM_GET_MSRS: %s", v->idx, strerror(errno)); goto out; }
@@ -452,7 +457,7 @@ int kvm_vcpu_load(kvm_vcpu *v, vmk_sread *r, char *err, size_t errlen)
     struct kvm_lapic_state lapic;
     struct kvm_vcpu_events ev;
     struct kvm_debugregs dr;
-    struct { struct kvm_msrs h; struct kvm_msr_entry e[KVM_MAX_MSRS]; } msrs;
+    kvm_msr_buf msrs;
     memset(&msrs, 0, sizeof(msrs));
     if (vmk_sr_u32(r) != VCPU_STATE_MAGIC && vmk_sr_ok(r)) vmk_sr_fail(r, "vCPU %u: bad state magic", v->idx);
     mp.mp_state = vmk_sr_u32(r);
@@ -473,7 +478,7 @@ int kvm_vcpu_load(kvm_vcpu *v, vmk_sread *r, char *err, size_t errlen)
     }
     if (!vmk_sr_ok(r)) goto out;
     if (xcrs.nr_xcrs > KVM_MAX_XCRS) { vmk_sr_fail(r, "vCPU %u: %u XCRs", v->idx, xcrs.nr_xcrs); goto out; }
-    msrs.h.nmsrs = n;
+    msrs.nmsrs = n;
     SET(KVM_SET_MP_STATE, &mp, "KVM_SET_MP_STATE");
     SET(KVM_SET_REGS, &regs, "KVM_SET_REGS");
     SET(KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
