@@ -133,4 +133,38 @@ int     vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *o, vmk_m
  * vmk_vm_run once the guest runs). NULL with err on any stream error (nothing is left behind). */
 vmk_vm *vmk_vm_migrate_recv(int fd, const vmk_restore_opts *o, char *err, size_t errlen);
 
+/* ---------------- per-VM API (api.c; owned by the API's author) ----------------
+ * The VMM's Firecracker-compatible HTTP API on a unix socket (docs/firecracker-api.md). Thread
+ * model: the API's threads never run the guest. InstanceStart and PUT /snapshot/load hand the work
+ * to the thread blocked in vmk_api_wait_vm (the VMM's main thread), which builds or restores the VM,
+ * answers the request and returns the VM for vmk_vm_run. Everything else (pause, resume, stats,
+ * snapshots, migration) runs on the API threads against the attached VM. */
+typedef struct vmk_api vmk_api;
+typedef struct vmk_api_opts {
+    const char *sock_path;               /* created with mode 0600 */
+    const char *vm_id;                   /* GET / "id" (default "vmkit") */
+    const vmk_vm_config *initial;        /* initial configuration (deep-copied): the command line */
+    /* used when machine-config switches to x86_64 while the boot source is still the default guest
+     * (NULL: no default x86 guest) */
+    const char *x86_kernel, *x86_initrd, *x86_cmdline;
+    const char *restore_console;         /* console spec for PUT /snapshot/load (default: initial's) */
+    void (*test_forbidden_syscall)(void);   /* PUT /vmkit/test/forbidden-syscall (VMKIT_TEST_HOOKS=1) */
+} vmk_api_opts;
+/* Listens; NULL with a one-line err (bad socket path, ...). */
+vmk_api *vmk_api_new(const vmk_api_opts *o, char *err, size_t errlen);
+/* Blocks until a client starts the VM (InstanceStart) or loads a snapshot; builds/restores it on the
+ * calling thread, attaches it, answers the client and returns it ready for vmk_vm_run. A failed
+ * attempt is answered 400 and waiting goes on. NULL after vmk_api_interrupt. */
+vmk_vm *vmk_api_wait_vm(vmk_api *a);
+void    vmk_api_interrupt(vmk_api *a);            /* async-signal-safe */
+/* A VM built by the caller (--start, --restore, --incoming, a reboot) becomes the API's VM. */
+void    vmk_api_attach(vmk_api *a, vmk_vm *vm);
+/* After vmk_vm_run returned, before vmk_vm_free: waits for requests using the VM to finish and
+ * detaches it. True when the VM stopped because it migrated away (PUT /vmkit/migrate). */
+bool    vmk_api_detach(vmk_api *a);
+/* The configuration as the API last set it (for a reboot of a VM started by InstanceStart). Valid
+ * until the next configuration request or vmk_api_free. */
+const vmk_vm_config *vmk_api_config(vmk_api *a);
+void    vmk_api_free(vmk_api *a);
+
 #endif
