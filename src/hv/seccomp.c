@@ -47,6 +47,8 @@ static const sc_rule rules[] = {
     R(sigaltstack, K_ALL, A_ANY), R(restart_syscall, K_ALL, A_ANY), R(tgkill, K_ALL, A_SELF),
     R(getpid, K_ALL, A_ANY), R(gettid, K_ALL, A_ANY), R(getuid, K_ALL, A_ANY), R(geteuid, K_ALL, A_ANY),
     R(getgid, K_ALL, A_ANY), R(getegid, K_ALL, A_ANY), R(prctl, K_ALL, A_PRNAME),
+    /* a thread adds its own (stricter) filter: libseccomp sets no_new_privs again, then seccomp() */
+    R(seccomp, K_ALL, A_ANY),
     R(exit, K_ALL, A_ANY), R(exit_group, K_ALL, A_ANY),
     /* the vCPU thread also writes to the console socket, and tears the VM down at the end */
     R(sendto, K_ALL, A_ANY), R(sendmsg, K_ALL, A_ANY), R(shutdown, K_ALL, A_ANY),
@@ -114,8 +116,9 @@ static int add_rule(scmp_filter_ctx c, const sc_rule *r)
         return 0;
     }
     case A_PRNAME: {
-        static const int ops[] = { PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE };
-        for (size_t i = 0; i < 3; i++) {
+        static const int ops[] = { PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE, PR_SET_NO_NEW_PRIVS,
+                                   PR_GET_NO_NEW_PRIVS };
+        for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
             a[0] = eq(0, (scmp_datum_t)ops[i]);
             int e = add(c, r->nr, 1, a);
             if (e) return e;

@@ -7,7 +7,7 @@
 #define _GNU_SOURCE
 #include "../test.h"
 #include "hv/hv.h"
-#include "vm/vm.h"
+#include "vm/vm_impl.h"
 #include "base/base.h"
 #include <dirent.h>
 #include <errno.h>
@@ -129,19 +129,25 @@ static int forbidden_probe(void *arg)
     return 0;     /* survived: the filter let it through */
 }
 
+/* Writes its progress (one byte per stage reached) to the pipe: the test checks it got to the end
+ * and only then died of SIGSYS. */
 static int stacking_probe(void *arg)
 {
-    (void)arg;
+    int fd = *(int *)arg;
     char err[256];
     vmk_jail_set_engine(false);
     if (vmk_seccomp_install("main", false, err, sizeof(err)) < 0) return 2;
+    if (write(fd, "1", 1) != 1) return 7;
     pthread_t t;
     void *rv = (void *)9;
     if (pthread_create(&t, NULL, thread_fn, "io") != 0 || pthread_join(t, &rv) != 0 || rv) return 3;
+    if (write(fd, "2", 1) != 1) return 7;
     if (pthread_create(&t, NULL, thread_fn, "api") != 0 || pthread_join(t, &rv) != 0 || rv) return 4;
+    if (write(fd, "3", 1) != 1) return 7;
     /* the I/O thread exists now: "vcpu" is the real vcpu list, and threads it creates still work */
     vmk_jail_thread_hook("vcpu");
     if (pthread_create(&t, NULL, thread_fn, "vcpu") != 0 || pthread_join(t, &rv) != 0 || rv) return 5;
+    if (write(fd, "4", 1) != 1) return 7;
     socket(AF_INET, SOCK_STREAM, 0);      /* not in vcpu: must die here */
     return 6;
 }
@@ -174,9 +180,15 @@ static void test_seccomp_lists(void)
         TEST_END();
     }
     TEST_BEGIN("seccomp: threads of a 'main' process add io/api/vcpu filters and still work");
-    int st = in_child(stacking_probe, NULL);
-    if (!sigsys(st)) printf("  status %#x (exit %d)\n", st, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-    CHECK(sigsys(st));
+    int pfd[2];
+    CHECK(pipe2(pfd, O_CLOEXEC) == 0);
+    int st = in_child(stacking_probe, &pfd[1]);
+    close(pfd[1]);
+    char prog[8] = "";
+    ssize_t got = read(pfd[0], prog, sizeof(prog) - 1);
+    close(pfd[0]);
+    if (!sigsys(st) || got != 4) printf("  status %#x (exit %d), stages reached '%s'\n", st, WIFEXITED(st) ? WEXITSTATUS(st) : -1, prog);
+    CHECK(sigsys(st) && got == 4 && !strcmp(prog, "1234"));
     TEST_END();
     TEST_BEGIN("seccomp: an unknown kind is an error");
     char err[256] = "";
@@ -428,9 +440,55 @@ static void test_jail(void)
     if (system(cmd) != 0) printf("  cannot remove %s\n", g_dir);
 }
 
+/* Test-only driver: `test_seccomp --boot DIR UID early|late [DISK] [APPEND]`: jails itself in DIR
+ * (files: the default guest's kernel, initrd, firmware and DISK), installs "main", builds the VM
+ * (console on stdio, user networking), installs "vcpu" (late: after the I/O thread started, as
+ * vm.c should; early: before vmk_vm_run, where the hook falls back to "main") and runs it. */
+static int boot_driver(int argc, char **argv)
+{
+    if (argc < 5) { fprintf(stderr, "usage: test_seccomp --boot DIR UID early|late [DISK] [APPEND]\n"); return 1; }
+    const char *img = getenv("VMKIT_IMAGES") ? getenv("VMKIT_IMAGES") : "build/images";
+    static char k[512], i[512], b[512], cmd[2048];
+    snprintf(k, sizeof(k), "%s/Image", img);
+    snprintf(i, sizeof(i), "%s/initramfs.cpio.gz", img);
+    snprintf(b, sizeof(b), "%s/fw_dynamic.bin", img);
+    snprintf(cmd, sizeof(cmd), "console=ttyS0 earlycon=sbi %s", argc > 6 ? argv[6] : "");
+    vmk_vm_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.mem_size = 64ull << 20;
+    cfg.ncpus = 1;
+    cfg.kernel = k; cfg.initrd = i; cfg.bios = b; cfg.cmdline = cmd;
+    cfg.console = "stdio";
+    cfg.nets[cfg.nnets++] = "user";
+    if (argc > 5 && argv[5][0]) { cfg.disks[0].path = argv[5]; cfg.ndisks = 1; }
+    vmk_jail_cfg j;
+    memset(&j, 0, sizeof(j));
+    j.dir = argv[2];
+    j.uid = j.gid = (unsigned)atoi(argv[3]);
+    j.files[0] = &cfg.kernel; j.files[1] = &cfg.initrd; j.files[2] = &cfg.bios;
+    j.ro[0] = j.ro[1] = j.ro[2] = true;
+    j.nfiles = 3;
+    if (cfg.ndisks) { j.files[3] = &cfg.disks[0].path; j.nfiles = 4; }
+    char err[256];
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (vmk_jail_enter(&j, err, sizeof(err)) < 0) { fprintf(stderr, "vmkit: %s\n", err); return 1; }
+    fprintf(stderr, "driver: jail entered in %.3f ms\n", ms_since(&t0));
+    vmk_thread_hook = vmk_jail_thread_hook;
+    vmk_jail_set_engine(false);
+    if (vmk_seccomp_install("main", false, err, sizeof(err)) < 0) { fprintf(stderr, "vmkit: %s\n", err); return 1; }
+    vmk_vm *vm = vmk_vm_new(&cfg, err, sizeof(err));
+    if (!vm) { fprintf(stderr, "vmkit: %s\n", err); return 1; }
+    if (!strcmp(argv[4], "late")) vmk_loop_start(vm->loop);    /* what vm.c's vmk_vm_run does first */
+    vmk_jail_thread_hook("vcpu");
+    int st = vmk_vm_run(vm);
+    vmk_vm_free(vm);
+    return st;
+}
+
 int main(int argc, char **argv)
 {
-    (void)argc; (void)argv;
+    if (argc > 1 && !strcmp(argv[1], "--boot")) return boot_driver(argc, argv);
     test_seccomp_lists();
     test_jail();
     TEST_EXIT();
