@@ -92,6 +92,43 @@ int  vm_build(vmk_vm *vm, char *err, size_t errlen);
 /* Deep copy / free of a config's strings (vm.c). */
 void vm_cfg_copy(vmk_vm_config *dst, const vmk_vm_config *src);
 void vm_cfg_free(vmk_vm_config *c);
+/* ---------------- state file framing (snapshot.c) ----------------
+ * A state image (the snapshot's "state" file) is, all integers little-endian:
+ *   header   "VMKSNAP\0" | u32 format version (VM_SNAP_VERSION) | u32 flags (VM_SNAP_F_*) |
+ *            u64 total length of the image | char engine[16] (NUL-padded engine name)
+ *   sections u8 name length (1..31) | name | u16 section version | u64 payload length |
+ *            u32 CRC-32C(payload) | payload
+ *   trailer  u32 CRC-32C of every byte before it
+ * Readers check, in order: magic, format version, engine name, length, whole-image CRC, then each
+ * section's bounds and CRC, so each kind of damage gets its own message. */
+#define VM_SNAP_MAGIC    "VMKSNAP"          /* + NUL: 8 bytes */
+#define VM_SNAP_VERSION  1u
+#define VM_SNAP_HDR_LEN  40u
+#define VM_SNAP_F_DIFF   1u
+typedef struct vm_sf_sec {
+    char name[32];
+    uint16_t version;
+    const uint8_t *p;
+    size_t len;
+} vm_sf_sec;
+typedef struct vm_sf {
+    const uint8_t *p;
+    size_t len, off;               /* off: next section */
+    uint32_t version, flags, crc;  /* crc: the trailer (identifies this image) */
+    char engine[17];
+} vm_sf;
+void   vm_sf_begin(vmk_sbuf *b, const char *engine, uint32_t flags);
+size_t vm_sf_sec_begin(vmk_sbuf *b, const char *name, uint16_t version);   /* returns a handle */
+void   vm_sf_sec_end(vmk_sbuf *b, size_t handle);                          /* patches length + CRC */
+uint32_t vm_sf_end(vmk_sbuf *b);                                           /* returns the image CRC */
+/* 0, or -1 with a one-line err ("not a vmkit snapshot state file", "format version N ...",
+ * "truncated", "corrupt (checksum mismatch)", ...). */
+int    vm_sf_open(vm_sf *f, const void *p, size_t len, char *err, size_t errlen);
+/* 1 with *s = the next section, 0 at the end, -1 with err (bad bounds or section CRC). */
+int    vm_sf_next(vm_sf *f, vm_sf_sec *s, char *err, size_t errlen);
+/* Finds a section by name from the start (validating each one passed); 1, 0 when absent, -1. */
+int    vm_sf_find(const vm_sf *f, const char *name, vm_sf_sec *s, char *err, size_t errlen);
+
 /* migrate.c: called by vmk_vm_run on the destination once the guest runs; closes the fd. */
 void vm_migrate_ack(vmk_vm *vm);
 
