@@ -122,6 +122,7 @@ kvm_machine *kvm_machine_new(vmk_mem *mem, unsigned ncpus, vmk_chardev *console,
     }
     if (kvm_kick_signal_init() < 0) { vmk_seterr(err, errlen, "kvm: cannot install the vCPU kick signal"); return NULL; }
     kvm_machine *m = vmk_xcalloc(1, sizeof(*m));
+    m->t_create = vmk_now_ns();
     m->mem = mem;
     m->ncpus = ncpus;
     m->loop = loop;
@@ -386,6 +387,7 @@ void kvm_machine_get_stats(kvm_machine *m, kvm_machine_stats *st)
     st->t_first_run_ns = atomic_load(&m->t_first_run);
     st->t_first_serial_ns = atomic_load(&m->t_first_serial);
     st->t_exit_ns = atomic_load(&m->t_exit);
+    st->t_create_ns = m->t_create;
 }
 
 /* ---------------- state ---------------- */

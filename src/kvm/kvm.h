@@ -74,7 +74,8 @@ int  kvm_machine_load(kvm_machine *m, vmk_sread *r, char *err, size_t errlen);
 
 typedef struct kvm_machine_stats {
     uint64_t exits_io, exits_mmio, exits_other, ioeventfd_kicks;
-    uint64_t t_first_run_ns;       /* monotonic: first KVM_RUN entered (0 = not yet) */
+    uint64_t t_create_ns;          /* monotonic: kvm_machine_new started */
+    uint64_t t_first_run_ns;       /* first KVM_RUN entered (0 = not yet) */
     uint64_t t_first_serial_ns;    /* first byte written to COM1's THR */
     uint64_t t_exit_ns;            /* the guest asked to stop (exit port, reset, failure) */
 } kvm_machine_stats;

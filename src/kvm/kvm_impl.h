@@ -71,6 +71,7 @@ struct kvm_machine {
     /* stats */
     _Atomic uint64_t exits_io, exits_mmio, exits_other, kicks;
     _Atomic uint64_t t_first_run, t_first_serial, t_exit;
+    uint64_t t_create;
 };
 
 /* kvm.c */

@@ -351,6 +351,17 @@ int kvm_machine_run(kvm_machine *m)
     pthread_mutex_lock(&m->ctl);
     m->running = false;
     pthread_mutex_unlock(&m->ctl);
+    if (vmk_log_level >= VMK_LOG_INFO) {
+        kvm_machine_stats st;
+        kvm_machine_get_stats(m, &st);
+        double c = (double)st.t_create_ns;
+        vmk_info("kvm: from VM creation: first KVM_RUN %.3f ms, first COM1 byte %.3f ms, guest exit %.3f ms; "
+                 "exits: %llu port I/O, %llu MMIO, %llu other; %llu ioeventfd notifies",
+                 (st.t_first_run_ns - c) / 1e6, st.t_first_serial_ns ? (st.t_first_serial_ns - c) / 1e6 : -1.0,
+                 st.t_exit_ns ? (st.t_exit_ns - c) / 1e6 : -1.0, (unsigned long long)st.exits_io,
+                 (unsigned long long)st.exits_mmio, (unsigned long long)st.exits_other,
+                 (unsigned long long)st.ioeventfd_kicks);
+    }
     return atomic_load(&m->status);
 }
 
