@@ -359,7 +359,6 @@ void kvm_machine_request_shutdown(kvm_machine *m)
 void kvm_machine_dirty_sync(kvm_machine *m)
 {
     vmk_mem *mem = m->mem;
-    char err[VMK_ERRLEN];
     if (m->dirty_logging && mem->log && mem->log_on) {
         uint64_t words = (vmk_mem_pages(mem) + 63) / 64;
         uint64_t *bm = vmk_xcalloc(words, sizeof(uint64_t));
@@ -374,8 +373,16 @@ void kvm_machine_dirty_sync(kvm_machine *m)
         }
         free(bm);
     }
-    if (mem->log_on != m->dirty_logging && set_ram_slot(m, mem->log_on, err, sizeof(err)) < 0)
-        vmk_warn("kvm: dirty logging %s: %s", mem->log_on ? "on" : "off", err);
+    kvm_sync_log_mode(m);
+}
+
+/* With every vCPU parked (or not started): a log started while paused must catch the first write. */
+void kvm_sync_log_mode(kvm_machine *m)
+{
+    char err[VMK_ERRLEN];
+    bool want = m->mem->log_on && m->mem->log;
+    if (want != m->dirty_logging && set_ram_slot(m, want, err, sizeof(err)) < 0)
+        vmk_warn("kvm: dirty logging %s: %s", want ? "on" : "off", err);
 }
 
 void kvm_machine_get_stats(kvm_machine *m, kvm_machine_stats *st)

@@ -77,6 +77,7 @@ struct kvm_machine {
 /* kvm.c */
 int  kvm_ioctl(int fd, unsigned long req, void *arg);       /* retries EINTR, returns -1 with errno */
 void kvm_stop_with(kvm_machine *m, int status, bool reboot); /* first stop wins; kicks every vCPU */
+void kvm_sync_log_mode(kvm_machine *m);                  /* KVM dirty logging follows mem->log_on */
 bool kvm_mmio(kvm_machine *m, uint64_t addr, uint8_t *data, unsigned len, bool is_write);
 
 /* vcpu.c */

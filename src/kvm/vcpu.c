@@ -332,6 +332,7 @@ int kvm_machine_run(kvm_machine *m)
     if (!m->booted) { vmk_error("kvm: the machine was not booted"); return 1; }
     pthread_mutex_lock(&m->ctl);
     m->running = true;
+    kvm_sync_log_mode(m);
     pthread_mutex_unlock(&m->ctl);
     for (unsigned i = 1; i < m->ncpus; i++) {
         kvm_vcpu *v = &m->vcpus[i];
@@ -378,6 +379,7 @@ void kvm_machine_resume(kvm_machine *m)
 {
     pthread_mutex_lock(&m->ctl);
     if (m->pause_depth > 0 && --m->pause_depth == 0) {
+        kvm_sync_log_mode(m);
         atomic_store(&m->pause_req, false);
         pthread_cond_broadcast(&m->cv);
     }

@@ -34,6 +34,7 @@ __asm__(
     "  cmp $2, %eax\n  je 12f\n"
     "  cmp $3, %eax\n  je 13f\n"
     "  cmp $4, %eax\n  je 14f\n"
+    "  cmp $5, %eax\n  jne 17f\n  movl $1, 0x250000\n  jmp 12f\n17:\n"
     /* mode 0: checks */
     "  mov $0xc0000080, %ecx\n  rdmsr\n  bt $10, %eax\n  jc 2f\n  VEXIT 1\n"
     "2: mov %cr0, %rax\n  bt $31, %rax\n  jc 3f\n  VEXIT 2\n"
@@ -313,6 +314,41 @@ static void test_pause_save_load(void)
     TEST_END();
 }
 
+static void test_dirty_log(void)
+{
+    TEST_BEGIN("kvm_dirty_log_follows_guest_writes");
+    env e;
+    char err[VMK_ERRLEN] = "";
+    if (env_new(&e, 1, false, err) < 0) { CHECK(!*err); printf("  %s\n", err); env_free(&e); TEST_END(); return; }
+    CHECK(setup_lm(&e, 5, err) == 0);
+    vmk_mem_log_start(&e.mem);          /* before run: the first guest write must be caught */
+    pause_ctx pc = { e.m, -1 };
+    pthread_t t;
+    pthread_create(&t, NULL, run_thread, &pc);
+    usleep(100 * 1000);
+    uint64_t words = (vmk_mem_pages(&e.mem) + 63) / 64;
+    uint64_t *bits = calloc(words, 8);
+    kvm_machine_pause(e.m);
+    kvm_machine_dirty_sync(e.m);
+    vmk_mem_log_harvest(&e.mem, bits, false);
+    CHECK(bits[0x250 / 64] & (1ull << (0x250 % 64)));
+    CHECK(!(bits[0x260 / 64] & (1ull << (0x260 % 64))));
+    kvm_machine_resume(e.m);
+    usleep(50 * 1000);
+    kvm_machine_pause(e.m);
+    kvm_machine_dirty_sync(e.m);
+    uint64_t n = vmk_mem_log_harvest(&e.mem, bits, false);
+    CHECK_EQ_U64(n, 0);                 /* the guest only reads now */
+    uint8_t three = 3;
+    vmk_mem_write(&e.mem, 0x3000, &three, 1);
+    kvm_machine_resume(e.m);
+    pthread_join(t, NULL);
+    CHECK_EQ_U64(pc.rc, 3);
+    free(bits);
+    env_free(&e);
+    TEST_END();
+}
+
 static void test_refusals(void)
 {
     TEST_BEGIN("kvm_refuses_bad_configs");
@@ -344,5 +380,6 @@ int main(void)
     test_mmio_ioeventfd();
     test_fail_and_reset();
     test_pause_save_load();
+    test_dirty_log();
     TEST_EXIT();
 }
