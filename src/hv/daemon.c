@@ -54,7 +54,10 @@ static struct {
     unsigned host_cpus;
     uint64_t host_mem;
     bool quit;
+    bool vmm_api;                      /* the VMM has --api-sock (else: console socket, SIGTERM to stop) */
     char **envp;
+    char *title;                       /* the process's argv area (reused as the waiters' titles) */
+    size_t title_len;
 } D = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .evfd = -1 };
 
 static const char *const active_states[] = { "starting", "running", "paused", "stopping", "migrating", "incoming", NULL };
@@ -373,17 +376,19 @@ static int spawn_vmm(vm *v, const char *const *extra, bool boot_opts, char *err,
     unsigned n = 0;
     push_arg(&argv, &n, "vmkit");
     push_arg(&argv, &n, "run");
-    push_arg(&argv, &n, "--name");
-    push_arg(&argv, &n, v->def.name);
-    path_in(v, "root/api.sock", p, sizeof(p));
-    push_arg(&argv, &n, "--api-sock");
-    push_arg(&argv, &n, p);
+    if (D.vmm_api) {
+        push_arg(&argv, &n, "--name");
+        push_arg(&argv, &n, v->def.name);
+        path_in(v, "root/api.sock", p, sizeof(p));
+        push_arg(&argv, &n, "--api-sock");
+        push_arg(&argv, &n, p);
+    }
     char con[PATH_MAX + 64];
     snprintf(con, sizeof(con), "socket=%s/root/console.sock,log=console.log", v->dir);
     push_arg(&argv, &n, "--console");
     push_arg(&argv, &n, con);
     if (boot_opts) {
-        push_arg(&argv, &n, "--start");
+        if (D.vmm_api) push_arg(&argv, &n, "--start");
         if (strcmp(v->def.engine, "riscv64")) { push_arg(&argv, &n, "--arch"); push_arg(&argv, &n, v->def.engine); }
         snprintf(buf, sizeof(buf), "%lluM", (unsigned long long)v->def.mem_mib);
         push_arg(&argv, &n, "--mem");
@@ -426,7 +431,10 @@ static int spawn_vmm(vm *v, const char *const *extra, bool boot_opts, char *err,
     r.log_path = logp;
     r.exit_path = exitp;
     r.exit_tmp = exitt;
-    r.waiter = !D.jail;          /* the jail has its own waiter writing <dir>/exit */
+    r.waiter = !D.jail;
+    r.title = D.title;
+    r.title_len = D.title_len;
+    r.name = v->def.name;          /* the jail has its own waiter writing <dir>/exit */
     int pid, vmm;
     int rc = hv_spawn(&r, &pid, &vmm, err, errlen);
     free_argv(argv);
@@ -453,12 +461,13 @@ static int wait_api_ready(vm *v, const char *want_state, char *err, size_t errle
 {
     char name[HV_NAME_MAX + 1], api[PATH_MAX];
     snprintf(name, sizeof(name), "%s", v->def.name);
-    path_in(v, "root/api.sock", api, sizeof(api));
+    path_in(v, D.vmm_api ? "root/api.sock" : "root/console.sock", api, sizeof(api));
     uint64_t deadline = vmk_now_ns() + (uint64_t)START_TIMEOUT_MS * 1000000u;
     for (;;) {
         pthread_mutex_unlock(&D.lock);
         char e[VMK_ERRLEN];
-        int st = access(api, F_OK) == 0 ? vmk_http_call_unix(api, "GET", "/", NULL, NULL, 2000, e, sizeof(e)) : -1;
+        int st = access(api, F_OK) != 0 ? -1 : !D.vmm_api ? 200
+               : vmk_http_call_unix(api, "GET", "/", NULL, NULL, 2000, e, sizeof(e));
         if (st != 200) usleep(2000);
         pthread_mutex_lock(&D.lock);
         v = find(name);
@@ -1000,6 +1009,13 @@ static void reconcile(void)   /* lock held */
             continue;
         }
         bool alive = hv_proc_is(v->rt.pid, v->rt.pid_start);
+        if (!alive && v->rt.vmm_pid != v->rt.pid && hv_proc_is(v->rt.vmm_pid, v->rt.vmm_start)) {
+            /* the waiter is gone but the VMM runs: supervise the VMM itself */
+            v->rt.pid = v->rt.vmm_pid;
+            v->rt.pid_start = v->rt.vmm_start;
+            alive = true;
+            persist(v);
+        }
         if (alive) {
             int fd = hv_pidfd_open(v->rt.pid);
             if (fd >= 0 && hv_proc_is(v->rt.pid, v->rt.pid_start)) {
@@ -1089,6 +1105,10 @@ int hv_serve_main(int argc, char **argv)
     D.jail = true;
     D.uid = D.gid = 65534;
     bool fg = false;
+    if (argc >= 1) {      /* argv[-1] is main's argv[0]: the area runs from there to the last argument's end */
+        D.title = argv[-1];
+        D.title_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[-1]);
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1140,8 +1160,14 @@ int hv_serve_main(int argc, char **argv)
     long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
     D.host_mem = (uint64_t)pages * (uint64_t)psz;
     D.envp = environ;
-    if (getenv("VMKIT_IMAGES") == NULL) {
-        /* the VMM finds the default guest next to its binary, as `vmkit run` does */
+    {   /* does this build's VMM serve the per-VM API? */
+        char cmd[PATH_MAX + 32];
+        snprintf(cmd, sizeof(cmd), "'%s' run --help 2>/dev/null", D.exe);
+        FILE *f = popen(cmd, "r");
+        char line[512];
+        while (f && fgets(line, sizeof(line), f)) if (strstr(line, "--api-sock")) D.vmm_api = true;
+        if (f) pclose(f);
+        if (!D.vmm_api) fprintf(stderr, "vmkit: warning: this VMM has no --api-sock: pause/resume/stats/snapshot unavailable\n");
     }
     int ready[2] = { -1, -1 };
     if (!fg) {

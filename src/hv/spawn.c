@@ -159,6 +159,11 @@ int hv_spawn(const hv_spawn_req *r, int *pid_out, int *vmm_pid_out, char *err, s
             }
             int v = vmm;
             write_all(3, (const char *)&v, sizeof(v));
+            if (r->title && r->title_len > 1) {     /* so that `pgrep -f "vmkit serve"` finds only the daemon */
+                memset(r->title, 0, r->title_len);
+                size_t o = put(r->title, 0, r->title_len, "vmkit-waiter ");
+                put(r->title, o, r->title_len, r->name ? r->name : "");
+            }
             close(3);
             signal(SIGHUP, SIG_IGN);
             signal(SIGINT, SIG_IGN);

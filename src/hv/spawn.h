@@ -15,6 +15,8 @@ typedef struct hv_spawn_req {
     unsigned ncg;
     bool waiter;                   /* fork a waiter that writes exit_path when the VMM ends */
     const char *exit_path, *exit_tmp;
+    char *title; size_t title_len;  /* the waiter overwrites this (the daemon's argv area) with its name */
+    const char *name;
 } hv_spawn_req;
 /* *pid = the supervised process (waiter, or the VMM itself), *vmm_pid = the VMM. */
 int      hv_spawn(const hv_spawn_req *r, int *pid, int *vmm_pid, char *err, size_t errlen);
