@@ -1,5 +1,7 @@
-/* blk.c — virtio-blk over a raw image file: read, write, flush (fdatasync), get-id, discard
- * (PUNCH_HOLE) and write-zeroes, read-only disks (O_RDONLY + VIRTIO_BLK_F_RO). Requests run on the loop
+/* blk.c — virtio-blk over a raw image file or a vmkit copy-on-write overlay (cow.c, detected by its
+ * magic): read, write, flush (fdatasync), get-id, discard (PUNCH_HOLE) and write-zeroes, read-only
+ * disks (O_RDONLY + VIRTIO_BLK_F_RO). A guest may not write the overlay magic to sector 0 (a raw
+ * image would be probed as an overlay naming a host file as its base the next time). Requests run on the loop
  * thread with preadv/pwritev; every sector range is checked against the capacity fixed at open time,
  * so the file is never touched beyond its end. */
 #include "virtio_impl.h"
@@ -37,6 +39,7 @@
 
 typedef struct blk {
     int fd;
+    vcow *cow;               /* overlay back-end, or NULL for a raw image */
     bool ro;
     uint64_t capacity;       /* sectors */
     char id[20];
@@ -81,6 +84,17 @@ static int rw_full(int fd, struct iovec *iov, int n, uint64_t off, bool wr)
 
 static int zero_range(blk *b, uint64_t off, uint64_t len, bool discard)
 {
+    if (b->cow) {                          /* overlay: discard is a no-op, zeroes are written */
+        static const uint8_t z[65536];
+        while (!discard && len) {
+            uint64_t n = len < sizeof z ? len : sizeof z;
+            struct iovec v = { .iov_base = (void *)z, .iov_len = (size_t)n };
+            if (vcow_rw(b->cow, &v, 1, off, n, true) < 0) return -1;
+            off += n;
+            len -= n;
+        }
+        return 0;
+    }
     if (discard) return fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0 || errno == EOPNOTSUPP ? 0 : -1;
     if (fallocate(b->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0) return 0;
     if (fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0) return 0;
@@ -123,7 +137,8 @@ static void blk_request(virtio_dev *d, blk *b, vq_elem *e, uint32_t *used)
     case BLK_T_IN: {
         if (e->out_len != 16 || din % SECTOR || !range_ok(b, hdr.sector, din / SECTOR)) break;
         int n = sub_iov(e->iov + e->n_out, e->n_in, 0, din, b->data);
-        if (n < 0 || rw_full(b->fd, b->data, n, hdr.sector * SECTOR, false) < 0) break;
+        if (n < 0 || (b->cow ? vcow_rw(b->cow, b->data, n, hdr.sector * SECTOR, din, false)
+                             : rw_full(b->fd, b->data, n, hdr.sector * SECTOR, false)) < 0) break;
         d->stats.rd_reqs++;
         d->stats.rd_bytes += din;
         *used = (uint32_t)din + 1;
@@ -134,7 +149,16 @@ static void blk_request(virtio_dev *d, blk *b, vq_elem *e, uint32_t *used)
         uint64_t dout = e->out_len - 16;
         if (b->ro || din != 0 || dout % SECTOR || !range_ok(b, hdr.sector, dout / SECTOR)) break;
         int n = sub_iov(e->iov, e->n_out, 16, dout, b->data);
-        if (n < 0 || rw_full(b->fd, b->data, n, hdr.sector * SECTOR, true) < 0) break;
+        if (n < 0) break;
+        if (hdr.sector == 0 && dout >= 8) {
+            char m[8];
+            if (vq_elem_read(e, 16, m, 8) == 8 && memcmp(m, "VMKCOW1", 8) == 0) {
+                vmk_warn("virtio-blk: guest write of the overlay magic to sector 0 refused");
+                break;
+            }
+        }
+        if ((b->cow ? vcow_rw(b->cow, b->data, n, hdr.sector * SECTOR, dout, true)
+                    : rw_full(b->fd, b->data, n, hdr.sector * SECTOR, true)) < 0) break;
         d->stats.wr_reqs++;
         d->stats.wr_bytes += dout;
         st = BLK_S_OK;
@@ -142,7 +166,7 @@ static void blk_request(virtio_dev *d, blk *b, vq_elem *e, uint32_t *used)
     }
     case BLK_T_FLUSH:
         d->stats.flushes++;
-        st = (b->ro || fdatasync(b->fd) == 0) ? BLK_S_OK : BLK_S_IOERR;
+        st = (b->ro || (b->cow ? vcow_flush(b->cow) : fdatasync(b->fd)) == 0) ? BLK_S_OK : BLK_S_IOERR;
         break;
     case BLK_T_GET_ID: {
         size_t n = din < sizeof b->id ? (size_t)din : sizeof b->id;
@@ -184,7 +208,8 @@ static void blk_free(virtio_dev *d)
 {
     blk *b = d->priv;
     if (!b) return;
-    if (!b->ro) fdatasync(b->fd);
+    if (b->cow) vcow_close(b->cow);
+    else if (!b->ro) fdatasync(b->fd);
     close(b->fd);
     free(b);
 }
@@ -247,9 +272,19 @@ virtio_dev *virtio_blk_new(const virtio_env *env, const char *path, bool readonl
         close(fd);
         return NULL;
     }
+    vcow *cow = NULL;
+    if (vcow_probe(fd)) {
+        uint64_t vsize;
+        if (!(cow = vcow_open(fd, path, readonly, &vsize, err, errlen))) {
+            close(fd);
+            return NULL;
+        }
+        size = (off_t)vsize;
+    }
     virtio_dev *d = vmk_xcalloc(1, sizeof *d);
     blk *b = vmk_xcalloc(1, sizeof *b);
     b->fd = fd;
+    b->cow = cow;
     b->ro = readonly;
     b->capacity = (uint64_t)size / SECTOR;
     const char *base = strrchr(path, '/');
@@ -259,6 +294,7 @@ virtio_dev *virtio_blk_new(const virtio_env *env, const char *path, bool readonl
     uint64_t feat = (1ull << BLK_F_SEG_MAX) | (1ull << BLK_F_BLK_SIZE) | (1ull << BLK_F_FLUSH);
     feat |= readonly ? (1ull << BLK_F_RO) : (1ull << BLK_F_DISCARD) | (1ull << BLK_F_WRITE_ZEROES);
     if (virtio_dev_init(d, &blk_ops, env, feat, 60, err, errlen) < 0) {
+        vcow_close(cow);
         close(fd);
         free(b);
         free(d);

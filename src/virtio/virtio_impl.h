@@ -128,6 +128,17 @@ bool vq_has_avail(virtio_dev *d, virtq *q);
 size_t vq_elem_read(const vq_elem *e, size_t off, void *dst, size_t len);
 size_t vq_elem_write(const vq_elem *e, size_t off, const void *src, size_t len);
 
+/* cow.c: the copy-on-write overlay back-end of virtio-blk (format in cow.c). All on the loop thread. */
+typedef struct vcow vcow;
+bool  vcow_probe(int fd);                 /* the file starts with the overlay magic */
+/* Checks the header (every field), opens the base read-only (its size and mtime must match) and
+ * loads the bitmap. fd stays the caller's. NULL with err. */
+vcow *vcow_open(int fd, const char *path, bool readonly, uint64_t *size, char *err, size_t errlen);
+/* len bytes at virtual offset off to/from iov; 0 or -1 (I/O error, out of range, read-only). */
+int   vcow_rw(vcow *c, const struct iovec *iov, int n, uint64_t off, uint64_t len, bool wr);
+int   vcow_flush(vcow *c);                /* data durable, then the bitmap */
+void  vcow_close(vcow *c);                /* flushes; closes the base, not the overlay fd */
+
 /* loop.c internal: removes all poll hooks registered with opaque. */
 void vmk_loop_del_poll_hooks(vmk_loop *l, void *opaque);
 /* loop.c internal: removes fd only while it is still registered with opaque. */
