@@ -1165,8 +1165,13 @@ int hv_serve_main(int argc, char **argv)
         snprintf(cmd, sizeof(cmd), "'%s' run --help 2>/dev/null", D.exe);
         FILE *f = popen(cmd, "r");
         char line[512];
-        while (f && fgets(line, sizeof(line), f)) if (strstr(line, "--api-sock")) D.vmm_api = true;
+        bool has_jail = false;
+        while (f && fgets(line, sizeof(line), f)) {
+            if (strstr(line, "--api-sock")) D.vmm_api = true;
+            if (strstr(line, "--jail")) has_jail = true;
+        }
         if (f) pclose(f);
+        if (D.jail && !has_jail) return sbad("serve: this build's VMM has no --jail yet: use --no-jail%s", "");
         if (!D.vmm_api) fprintf(stderr, "vmkit: warning: this VMM has no --api-sock: pause/resume/stats/snapshot unavailable\n");
     }
     int ready[2] = { -1, -1 };
@@ -1223,6 +1228,10 @@ int hv_serve_main(int argc, char **argv)
     fprintf(stderr, "vmkit: serving on %s (state %s, %u CPUs, %llu MiB, overcommit cpu %.1f mem %.1f, %s)\n",
             D.sock, D.state_dir, D.host_cpus, (unsigned long long)(D.host_mem >> 20), D.oc_cpu, D.oc_mem,
             D.jail ? "jailed VMMs" : "no jail");
+    char pidtxt[32];
+    snprintf(p, sizeof(p), "%s/daemon.pid", D.state_dir);
+    snprintf(pidtxt, sizeof(pidtxt), "%d\n", (int)getpid());
+    if (vmk_write_file_atomic(p, pidtxt, strlen(pidtxt), err, sizeof(err)) < 0) vmk_warn("%s", err);
     if (ready[1] >= 0) {
         if (write(ready[1], "R", 1) < 0) {}
         close(ready[1]);
