@@ -20,13 +20,16 @@
  *   END (5)        empty. The destination checks every page was sent at least once.
  * Destination -> source:
  *   ACK (6)        empty: the guest runs on the destination (vm_migrate_ack). The source may go.
+ *   ROUND_ACK (8)  u32 round: every record up to that ROUND_END is applied. The source waits for it
+ *                  before each harvest, so that a round's dirty set is measured and the final pause
+ *                  starts with the destination caught up (no socket-buffer backlog in the downtime).
  *   ERROR (7)      str message: the destination gave up (the source reports it and keeps running).
  * The source also sends ERROR before closing when it gives up, so the destination can say why.
  *
  * Source algorithm: with the engine briefly paused, start the dirty log and let the engine forget its
  * cached writable translations (dirty_sync), resume, then send all of RAM while the guest runs
  * (each page is copied out of guest RAM before its CRC is taken; a page written meanwhile is in the
- * log and goes again). Rounds: pause the engine, dirty_sync, harvest, resume, send those pages;
+ * log and goes again; pages the host never mapped, per /proc/self/pagemap, go as zero pages unread). Rounds: pause the engine, dirty_sync, harvest, resume, send those pages;
  * iteration stops when at most max_downtime_pages are dirty, after max_rounds, or when the set stops
  * shrinking. Final phase: vmk_vm_pause (vCPUs and devices), last harvest, pages, state, END, then wait
  * (10 s) for ACK. Any error, EOF, ERROR or timeout resumes the VM here. Downtime = time paused in the
@@ -34,6 +37,7 @@
  * back to the log when the migration fails and a snapshot base exists. */
 #include "vm_impl.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -46,9 +50,9 @@
 #include <unistd.h>
 
 enum { MIG_CONFIG = 1, MIG_PAGES = 2, MIG_ROUND_END = 3, MIG_STATE = 4, MIG_END = 5, MIG_ACK = 6,
-       MIG_ERROR = 7, MIG_NTYPES = 8 };
+       MIG_ERROR = 7, MIG_ROUND_ACK = 8, MIG_NTYPES = 9 };
 static const char *const mig_type_name[MIG_NTYPES] = { "?", "CONFIG", "PAGES", "ROUND_END", "STATE", "END",
-                                                       "ACK", "ERROR" };
+                                                       "ACK", "ERROR", "ROUND_ACK" };
 #define MIG_MAGIC        "VMKMIGS\0"
 #define MIG_VERSION      1u
 #define MIG_BATCH_DATA   64u            /* data pages per PAGES record */
@@ -69,6 +73,7 @@ static uint32_t mig_max_len(unsigned type)
     case MIG_ROUND_END: return 20;
     case MIG_STATE: return MIG_STATE_MAX;
     case MIG_ERROR: return 1024;
+    case MIG_ROUND_ACK: return 4;
     default: return 0;
     }
 }
@@ -353,6 +358,7 @@ typedef struct mig_src {
     size_t rec_len;
     unsigned nent, ndata;
     char *err; size_t errlen;
+    uint64_t t0;
 } mig_src;
 
 static int src_ioerr(mig_src *s, const char *what)
@@ -403,11 +409,11 @@ static bool page_is_zero(const uint8_t *p)
     return true;
 }
 
-static int src_page(mig_src *s, uint64_t pg)
+static int src_page(mig_src *s, uint64_t pg, bool untouched)
 {
     const uint8_t *src = s->vm->mem.host + (pg << VMK_PAGE_SHIFT);
     uint8_t *d = s->rec + s->rec_len;
-    if (page_is_zero(src)) {
+    if (untouched || page_is_zero(src)) {
         uint64_t v = pg | MIG_ZERO;
         for (int i = 0; i < 8; i++) d[i] = (uint8_t)(v >> (8 * i));
         s->rec_len += 8;
@@ -422,6 +428,26 @@ static int src_page(mig_src *s, uint64_t pg)
     return 0;
 }
 
+/* Round 1: every page. Pages of anonymous RAM that the host never mapped (neither present nor
+ * swapped in /proc/self/pagemap) are zero: they go as zero entries without being read (reading
+ * would fault each one in). File-backed RAM (a restored VM) is read page by page. */
+static int src_send_all(mig_src *s)
+{
+    int pm = s->vm->mem.fd >= 3 ? -1 : open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    uint64_t ent[512];
+    uintptr_t vbase = (uintptr_t)s->vm->mem.host;
+    int rc = 0;
+    for (uint64_t pg = 0; pg < s->pages && rc == 0; pg += 512) {
+        uint64_t n = s->pages - pg < 512 ? s->pages - pg : 512;
+        bool have = pm >= 0 && vbase % VMK_PAGE_SIZE == 0 &&
+                    pread(pm, ent, n * 8, (off_t)((vbase / VMK_PAGE_SIZE + pg) * 8)) == (ssize_t)(n * 8);
+        for (uint64_t i = 0; i < n && rc == 0; i++)
+            rc = src_page(s, pg + i, have && !(ent[i] & (3ull << 62)));
+    }
+    if (pm >= 0) close(pm);
+    return rc < 0 ? -1 : src_flush(s);
+}
+
 static int src_send_bits(mig_src *s)
 {
     for (uint64_t w = 0; w < s->words; w++) {
@@ -429,7 +455,7 @@ static int src_send_bits(mig_src *s)
         while (b) {
             unsigned i = (unsigned)__builtin_ctzll(b);
             b &= b - 1;
-            if (src_page(s, w * 64 + i) < 0) return -1;
+            if (src_page(s, w * 64 + i, false) < 0) return -1;
         }
     }
     return src_flush(s);
@@ -448,6 +474,35 @@ static int src_round_end(mig_src *s, unsigned round, uint64_t n)
     return 0;
 }
 
+/* Waits for the destination's ROUND_ACK of round (it applied everything sent so far). */
+static int src_wait_round(mig_src *s, unsigned round)
+{
+    mig_rec r = { 0 };
+    char tmp[VMK_ERRLEN], msg[300];
+    int rc = -1;
+    for (;;) {
+        int k = recv_rec(s->fd, &r, MIG_IO_TMO_MS, tmp, sizeof(tmp));
+        if (k == 1 && r.type == MIG_ROUND_ACK && r.len == 4) {
+            uint32_t n = (uint32_t)r.buf[0] | (uint32_t)r.buf[1] << 8 | (uint32_t)r.buf[2] << 16 | (uint32_t)r.buf[3] << 24;
+            if (n == round) { rc = 0; break; }
+            continue;
+        }
+        if (k == 1 && r.type == MIG_ERROR) {
+            error_text(&r, msg, sizeof(msg));
+            vmk_seterr(s->err, s->errlen, "destination refused the migration: %s", msg);
+        } else if (k == 1) {
+            vmk_seterr(s->err, s->errlen, "migration: destination sent an unexpected %s record", mig_type_name[r.type]);
+        } else if (k == 0) {
+            vmk_seterr(s->err, s->errlen, "migration: destination closed the connection (round %u)", round);
+        } else {
+            vmk_seterr(s->err, s->errlen, "migration: waiting for the destination (round %u): %s", round, tmp);
+        }
+        break;
+    }
+    free(r.buf);
+    return rc;
+}
+
 static uint64_t src_harvest(mig_src *s, bool accumulate)
 {
     uint64_t n = vmk_mem_log_harvest(&s->vm->mem, s->bits, accumulate);
@@ -462,6 +517,9 @@ static uint64_t src_harvest(mig_src *s, bool accumulate)
 static void progress(mig_src *s, const char *phase)
 {
     s->p->phase = phase;
+    vmk_debug("migrate: +%.1f ms %s round %u, %llu bytes sent, %llu pages remaining, %llu dirty pages/s", (vmk_now_ns() - s->t0) / 1e6, phase, s->p->round,
+              (unsigned long long)s->p->bytes_sent, (unsigned long long)s->p->pages_remaining,
+              (unsigned long long)s->p->dirty_rate_pps);
     if (s->o->cb) s->o->cb(s->o->cb_opaque, s->p);
 }
 
@@ -508,6 +566,7 @@ static int src_wait_ack(mig_src *s)
     char tmp[VMK_ERRLEN], msg[300];
     uint64_t deadline = vmk_now_ns() + (uint64_t)MIG_ACK_TMO_MS * 1000000ull;
     int rc = -1;
+    vmk_debug("migrate: waiting for the acknowledgement");
     for (;;) {
         uint64_t now = vmk_now_ns();
         int left = now >= deadline ? 0 : (int)((deadline - now) / 1000000) + 1;
@@ -560,7 +619,7 @@ int vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *opts, vmk_mi
     int one = 1, sndbuf = 8 << 20, zero = 0;
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));   /* may fail on non-TCP: fine */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &zero, sizeof(zero));
-    uint64_t t0 = vmk_now_ns(), tpause = 0;
+    uint64_t t0 = s.t0 = vmk_now_ns(), tpause = 0;
     bool paused = false, log_was_on = vm->mem.log_on;
     int rc = -1;
 
@@ -583,14 +642,15 @@ int vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *opts, vmk_mi
     p->pages_remaining = s.pages;
     progress(&s, "full");
     uint64_t tr = vmk_now_ns();
-    for (uint64_t pg = 0; pg < s.pages; pg++)
-        if (src_page(&s, pg) < 0) goto fail;
-    if (src_flush(&s) < 0 || src_round_end(&s, 1, s.pages) < 0) goto fail;
+    if (src_send_all(&s) < 0) goto fail;
+    if (src_flush(&s) < 0 || src_round_end(&s, 1, s.pages) < 0 || src_wait_round(&s, 1) < 0) goto fail;
 
     uint64_t prev = s.pages;
     unsigned grow = 0;
     for (unsigned round = 2;; round++) {
+        uint64_t tstop = vmk_now_ns();
         vm->eng->pause(vm->e);
+        vmk_debug("migrate: +%.2f ms engine paused (took %.2f ms)", (vmk_now_ns() - t0) / 1e6, (vmk_now_ns() - tstop) / 1e6);
         vm->eng->dirty_sync(vm->e);
         uint64_t n = src_harvest(&s, false);
         uint64_t now = vmk_now_ns();
@@ -601,14 +661,15 @@ int vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *opts, vmk_mi
         bool last = n <= o.max_downtime_pages || round > o.max_rounds || grow >= 2;
         if (last) {
             vmk_vm_pause(vm);           /* vCPUs and devices; the engine is parked already */
-            tpause = vmk_now_ns();
+            tpause = tstop;             /* the guest stopped at the harvest */
             paused = true;
         }
         vm->eng->resume(vm->e);
+        if (last) vmk_debug("migrate: +%.2f ms VM paused", (vmk_now_ns() - t0) / 1e6);
         if (last) break;
         p->round = round;
         progress(&s, "dirty");
-        if (src_send_bits(&s) < 0 || src_round_end(&s, round, n) < 0) goto fail;
+        if (src_send_bits(&s) < 0 || src_round_end(&s, round, n) < 0 || src_wait_round(&s, round) < 0) goto fail;
         prev = n;
     }
 
@@ -619,6 +680,7 @@ int vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *opts, vmk_mi
     progress(&s, "final");
     if (src_send_bits(&s) < 0 || src_round_end(&s, p->round + 1, p->pages_remaining) < 0) goto fail;
     if (src_state(&s) < 0) goto fail;
+    vmk_debug("migrate: +%.2f ms state sent", (vmk_now_ns() - t0) / 1e6);
     if (send_rec(fd, MIG_END, NULL, 0, NULL, 0, MIG_IO_TMO_MS) < 0) { src_ioerr(&s, "the end marker"); goto fail; }
     p->bytes_sent += 9;
     progress(&s, "confirm");
@@ -670,14 +732,16 @@ static int apply_pages(vmk_vm *vm, const mig_rec *r, uint64_t *seen, uint64_t *n
             return -1;
         }
         uint8_t *dst = vm->mem.host + (pg << VMK_PAGE_SHIFT);
+        bool was_seen = seen[pg / 64] & (1ull << (pg % 64));
         if (v & MIG_ZERO) {
-            if (!page_is_zero(dst)) memset(dst, 0, VMK_PAGE_SIZE);   /* fresh RAM is zero: not touched */
+            /* the fresh anonymous RAM is zero: only a page received before needs clearing */
+            if (was_seen && !page_is_zero(dst)) memset(dst, 0, VMK_PAGE_SIZE);
         } else {
             if (r->len - off < VMK_PAGE_SIZE || ++ndata > MIG_BATCH_DATA) goto short_rec;
             memcpy(dst, r->buf + off, VMK_PAGE_SIZE);
             off += VMK_PAGE_SIZE;
         }
-        if (!(seen[pg / 64] & (1ull << (pg % 64)))) { seen[pg / 64] |= 1ull << (pg % 64); (*nseen)++; }
+        if (!was_seen) { seen[pg / 64] |= 1ull << (pg % 64); (*nseen)++; }
     }
     if (off != r->len) {
         vmk_seterr(err, errlen, "migration stream: PAGES record has %zu bytes beyond its %u entries", r->len - off, n);
@@ -813,6 +877,10 @@ vmk_vm *vmk_vm_migrate_recv(int fd, const vmk_restore_opts *o, char *err, size_t
             if (r.len != 20) { vmk_seterr(err, errlen, "migration stream: ROUND_END record of %zu bytes", r.len); goto fail; }
             vmk_debug("migrate: round %u received (%llu of %llu pages seen)", (unsigned)r.buf[0] | (unsigned)r.buf[1] << 8,
                       (unsigned long long)nseen, (unsigned long long)pages);
+            if (send_rec(fd, MIG_ROUND_ACK, r.buf, 4, NULL, 0, MIG_IO_TMO_MS) < 0) {
+                vmk_seterr(err, errlen, "migration stream: cannot answer the source: %s", strerror(errno));
+                goto fail;
+            }
             break;
         case MIG_STATE:
             if (have_state) goto order;
@@ -821,11 +889,14 @@ vmk_vm *vmk_vm_migrate_recv(int fd, const vmk_restore_opts *o, char *err, size_t
                            (unsigned long long)(pages - nseen), (unsigned long long)pages);
                 goto fail;
             }
+            vmk_debug("migrate: state received");
             if (load_state(vm, &r, err, errlen) < 0) goto fail;
+            vmk_debug("migrate: state loaded");
             have_state = true;
             break;
         case MIG_END:
             if (!have_state || r.len) goto order;
+            vmk_debug("migrate: end received");
             free(r.buf);
             free(seen);
             free_config(&cfg);
