@@ -263,7 +263,11 @@ static void handle_exit(kvm_vcpu *v)
     case KVM_EXIT_SHUTDOWN:
         atomic_fetch_add_explicit(&m->exits_other, 1, memory_order_relaxed);
         if (atomic_load(&m->shutdown_pending)) { kvm_stop_with(m, 0, false); return; }
-        fatal(m, "guest vCPU %u shut down (triple fault)", v->idx);
+        {
+            struct kvm_regs r;
+            bool have = kvm_ioctl(v->fd, KVM_GET_REGS, &r) == 0;
+            fatal(m, "guest vCPU %u shut down (triple fault) at rip 0x%llx", v->idx, have ? (unsigned long long)r.rip : 0ull);
+        }
         return;
     case KVM_EXIT_SYSTEM_EVENT:
         atomic_fetch_add_explicit(&m->exits_other, 1, memory_order_relaxed);

@@ -35,6 +35,7 @@ __asm__(
     "  cmp $3, %eax\n  je 13f\n"
     "  cmp $4, %eax\n  je 14f\n"
     "  cmp $5, %eax\n  jne 17f\n  movl $1, 0x250000\n  jmp 12f\n17:\n"
+    "  cmp $6, %eax\n  je 18f\n"
     /* mode 0: checks */
     "  mov $0xc0000080, %ecx\n  rdmsr\n  bt $10, %eax\n  jc 2f\n  VEXIT 1\n"
     "2: mov %cr0, %rax\n  bt $31, %rax\n  jc 3f\n  VEXIT 2\n"
@@ -60,9 +61,21 @@ __asm__(
     "13: ud2\n"
     /* mode 4: i8042 reset */
     "14: mov $0x64, %dx\n  mov $0xfe, %al\n  out %al, (%dx)\n  hlt\n"
+    /* mode 6: IDT + LAPIC + IOAPIC pin 4 -> vector 0x30; the UART's THRE interrupt must arrive */
+    "18: lidt 0x5f00\n"
+    "  mov $0xff, %al\n  out %al, $0x21\n  out %al, $0xa1\n"      /* mask the PICs (LINT0 is ExtINT) */
+    "  mov $0xfee000f0, %ebx\n  movl $0x1ff, (%rbx)\n"
+    "  mov $0xfec00000, %ebx\n"
+    "  movl $0x18, (%rbx)\n  movl $0x30, 0x10(%rbx)\n"
+    "  movl $0x19, (%rbx)\n  movl $0, 0x10(%rbx)\n"
+    "  sti\n"
+    "  mov $0x3f9, %dx\n  mov $2, %al\n  out %al, (%dx)\n"
+    "19: hlt\n  jmp 19b\n"
+    ".globl t_lm_irq\n"
+    "t_lm_irq:\n  VEXIT 11\n"
     "t_lm_end:\n"
     ".popsection\n");
-extern const uint8_t t_rm_start[], t_rm_end[], t_lm_start[], t_lm_end[];
+extern const uint8_t t_rm_start[], t_rm_end[], t_lm_start[], t_lm_end[], t_lm_irq[];
 
 #define MEM_SIZE (16u << 20)
 
@@ -349,6 +362,25 @@ static void test_dirty_log(void)
     TEST_END();
 }
 
+static void test_interrupt(void)
+{
+    TEST_BEGIN("kvm_uart_interrupt_reaches_guest_through_ioapic");
+    env e;
+    char err[VMK_ERRLEN] = "";
+    if (env_new(&e, 1, false, err) < 0) { CHECK(!*err); printf("  %s\n", err); }
+    else {
+        CHECK(setup_lm(&e, 6, err) == 0);
+        uint64_t h = X86_KERNEL_ADDR + (uint64_t)(t_lm_irq - t_lm_start);
+        uint8_t gate[16] = { (uint8_t)h, (uint8_t)(h >> 8), X86_SEL_CS, 0, 0, 0x8e, (uint8_t)(h >> 16), (uint8_t)(h >> 24) };
+        vmk_mem_write(&e.mem, 0x5000 + 0x30 * 16, gate, sizeof(gate));
+        uint8_t idtr[10] = { 0xff, 0x0f, 0x00, 0x50 };      /* limit 0xfff, base 0x5000 */
+        vmk_mem_write(&e.mem, 0x5f00, idtr, sizeof(idtr));
+        CHECK_EQ_U64(run_guarded(e.m), 11);
+    }
+    env_free(&e);
+    TEST_END();
+}
+
 static void test_refusals(void)
 {
     TEST_BEGIN("kvm_refuses_bad_configs");
@@ -381,5 +413,6 @@ int main(void)
     test_fail_and_reset();
     test_pause_save_load();
     test_dirty_log();
+    test_interrupt();
     TEST_EXIT();
 }
