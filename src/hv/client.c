@@ -189,8 +189,8 @@ out:
 static int need_name(int argc, char **argv, const char *usage)
 {
     if (argc >= 2 && is_help(argv[1])) { printf("usage: vmkit %s %s\n", argv[0], usage); return 0; }
-    if (argc < 2) return fail("usage: vmkit %s %s", argv[0], usage) + 1;
-    if (!hv_name_ok(argv[1])) return fail("invalid VM name '%s'", argv[1]) + 1;
+    if (argc < 2) return fail("usage: vmkit %s %.*s", argv[0], (int)strcspn(usage, "\n"), usage);
+    if (!hv_name_ok(argv[1])) return fail("invalid VM name '%s'", argv[1]);
     return -1;
 }
 

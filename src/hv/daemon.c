@@ -961,14 +961,15 @@ static void handler(void *opaque, const vmk_http_req *req, vmk_http_resp *resp)
         char name[128], action[32] = "";
         const char *s = p + 5, *slash = strchr(s, '/');
         size_t nl = slash ? (size_t)(slash - s) : strlen(s);
-        if (nl >= sizeof(name) || (slash && strlen(slash + 1) >= sizeof(action)) || (slash && strchr(slash + 1, '/'))) {
+        if (nl >= sizeof(name)) { reply_err(resp, 400, "invalid VM name (too long)"); goto out; }
+        memcpy(name, s, nl);
+        name[nl] = 0;
+        if (!hv_name_ok(name)) { reply_err(resp, 400, "invalid VM name '%s'", name); goto out; }
+        if (slash && (strlen(slash + 1) >= sizeof(action) || strchr(slash + 1, '/'))) {
             reply_err(resp, 404, "no such resource: %s", p);
             goto out;
         }
-        memcpy(name, s, nl);
-        name[nl] = 0;
         if (slash) snprintf(action, sizeof(action), "%s", slash + 1);
-        if (!hv_name_ok(name)) { reply_err(resp, 400, "invalid VM name '%s'", name); goto out; }
         vm *v = find(name);
         if (!v) { reply_err(resp, 404, "no VM named '%s'", name); goto out; }
         bool get = !strcmp(m, "GET"), post = !strcmp(m, "POST");
