@@ -147,19 +147,34 @@ static int setup_mounts(const vmk_jail_cfg *cfg, const char *root, char real[][P
         unsigned long fl = (cfg->ro[i] ? MS_RDONLY : 0) | (S_ISBLK(st.st_mode) ? 0 : MS_NODEV);
         if (bind_one(real[i], p, S_ISDIR(st.st_mode), fl, err, errlen) < 0) return -1;
     }
+    /* /dev: a small tmpfs with fresh nodes (the VM's own ones owned by it, so that a host node's
+     * root-only mode does not matter); a bind of the host's node where mknod is not permitted */
     snprintf(p, sizeof(p), "%s/dev", root);
     if (placeholder(p, true) < 0) return cfail(err, errlen, "cannot create", p);
-    const char *devs[] = { "/dev/null", "/dev/urandom", cfg->need_kvm ? "/dev/kvm" : NULL,
-                           cfg->need_tun ? "/dev/net/tun" : NULL };
+    if (mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k,nr_inodes=32") < 0)
+        return cfail(err, errlen, "cannot mount a tmpfs on", p);
+    static const struct { const char *path; bool own; } devs[] = {
+        { "/dev/null", false }, { "/dev/urandom", false }, { "/dev/kvm", true }, { "/dev/net/tun", true } };
     for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
-        if (!devs[i]) continue;
-        if (!strcmp(devs[i], "/dev/net/tun")) {
+        if ((i == 2 && !cfg->need_kvm) || (i == 3 && !cfg->need_tun)) continue;
+        struct stat st;
+        if (stat(devs[i].path, &st) < 0 || !S_ISCHR(st.st_mode)) return cfail(err, errlen, "no device", devs[i].path);
+        if (i == 3) {
             snprintf(p, sizeof(p), "%s/dev/net", root);
             if (placeholder(p, true) < 0) return cfail(err, errlen, "cannot create", p);
         }
-        snprintf(p, sizeof(p), "%s%s", root, devs[i]);
-        if (bind_one(devs[i], p, false, 0, err, errlen) < 0) return -1;
+        snprintf(p, sizeof(p), "%s%s", root, devs[i].path);
+        mode_t mode = devs[i].own ? 0600 : 0666;
+        if (mknod(p, S_IFCHR | mode, st.st_rdev) == 0) {
+            if (chmod(p, mode) < 0 || (devs[i].own && chown(p, cfg->uid, cfg->gid) < 0))
+                return cfail(err, errlen, "cannot set up", p);
+        } else if (bind_one(devs[i].path, p, false, 0, err, errlen) < 0) {
+            return -1;
+        }
     }
+    snprintf(p, sizeof(p), "%s/dev", root);
+    if (mount(NULL, p, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k,nr_inodes=32") < 0)
+        return cfail(err, errlen, "cannot make read-only", p);
     /* libslirp forwards the guest's DNS queries to the host's resolvers (host network only) */
     if (!cfg->new_netns && access("/etc/resolv.conf", R_OK) == 0) {
         char real_rc[PATH_MAX];

@@ -208,8 +208,8 @@ void vmk_jail_thread_hook(const char *kind)
     /* "vcpu" on a thread that will still create the I/O thread would give that thread vcpu's list
      * too (filters stack): until the I/O thread exists, the wider "main" list stands in. */
     if (kind && !strcmp(kind, "vcpu")) {   /* the I/O thread may be created but not yet running */
-        for (int i = 0; i < 50 && !__atomic_load_n(&g_io_started, __ATOMIC_SEQ_CST); i++)
-            nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+        for (int i = 0; i < 20 && !__atomic_load_n(&g_io_started, __ATOMIC_SEQ_CST); i++)
+            nanosleep(&(struct timespec){ 0, 250000 }, NULL);
     }
     if (kind && !strcmp(kind, "vcpu") && !__atomic_load_n(&g_io_started, __ATOMIC_SEQ_CST)) {
         vmk_info("seccomp: 'vcpu' requested before the I/O thread started: installing 'main' instead");

@@ -113,10 +113,13 @@ if [ $ok = 1 ] && [ -n "$vmm" ] && [ -r "/proc/$vmm/status" ]; then
   done
   [ "$(awk '$1=="NoNewPrivs:" {print $2}' "$st")" = 1 ] || bad="$bad NoNewPrivs"
   [ "$(awk '$1=="Seccomp:" {print $2}' "$st")" = 2 ] || bad="$bad Seccomp=$(awk '$1=="Seccomp:" {print $2}' "$st")"
+  filters=
   for t in /proc/$vmm/task/*; do
-    n=$(awk '$1=="Seccomp_filters:" {print $2}' "$t/status"); [ "${n:-0}" -ge 2 ] || bad="$bad thread-${t##*/}-filters=$n"
+    n=$(awk '$1=="Seccomp_filters:" {print $2}' "$t/status"); [ "${n:-0}" -ge 1 ] || bad="$bad thread-${t##*/}-filters=$n"
+    [ "$(awk '$1=="Seccomp:" {print $2}' "$t/status")" = 2 ] || bad="$bad thread-${t##*/}-unfiltered"
+    filters="$filters $(cat "$t/comm" 2>/dev/null | tr -d ' '):$n"
   done
-  if [ -z "$bad" ]; then echo "PASS jail_unprivileged (uid/gid $JUID, no capabilities, no_new_privs, seccomp filters on every thread)"
+  if [ -z "$bad" ]; then echo "PASS jail_unprivileged (uid/gid $JUID, no capabilities, no_new_privs, seccomp on every thread; filters per thread:$filters)"
   else echo "FAIL jail_unprivileged:$bad"; fi
 
   bad=
@@ -131,7 +134,7 @@ if [ $ok = 1 ] && [ -n "$vmm" ] && [ -r "/proc/$vmm/status" ]; then
     case $n in Image|initramfs.cpio.gz|fw_dynamic.bin|disk.ext4|dev|etc|api.sock|console.sock) ;; *) extra="$extra $n";; esac
   done
   devs=$(ls -A "/proc/$vmm/root/dev" | sort | tr '\n' ' ')
-  if [ -z "$extra" ] && echo "$listing" | grep -q "disk.ext4" && [ "$devs" = "null urandom " ] &&
+  if [ -z "$extra" ] && echo "$listing" | grep -q "disk.ext4" && { [ "$devs" = "null urandom " ] || [ "$devs" = "net null urandom " ]; } &&
      [ ! -e "/proc/$vmm/root/proc" ] && [ ! -e "/proc/$vmm/root/usr" ]; then
     echo "PASS jail_root_only_its_files (/: $listing; /dev: $devs)"
   else echo "FAIL jail_root_only_its_files: / holds: $listing (unexpected:$extra); /dev: $devs"; fi
@@ -148,10 +151,10 @@ fi
 if [ $MODE = vmkit ]; then
   out=$("$VMKIT" run --jail "$T/vm2" --uid "$JUID" --gid "$JUID" --jail-root "$F" --kernel "$F/Image" \
         --initrd "$F/initramfs.cpio.gz" --bios "$F/fw_dynamic.bin" --disk "$T/outside.ext4" --net none \
-        --console null --start </dev/null 2>&1); rc=$?
+        --console null </dev/null 2>&1); rc=$?
   out2=$("$VMKIT" run --jail "$T/vm2" --uid "$JUID" --gid "$JUID" --jail-root "$F" --kernel "$F/Image" \
         --initrd "$F/initramfs.cpio.gz" --bios "$F/fw_dynamic.bin" --disk "$F/../outside.ext4" --net none \
-        --console null --start </dev/null 2>&1); rc2=$?
+        --console null </dev/null 2>&1); rc2=$?
   if [ $rc -ne 0 ] && echo "$out" | grep -q "outside" && [ $rc2 -ne 0 ] && echo "$out2" | grep -q "outside" &&
      [ ! -e "$T/vm2/root/outside.ext4" ]; then
     echo "PASS jail_drive_outside_refused ($(echo "$out" | head -n1))"

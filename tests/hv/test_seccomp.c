@@ -17,6 +17,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -223,6 +224,7 @@ static int jail_probe(void *arg)
     c.files[0] = &f1; c.ro[0] = true;
     c.files[1] = &f2; c.ro[1] = false;
     c.nfiles = 2;
+    c.need_kvm = access("/dev/kvm", R_OK | W_OK) == 0;
     char err[256];
     clock_gettime(CLOCK_MONOTONIC, &g_t0);
     if (vmk_jail_enter(&c, err, sizeof(err)) < 0) { printf("  %s\n", err); return 2; }
@@ -262,6 +264,12 @@ static int jail_probe(void *arg)
     /* tell the test what the root holds and how long entering took (through a file in our dir) */
     FILE *o = fopen("/data.img-1", "w");
     if (o) { fprintf(o, "%s\n%.3f\n", names, ms); fclose(o); }
+    if (c.need_kvm) {           /* our own /dev/kvm node, usable by the VM's uid; KVM ioctls pass the filter */
+        int kfd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+        EXPECT(kfd >= 0);
+        EXPECT(vmk_seccomp_install("vcpu", true, err, sizeof(err)) == 0);
+        EXPECT(kfd < 0 || ioctl(kfd, 0xAE00 /* KVM_GET_API_VERSION */, 0) == 12);
+    }
     return bad ? 3 : 0;
 }
 
