@@ -259,6 +259,27 @@ static void *send_vm(void *arg)
     return NULL;
 }
 
+/* Last "CNTn" on a console log (and the first in *first). -1 when none. */
+static long last_count(const char *path, long *first)
+{
+    size_t len = 0;
+    char e[VMK_ERRLEN];
+    char *t = (char *)vmk_read_file(path, 4 << 20, &len, e, sizeof e);
+    long last = -1;
+    if (!t) return -1;
+    t = realloc(t, len + 1);
+    t[len] = 0;
+    for (char *p = t; (p = strstr(p, "CNT")); p += 3) {
+        char *end;
+        long v = strtol(p + 3, &end, 10);
+        if (end == p + 3 || (*end != '\r' && *end != '\n')) continue;
+        if (first && *first < 0) *first = v;
+        last = v;
+    }
+    free(t);
+    return last;
+}
+
 static void test_loopback(void)
 {
     const char *img = getenv("VMKIT_IMAGES");
@@ -268,8 +289,16 @@ static void test_loopback(void)
     snprintf(b, sizeof b, "%s/fw_dynamic.bin", img ? img : "build/images");
     struct stat st;
     if (stat(k, &st) || stat(i, &st) || stat(b, &st)) { SKIP("migrate_loopback", "no guest images (make images)"); return; }
+    char dir[] = "/tmp/vmkit-test-migrate.XXXXXX", acon[128], bcon[128], alog[100], blog[100];
+    if (!mkdtemp(dir)) { SKIP("migrate_loopback", "cannot create a temporary directory"); return; }
+    snprintf(alog, sizeof alog, "%s/a.log", dir);
+    snprintf(blog, sizeof blog, "%s/b.log", dir);
+    snprintf(acon, sizeof acon, "socket=%s/a.sock,log=%s", dir, alog);
+    snprintf(bcon, sizeof bcon, "socket=%s/b.sock,log=%s", dir, blog);
+    /* the guest counts on its console every 50 ms */
     vmk_vm_config cfg = { .engine = VMK_ENGINE_RISCV, .mem_size = 64 << 20, .ncpus = 1, .bios = b, .kernel = k,
-                          .initrd = i, .cmdline = "console=ttyS0 vmkit.net=0", .console = "null" };
+                          .initrd = i, .console = acon,
+                          .cmdline = "console=ttyS0 vmkit.net=0 vmkit.run=i=0;while%20:;do%20i=$((i+1));echo%20CNT$i;usleep%2050000;done" };
     char err[VMK_ERRLEN] = "";
     vmk_vm *a = vmk_vm_new(&cfg, err, sizeof err);
     if (!a) { printf("FAIL migrate_loopback: %s\n", err); t_failed_total++; return; }
@@ -285,13 +314,13 @@ static void test_loopback(void)
     runner ra = { .vm = a }, rb = { 0 };
     pthread_t ta, ts, tb;
     pthread_create(&ta, NULL, run_vm, &ra);
-    usleep(800 * 1000);                       /* the guest is booting: lots of dirtying */
+    usleep(2000 * 1000);                      /* booted, counting */
     uint64_t ia = a->eng->instret(a->e);
     int sv[2];
     socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
     sender sd = { .vm = a, .fd = sv[0] };
     pthread_create(&ts, NULL, send_vm, &sd);
-    vmk_restore_opts ro = { .console = "null" };
+    vmk_restore_opts ro = { .console = bcon };
     vmk_vm *bvm = vmk_vm_migrate_recv(sv[1], &ro, err, sizeof err);
     if (!bvm) printf("  receive failed: %s\n", err);
     CHECK(bvm != NULL);
@@ -310,11 +339,15 @@ static void test_loopback(void)
     vmk_vm_request_stop(a, 0);
     pthread_join(ta, NULL);
     if (bvm) {
-        uint64_t i0 = bvm->eng->instret(bvm->e);
-        usleep(500 * 1000);
-        uint64_t i1 = bvm->eng->instret(bvm->e);
-        CHECK(i1 > i0);                       /* the destination runs the guest */
+        usleep(1000 * 1000);
         CHECK(atomic_load(&bvm->running));
+        /* the destination's console continues the count where the source's stopped */
+        long alast = last_count(alog, NULL), bfirst = -1, blast = last_count(blog, &bfirst);
+        char *bl = (char *)vmk_read_file(blog, 1 << 20, &(size_t){ 0 }, err, sizeof err);
+        bool restarted = bl && strstr(bl, "guest ready");
+        free(bl);
+        printf("  source counted to %ld, destination from %ld to %ld\n", alast, bfirst, blast);
+        CHECK(alast > 5 && bfirst > alast - 2 && bfirst <= alast + 2 && blast > bfirst + 5 && !restarted);
         vmk_vm_request_stop(bvm, 0);
         pthread_join(tb, NULL);
         vmk_vm_free(bvm);
@@ -322,6 +355,8 @@ static void test_loopback(void)
     close(sv[0]);
     close(sv[1]);
     vmk_vm_free(a);
+    unlink(alog); unlink(blog);
+    rmdir(dir);
     TEST_END();
 }
 
