@@ -180,8 +180,11 @@ static int admit(const hv_def *d, char *err, size_t errlen)
     fmt_mib(need, a, sizeof(a));
     fmt_mib(free_mib, b, sizeof(b));
     double fc = free_cpus < 0 ? 0 : free_cpus;
-    vmk_seterr(err, errlen, "cannot start %s: needs %u vCPU%s and %s; free: %g vCPU%s and %s (overcommit cpu %.1f, mem %.1f)",
-               d->name, d->vcpus, d->vcpus == 1 ? "" : "s", a, fc, fc == 1 ? "" : "s", b, D.oc_cpu, D.oc_mem);
+    char oc[24], om[24];
+    snprintf(oc, sizeof(oc), D.oc_cpu == (int)D.oc_cpu ? "%.1f" : "%g", D.oc_cpu);
+    snprintf(om, sizeof(om), D.oc_mem == (int)D.oc_mem ? "%.1f" : "%g", D.oc_mem);
+    vmk_seterr(err, errlen, "cannot start %s: needs %u vCPU%s and %s; free: %g vCPU%s and %s (overcommit cpu %s, mem %s)",
+               d->name, d->vcpus, d->vcpus == 1 ? "" : "s", a, fc, fc == 1 ? "" : "s", b, oc, om);
     return -1;
 }
 

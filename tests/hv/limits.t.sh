@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# limits.t.sh — admission control and per-VM cgroups. A daemon with a small overcommit refuses a
+# start that does not fit with a message saying what is short (vCPUs, then memory); a VM's cgroup
+# limits (--cpu-limit, --cpu-weight, --pids-max, memory = guest + 32 MiB overhead) are read back from
+# the cgroup files (v1 on this host: cpu, memory, pids hierarchies; v2 when unified), the VMM is in
+# the cgroup, `stats` shows the same figures, and the cgroup is removed when the VM stops.
+set -uo pipefail
+ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+VMKIT=${VMKIT:-$ROOT/build/vmkit}
+IMG=${VMKIT_IMAGES:-$ROOT/build/images}
+N=hv_limits
+if [ ! -x "$VMKIT" ]; then echo "SKIP $N: $VMKIT not built"; exit 0; fi
+if [ ! -f "$IMG/Image" ]; then echo "SKIP $N: no guest image $IMG/Image (run make images)"; exit 0; fi
+if [ "$(id -u)" != 0 ]; then echo "SKIP $N: needs root (cgroups)"; exit 0; fi
+export VMKIT_IMAGES=$IMG
+T=$(mktemp -d /tmp/vmkit-hvlim.XXXXXX)
+export VMKIT_SOCK=$T/d.sock
+P=lm$$
+daemon_pid() { cat "$T/state/daemon.pid" 2>/dev/null; }
+cleanup() {
+  local d; d=$(daemon_pid); [ -n "$d" ] && kill "$d" 2>/dev/null
+  for cg in /sys/fs/cgroup/pids/vmkit/$P* /sys/fs/cgroup/vmkit/$P*; do
+    [ -d "$cg" ] || continue
+    for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+  done
+  sleep 0.3
+  for c in cpu cpuacct memory pids; do rmdir /sys/fs/cgroup/$c/vmkit/$P* 2>/dev/null; done
+  rmdir /sys/fs/cgroup/vmkit/$P* 2>/dev/null
+  rm -rf "$T"
+}
+trap cleanup EXIT
+V() { timeout 60 "$VMKIT" "$@"; }
+hostmem=$(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo)
+ncpu=$(nproc)
+# capacity: 2 vCPUs per host CPU; memory for exactly two 64 MiB VMs (2 x 96 MiB)
+ocm=$(awk -v h="$hostmem" 'BEGIN{printf "%.6f", 200/h}')
+if ! "$VMKIT" serve --sock "$VMKIT_SOCK" --state-dir "$T/state" --no-jail --overcommit-cpu 2 --overcommit-mem "$ocm" 2>"$T/err"; then
+  echo "FAIL hv_limits_daemon: $(cat "$T/err")"; exit 0
+fi
+cap=$(curl -s --unix-socket "$VMKIT_SOCK" http://d/host)
+echo "host: $cap"
+
+# 1. admission: too many vCPUs
+big=$((ncpu * 2 + 1))
+[ $big -le 32 ] || { echo "SKIP hv_admission_refuses_vcpus: $ncpu host CPUs"; big=32; }
+V create $P-big --cpus $big --mem 64M --net none --append vmkit.net=0 >/dev/null
+out=$(V start $P-big 2>&1); rc=$?
+if [ $rc != 0 ] && echo "$out" | grep -q "^vmkit: cannot start $P-big: needs $big vCPUs and 96 MiB; free: $((ncpu * 2)) vCPUs and 19[0-9] MiB (overcommit cpu 2.0, mem 0.00; then
+  echo "PASS hv_admission_refuses_vcpus ($out)"
+else echo "FAIL hv_admission_refuses_vcpus: rc=$rc $out"; fi
+code=$(curl -s --unix-socket "$VMKIT_SOCK" -o "$T/b" -w '%{http_code}' -X POST http://d/vms/$P-big/start)
+[ "$code" = 409 ] && grep -q "needs $big vCPUs" "$T/b" && echo "PASS hv_admission_http_409" || echo "FAIL hv_admission_http_409: $code $(cat "$T/b")"
+V rm $P-big >/dev/null
+
+# 2. cgroup limits read back from the files
+A=$P-a
+V create $A --mem 64M --cpu-limit 0.5 --cpu-weight 200 --pids-max 64 --net none --append vmkit.net=0 >/dev/null
+V start $A >/dev/null
+vpid=$(V inspect $A | sed -n 's/^\t"vmm_pid":\t\([0-9]*\),$/\1/p')
+if [ -d /sys/fs/cgroup/cpu/vmkit/$A ]; then
+  got="$(cat /sys/fs/cgroup/cpu/vmkit/$A/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/vmkit/$A/cpu.cfs_period_us) $(cat /sys/fs/cgroup/cpu/vmkit/$A/cpu.shares) $(cat /sys/fs/cgroup/memory/vmkit/$A/memory.limit_in_bytes) $(cat /sys/fs/cgroup/pids/vmkit/$A/pids.max)"
+  want="50000 100000 2048 $(( 96 << 20 )) 64"
+  inprocs=$(grep -c "^$vpid\$" /sys/fs/cgroup/memory/vmkit/$A/cgroup.procs)
+  cgdir=/sys/fs/cgroup/memory/vmkit/$A
+else
+  got="$(cat /sys/fs/cgroup/vmkit/$A/cpu.max) $(cat /sys/fs/cgroup/vmkit/$A/cpu.weight) $(cat /sys/fs/cgroup/vmkit/$A/memory.max) $(cat /sys/fs/cgroup/vmkit/$A/pids.max)"
+  want="50000 100000 200 $(( 96 << 20 )) 64"
+  inprocs=$(grep -c "^$vpid\$" /sys/fs/cgroup/vmkit/$A/cgroup.procs)
+  cgdir=/sys/fs/cgroup/vmkit/$A
+fi
+[ "$got" = "$want" ] && [ "$inprocs" = 1 ] && echo "PASS hv_cgroup_limits_in_files ($got; VMM $vpid in the cgroup)" ||
+  echo "FAIL hv_cgroup_limits_in_files: got '$got' want '$want', VMM in cgroup: $inprocs"
+st=$(V stats $A)
+if echo "$st" | grep -Eq "(cpu.cfs_quota_us|cpu.max) +50000" && echo "$st" | grep -Eq "pids.max +64"; then
+  echo "PASS hv_cgroup_limits_in_stats"
+else echo "FAIL hv_cgroup_limits_in_stats: $(echo "$st" | tr '\n' ' ')"; fi
+
+# 3. memory admission: a second 64 MiB VM fits (2 x 96 MiB <= 200 MiB), a third does not
+V create $P-b --mem 64M --net none --append vmkit.net=0 >/dev/null
+V create $P-c --mem 64M --net none --append vmkit.net=0 >/dev/null
+V start $P-b >/dev/null 2>&1; rb=$?
+out=$(V start $P-c 2>&1); rc=$?
+if [ $rb = 0 ] && [ $rc != 0 ] && echo "$out" | grep -q "cannot start $P-c: needs 1 vCPU and 96 MiB; free: .* and [0-9]* MiB"; then
+  echo "PASS hv_admission_refuses_memory ($out)"
+else echo "FAIL hv_admission_refuses_memory: b=$rb c=$rc $out"; fi
+
+# 4. stopping removes the cgroup
+V kill $A >/dev/null; V kill $P-b >/dev/null
+sleep 0.3
+[ ! -d "$cgdir" ] && echo "PASS hv_cgroup_removed_on_stop" || echo "FAIL hv_cgroup_removed_on_stop: $cgdir still there"
+exit 0
