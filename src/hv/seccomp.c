@@ -62,7 +62,7 @@ static const sc_rule rules[] = {
     R(accept, K_NET, A_ANY), R(accept4, K_NET, A_ANY), R(recvfrom, K_NET, A_ANY), R(recvmsg, K_NET, A_ANY),
     R(sendmmsg, K_NET, A_ANY), R(recvmmsg, K_NET, A_ANY), R(setsockopt, K_NET, A_ANY),
     R(getsockopt, K_NET, A_ANY), R(getsockname, K_NET, A_ANY), R(getpeername, K_NET, A_ANY),
-    R(openat, K_NET, A_ANY), R(dup, K_NET, A_ANY), R(dup3, K_NET, A_ANY), R(pipe2, K_NET, A_ANY),
+    R(openat, K_NET, A_ANY), R(dup, K_NET, A_ANY), R(dup2, K_NET, A_ANY), R(dup3, K_NET, A_ANY), R(pipe2, K_NET, A_ANY),
     R(uname, K_NET, A_ANY), R(sysinfo, K_NET, A_ANY), R(select, K_NET, A_ANY), R(pselect6, K_NET, A_ANY),
     /* API threads: snapshots (files and directories), migration, per-connection threads */
     R(ftruncate, K_API | K_MAIN, A_ANY), R(rename, K_API | K_MAIN, A_ANY), R(renameat, K_API | K_MAIN, A_ANY),
