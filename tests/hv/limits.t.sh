@@ -45,7 +45,7 @@ big=$((ncpu * 2 + 1))
 [ $big -le 32 ] || { echo "SKIP hv_admission_refuses_vcpus: $ncpu host CPUs"; big=32; }
 V create $P-big --cpus $big --mem 64M --net none --append vmkit.net=0 >/dev/null
 out=$(V start $P-big 2>&1); rc=$?
-if [ $rc != 0 ] && echo "$out" | grep -q "^vmkit: cannot start $P-big: needs $big vCPUs and 96 MiB; free: $((ncpu * 2)) vCPUs and 19[0-9] MiB (overcommit cpu 2.0, mem 0.00; then
+if [ $rc != 0 ] && echo "$out" | grep -q "^vmkit: cannot start $P-big: needs $big vCPUs and 96 MiB; free: $((ncpu * 2)) vCPUs and 19[0-9] MiB (overcommit cpu 2.0, mem 0.00"; then
   echo "PASS hv_admission_refuses_vcpus ($out)"
 else echo "FAIL hv_admission_refuses_vcpus: rc=$rc $out"; fi
 code=$(curl -s --unix-socket "$VMKIT_SOCK" -o "$T/b" -w '%{http_code}' -X POST http://d/vms/$P-big/start)
