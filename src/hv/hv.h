@@ -10,20 +10,29 @@
 
 /* ================= jail (jail.c, seccomp.c) =================
  * Like Firecracker's jailer, applied by the VMM process to itself before it opens anything:
- *  - new mount, PID, IPC and UTS namespaces (and network namespace when new_netns);
- *  - the jail root is <dir>/root (created, owned by uid:gid, mode 0700): each file in files[] is
- *    bind-mounted onto an empty placeholder inside it (read-only where ro[i]), /dev/null, /dev/urandom,
- *    /dev/net/tun (TAP only) and /dev/kvm (KVM engine only) likewise; then pivot_root into it, the old
- *    root detached; sockets the VMM creates afterwards at /NAME are visible on the host at
- *    <dir>/root/NAME;
- *  - every fd except 0, 1, 2 and keep_fds[] closed; no_new_privs; uid/gid switched; every capability
- *    dropped (bounding, permitted, effective, inheritable, ambient);
+ *  - new PID, IPC and UTS namespaces (and network namespace when new_netns), hostname "vmkit";
+ *  - a private mount namespace whose root is <dir>/root (created, owned by uid:gid, mode 0700): each
+ *    file in files[] is bind-mounted onto an empty placeholder inside it (read-only where ro[i];
+ *    nosuid, nodev except block devices); /dev is a read-only tmpfs holding null and urandom, plus
+ *    kvm (need_kvm) and net/tun (need_tun) as fresh nodes owned by uid:gid (so a root-only host
+ *    /dev/kvm is usable); /etc/resolv.conf read-only when the network namespace is the host's
+ *    (libslirp's DNS forwarding); then pivot_root into it, the old root detached, no /proc. Sockets
+ *    the VMM creates afterwards at /NAME are visible on the host at <dir>/root/NAME. Nothing is
+ *    left mounted on the host: the mounts die with the VMM's mount namespace;
+ *  - every fd except 0, 1, 2 and keep_fds[] closed; no_new_privs; groups dropped, uid/gid switched;
+ *    every capability dropped (bounding, permitted, effective, inheritable, ambient) and checked;
  *  - a PID namespace applies to children: vmk_jail_enter forks; the child (PID 1 inside) returns 0
- *    and carries on as the VMM; the parent stays outside as a small waiter that forwards SIGTERM/
- *    SIGINT/SIGHUP/SIGKILL-able, writes "<dir>/exit" (one line: "exited N" or "signal N (NAME)")
- *    when the child ends, and exits with the same status (128+N for a signal). It never returns.
- * files[i] paths are rewritten in place to their path inside the jail ("/<basename>", made unique).
- * A file outside allowed_root (when set) is refused: "drive path ... is outside the VM's directory". */
+ *    and carries on as the VMM (it dies with SIGKILL if the waiter dies: PR_SET_PDEATHSIG); the
+ *    parent stays outside as a small waiter that forwards SIGTERM/SIGINT/SIGHUP, writes
+ *    "<dir>/exit" atomically (one line: "exited N" or "signal N (SIGNAME)") when the child ends, and
+ *    exits with the same status (128+N for a signal). It never returns.
+ *    As PID 1, the VMM ignores every signal it has no handler for (SIGKILL aside): install the
+ *    SIGTERM/SIGINT/SIGHUP handlers right after entering.
+ * files[i] paths are rewritten in place to their path inside the jail ("/<basename>", made unique
+ * with "-1", "-2"...; static storage). Refused before anything irreversible (-1 with err): not root,
+ * dir not absolute / not a directory, uid or gid 0, a missing file, a file outside allowed_root
+ * (both canonicalised: "drive path X is outside the VM's directory Y"), a file the uid:gid cannot
+ * read (or write, when !ro) judging by its mode bits — the caller (daemon) chowns disks to uid. */
 #define VMK_JAIL_MAX_FILES 16
 typedef struct vmk_jail_cfg {
     const char *dir;                        /* per-VM directory (absolute) */
@@ -38,14 +47,29 @@ typedef struct vmk_jail_cfg {
     int keep_fds[8];
     unsigned nkeep;
 } vmk_jail_cfg;
-/* 0 in the jailed child; -1 with err before anything irreversible (bad dir, file outside root,
- * not root). Errors after the fork end the child with status 1 and a one-line message. */
+/* 0 in the jailed child; -1 with err before anything irreversible (see above). Errors after the
+ * fork end the child with status 1 and a one-line "vmkit: jail: ..." message. Costs ~2-4 ms. */
 int  vmk_jail_enter(vmk_jail_cfg *cfg, char *err, size_t errlen);
-/* Installs the libseccomp allowlist for a thread kind ("vcpu", "io", "api"; default action: kill
- * the process, SIGSYS). Meant as vmk_thread_hook once the jail is entered (vmk_jail_thread_hook),
- * and called by the VMM's main thread for the kind "vcpu" (or "main" before the VM starts).
- * engine_kvm selects the KVM ioctls. */
+/* Installs the libseccomp allowlist for a thread kind (default action: kill the process, SIGSYS):
+ *  "main"  the main thread right after vmk_jail_enter (building the VM, the API server): a superset
+ *          of the others, since a thread inherits its creator's filters and can only add stricter
+ *          ones (filters stack: a syscall must pass all of them);
+ *  "io"    the event loop thread (disks, libslirp sockets, console server);
+ *  "api"   API server threads (snapshot files and directories, migration sockets, threads);
+ *  "vcpu"  a thread running the guest: no socket/connect/openat; it may create threads (KVM
+ *          vCPUs) and tear the VM down (close, fdatasync, unlink) but not build a new one — a
+ *          jailed VMM exits on guest reboot. It must be installed only once the I/O thread
+ *          exists (else that thread would get vcpu's list too): vmk_vm_run should call
+ *          vmk_thread_started("vcpu") right after starting the loop.
+ * engine_kvm adds the KVM ioctls (type 0xAE) to every list. Never allowed anywhere: ptrace, mount,
+ * umount2, pivot_root, unshare, setns, kexec_*, *_module, bpf, perf_event_open, process_vm_*,
+ * keyctl, add_key, execve(at), fork (clone without CLONE_THREAD), reboot, swapon, mmap/mprotect with
+ * PROT_EXEC, sockets other than AF_UNIX/AF_INET/AF_INET6; clone3 fails with ENOSYS (glibc then
+ * uses clone, whose flags a filter can check). ~0.3-0.6 ms per install. */
 int  vmk_seccomp_install(const char *kind, bool engine_kvm, char *err, size_t errlen);
+/* vmk_thread_hook for a jailed VMM: installs the filter of the thread's kind (exits the process
+ * with a message if that fails). For "vcpu" before the I/O thread has started (waits up to 5 ms for
+ * it), it installs "main" instead, so that the I/O thread created afterwards still works. */
 void vmk_jail_thread_hook(const char *kind);      /* uses the engine set by vmk_jail_set_engine */
 void vmk_jail_set_engine(bool kvm);
 /* Test-only: performs a syscall that no allowlist permits (ptrace(PTRACE_TRACEME)). */
