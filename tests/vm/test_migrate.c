@@ -259,16 +259,23 @@ static void *send_vm(void *arg)
     return NULL;
 }
 
-/* Last "CNTn" on a console log (and the first in *first). -1 when none. */
-static long last_count(const char *path, long *first)
+static char *read_text(const char *path)
 {
     size_t len = 0;
     char e[VMK_ERRLEN];
     char *t = (char *)vmk_read_file(path, 4 << 20, &len, e, sizeof e);
-    long last = -1;
-    if (!t) return -1;
+    if (!t) return NULL;
     t = realloc(t, len + 1);
     t[len] = 0;
+    return t;
+}
+
+/* Last "CNTn" on a console log (and the first in *first). -1 when none. */
+static long last_count(const char *path, long *first)
+{
+    char *t = read_text(path);
+    long last = -1;
+    if (!t) return -1;
     for (char *p = t; (p = strstr(p, "CNT")); p += 3) {
         char *end;
         long v = strtol(p + 3, &end, 10);
@@ -289,7 +296,7 @@ static void test_loopback(void)
     snprintf(b, sizeof b, "%s/fw_dynamic.bin", img ? img : "build/images");
     struct stat st;
     if (stat(k, &st) || stat(i, &st) || stat(b, &st)) { SKIP("migrate_loopback", "no guest images (make images)"); return; }
-    char dir[] = "/tmp/vmkit-test-migrate.XXXXXX", acon[128], bcon[128], alog[100], blog[100];
+    char dir[] = "/tmp/vmkit-test-migrate.XXXXXX", acon[300], bcon[300], alog[100], blog[100];
     if (!mkdtemp(dir)) { SKIP("migrate_loopback", "cannot create a temporary directory"); return; }
     snprintf(alog, sizeof alog, "%s/a.log", dir);
     snprintf(blog, sizeof blog, "%s/b.log", dir);
@@ -343,7 +350,7 @@ static void test_loopback(void)
         CHECK(atomic_load(&bvm->running));
         /* the destination's console continues the count where the source's stopped */
         long alast = last_count(alog, NULL), bfirst = -1, blast = last_count(blog, &bfirst);
-        char *bl = (char *)vmk_read_file(blog, 1 << 20, &(size_t){ 0 }, err, sizeof err);
+        char *bl = read_text(blog);
         bool restarted = bl && strstr(bl, "guest ready");
         free(bl);
         printf("  source counted to %ld, destination from %ld to %ld\n", alast, bfirst, blast);
