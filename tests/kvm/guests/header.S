@@ -73,9 +73,12 @@ rm_start:
     jc 2f
     cmp $0x534d4150, %eax
     jne 2f
+    mov 8(%di), %eax                    /* skip empty entries (some BIOSes end with one) */
+    or 12(%di), %eax
+    jz 4f
     incb 0x1e8
     add $20, %di
-    test %ebx, %ebx
+4:  test %ebx, %ebx
     jz 2f
     cmpb $64, 0x1e8
     jb 1b
