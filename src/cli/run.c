@@ -22,9 +22,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* snapshot.c may be absent from a build: weak, with a clear message when it is */
-#pragma weak vmk_vm_restore
-
 #define DEFAULT_CMDLINE "console=ttyS0 earlycon=sbi"
 #define X86_CMDLINE     "console=ttyS0"
 #define DEFAULT_MEM     (256ull << 20)
@@ -493,7 +490,6 @@ static int run_main(int argc, char **argv)
         struct stat st;
         if (stat(restore, &st) != 0) return bad("--restore '%s': %s", restore, strerror(errno));
         if (!S_ISDIR(st.st_mode)) return bad("--restore '%s': not a snapshot directory", restore);
-        if (!vmk_vm_restore) return bad("--restore: snapshots are not available in this build");
     }
 
     bool api_wait = api_sock && !start;        /* the images may come later, through the API */

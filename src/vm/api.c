@@ -23,11 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Provided by snapshot.c / migrate.c: weak so the API links (and says "not available") without them. */
-#pragma weak vmk_vm_snapshot
-#pragma weak vmk_vm_restore
-#pragma weak vmk_vm_migrate_send
-
 #define API_VERSION  "0.1.0"
 #define API_MAX_CPUS 32u
 #define API_MIN_MIB  32u
@@ -775,7 +770,6 @@ static void put_snapshot_create(vmk_api *a, const vmk_http_req *req, vmk_http_re
         goto bad;
     }
     if (!*path) { vmk_seterr(err, sizeof(err), "snapshot_path is empty"); goto bad; }
-    if (!vmk_vm_snapshot) { vmk_seterr(err, sizeof(err), "snapshots are not available in this build"); goto bad; }
     vmk_vm *vm = use_vm(a);
     if (!vm) { vmk_seterr(err, sizeof(err), "the microVM is not running"); goto bad; }
     pthread_mutex_lock(&a->ctl);
@@ -853,7 +847,6 @@ static void put_snapshot_load(vmk_api *a, const vmk_http_req *req, vmk_http_resp
     }
     if (mem && check_mem_path(dir, mem, err, sizeof(err)) < 0) goto bad;
     if (clone && !*clone) { vmk_seterr(err, sizeof(err), "vmkit_clone_dir is empty"); goto bad; }
-    if (!vmk_vm_restore) { vmk_seterr(err, sizeof(err), "snapshots are not available in this build"); goto bad; }
     pthread_mutex_lock(&a->mu);
     set_str(&a->load_dir, dir);
     set_str(&a->load_clone_dir, clone);
@@ -996,7 +989,6 @@ static void put_migrate(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp
         goto bad;
     cJSON *def = cJSON_GetObjectItemCaseSensitive(j, "definition");
     if (def && !cJSON_IsObject(def)) { vmk_seterr(err, sizeof(err), "field 'definition' must be an object"); goto bad; }
-    if (!vmk_vm_migrate_send) { vmk_seterr(err, sizeof(err), "live migration is not available in this build"); goto bad; }
     vmk_vm *vm = use_vm(a);
     if (!vm) { vmk_seterr(err, sizeof(err), "the microVM is not running"); goto bad; }
     pthread_mutex_lock(&a->mu);
