@@ -4,7 +4,7 @@
 # guest images) and `make bench-kvm` (bench/kvm/run.sh).
 KG_DIR   := build/kvm-guests
 KG_SRC   := tests/kvm/guests
-KG_NAMES := hello bootcheck virtio
+KG_NAMES := hello bootcheck virtio smp
 KG_CC    ?= gcc
 KG_CFLAGS := -std=gnu11 -O2 -ffreestanding -nostdlib -static -fno-pic -fno-pie -no-pie -mno-red-zone \
              -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables -fno-builtin \

@@ -22,6 +22,9 @@ static inline uint64_t rdmsr(uint32_t msr)
     return (uint64_t)hi << 32 | lo;
 }
 #define READ_CR(n) ({ uint64_t _v; __asm__ volatile("mov %%cr" #n ", %0" : "=r"(_v)); _v; })
+/* A pointer to physical (= virtual, identity-mapped) address a, hidden from gcc's bounds analysis
+ * (it warns about fixed low addresses such as the BIOS data area). */
+static inline void *phys(uint64_t a) { __asm__("" : "+r"(a)); return (void *)a; }
 static inline uint64_t rd64(const void *p) { uint64_t v; __builtin_memcpy(&v, p, 8); return v; }
 static inline uint32_t rd32(const void *p) { uint32_t v; __builtin_memcpy(&v, p, 4); return v; }
 static inline uint16_t rd16(const void *p) { uint16_t v; __builtin_memcpy(&v, p, 2); return v; }
