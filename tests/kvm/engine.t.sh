@@ -2,7 +2,7 @@
 # engine.t.sh — the KVM x86-64 engine through `vmkit run --arch x86_64`, with a tiny bzImage-shaped guest
 # assembled here (a setup header + 64-bit code at startup_64) that prints the command line it was given
 # (from the zero page), the e820 entry count and the virtio device id in window 0 to COM1, then powers
-# off through the exit port; the builders' guests in tests/kvm/guests/ when present; bad inputs (not a
+# off through the exit port (the richer guests of tests/kvm/guests/ run in guests.t.sh); bad inputs (not a
 # bzImage, --cpus 0, too much memory, /dev/kvm absent / not a KVM device / not permitted) get one line
 # and a non-zero exit. Prints timings (VMM start to first KVM_RUN, first serial byte, exit) and max RSS.
 set -uo pipefail
@@ -143,18 +143,7 @@ else
   fi
 fi
 
-# 4. the builders' freestanding guests (tests/kvm/guests/*.bzImage, when present): each must power off with 0
-shopt -s nullglob
-for g in "$ROOT"/tests/kvm/guests/*.bzImage "$ROOT"/build/tests/kvm/guests/*.bzImage; do
-  [ -c /dev/kvm ] || break
-  n=$(basename "$g" .bzImage)
-  timeout 120 "$VMKIT" run --arch x86_64 --kernel "$g" --initrd none --mem 64M --net none --console stdio \
-      </dev/null >"$T/gb" 2>&1
-  rc=$?
-  if [ $rc -eq 0 ]; then echo "PASS kvm_guest_$n"; else echo "FAIL kvm_guest_$n: rc=$rc: $(tail -n 3 "$T/gb" | tr '\n' '|')"; fi
-done
-
-# 5. bad input: one line "vmkit: ..." and a non-zero exit, nothing started
+# 4. bad input: one line "vmkit: ..." and a non-zero exit, nothing started
 one_line() {   # name expected-regex command...
   local name=$1 re=$2; shift 2
   timeout 30 "$@" </dev/null >"$T/bo" 2>"$T/be"
