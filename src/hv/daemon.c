@@ -756,6 +756,14 @@ static void h_logs(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
     resp->content_type = "text/plain; charset=utf-8";
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st; (void)ftw;
+    if (flag == FTW_DP || flag == FTW_D) rmdir(path);
+    else unlink(path);
+    return 0;
+}
+
 static void h_delete(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
 {
     bool force = strstr(req->query, "force=1") != NULL;
@@ -775,14 +783,10 @@ static void h_delete(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
     for (vm **pp = &D.vms; *pp; pp = &(*pp)->next)
         if (*pp == v) { *pp = v->next; break; }
     try_remove_cgroup(v);
-    /* remove the VM's directory: only files the daemon or the VMM put there */
-    char cmd[PATH_MAX];
-    const char *files[] = { "root/console.log", "root/console.log.1", "root/api.sock", "root/console.sock",
-                            "vmm.log", "exit", "exit.tmp", NULL };
-    for (int i = 0; files[i]; i++) { path_in(v, files[i], cmd, sizeof(cmd)); unlink(cmd); }
-    path_in(v, "root", cmd, sizeof(cmd));
-    if (rmdir(cmd) != 0 && errno != ENOENT) vmk_warn("%s: %s left in place (%s)", name, cmd, strerror(errno));
-    rmdir(v->dir);
+    /* remove the VM's directory (jail placeholders included; a mount point, were one visible here,
+     * cannot be unlinked, so nothing outside is touched) */
+    if (nftw(v->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0 && errno != ENOENT)
+        vmk_warn("%s: %s not fully removed (%s)", name, v->dir, strerror(errno));
     hv_def_free(&v->def);
     free(v);
     pthread_cond_broadcast(&D.cond);

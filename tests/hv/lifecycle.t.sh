@@ -4,7 +4,8 @@
 # in `vmkit logs`), ls, inspect, stats (cgroup figures), pause/resume, graceful stop, kill, rm; a
 # daemon killed with -9 while a VM runs: the VM keeps running and the new daemon re-adopts it (ls
 # shows it running, stop works); a VMM killed with -9 is reported crashed with its reason while
-# another VM keeps running.
+# another VM keeps running. Runs twice: with --no-jail, then (when the VMM has --jail) with the
+# default jailed VMMs, whose checks are named hv_jail_*.
 set -uo pipefail
 ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 VMKIT=${VMKIT:-$ROOT/build/vmkit}
@@ -18,6 +19,12 @@ export VMKIT_IMAGES=$IMG
 T=$(mktemp -d /tmp/vmkit-hvlc.XXXXXX)
 export VMKIT_SOCK=$T/d.sock
 P=lc$$            # VM name prefix (unique: cgroups are host-wide)
+MODE=${HV_MODE:-nojail}
+JAILOPT=--no-jail; [ "$MODE" = jail ] && JAILOPT=
+vmm_of() {        # the VMM process of a VM (jailed: the child of the jail's waiter)
+  local p; p=$(field "$1" vmm_pid)
+  if [ "$MODE" = jail ]; then pgrep -P "$p" | head -n1; else echo "$p"; fi
+}
 daemon_pid() { cat "$T/state/daemon.pid" 2>/dev/null; }
 cleanup() {
   local d; d=$(daemon_pid); [ -n "$d" ] && kill "$d" 2>/dev/null
@@ -39,7 +46,7 @@ wait_ready() {   # NAME: the guest printed its banner
   for _ in $(seq 240); do V logs "$1" 2>/dev/null | grep -q "vmkit guest ready" && return 0; sleep 0.25; done
   return 1
 }
-start_daemon() { "$VMKIT" serve --sock "$VMKIT_SOCK" --state-dir "$T/state" --no-jail "$@" 2>>"$T/serve.err"; }
+start_daemon() { "$VMKIT" serve --sock "$VMKIT_SOCK" --state-dir "$T/state" $JAILOPT "$@" 2>>"$T/serve.err"; }
 
 if ! start_daemon; then echo "FAIL hv_daemon_start: $(tail -n 3 "$T/serve.err" "$T/state/daemon.log" 2>/dev/null | tr '\n' ' ')"; exit 0; fi
 mode=$(stat -c %a "$VMKIT_SOCK")
@@ -102,6 +109,11 @@ R=$P-r; K=$P-k
 V create $R --mem 64M --net none --append vmkit.net=0 >/dev/null; V start $R >/dev/null
 V create $K --mem 64M --net none --append vmkit.net=0 >/dev/null; V start $K >/dev/null
 wait_ready $R; vpid=$(field $R vmm_pid)
+if [ "$MODE" = jail ]; then
+  inner=$(vmm_of $R); uid=$(awk '/^Uid:/ {print $2}' /proc/$inner/status 2>/dev/null)
+  [ -n "$inner" ] && [ "$uid" = 65534 ] && echo "PASS hv_vmm_unprivileged (VMM $inner uid $uid)" ||
+    echo "FAIL hv_vmm_unprivileged: VMM '$inner' uid '$uid'"
+fi
 d=$(daemon_pid); kill -9 "$d"; sleep 0.3
 alive=no; kill -0 "$vpid" 2>/dev/null && alive=yes
 rm -f "$T/state/daemon.pid"
@@ -112,7 +124,7 @@ if [ "$alive" = yes ] && [ "$(daemon_pid)" != "$d" ] && [ "$(state_of $R)" = run
 else echo "FAIL hv_daemon_restart_readopts: alive=$alive state=$(state_of $R) pid=$(field $R vmm_pid)/$vpid"; fi
 
 # 4. a VMM killed -9 is reported crashed with the reason; the other VM keeps running
-kpid=$(field $K vmm_pid)
+kpid=$(vmm_of $K)
 kill -9 "$kpid"
 for _ in $(seq 40); do [ "$(state_of $K)" = crashed ] && break; sleep 0.1; done
 reason=$(field $K reason)
@@ -120,7 +132,8 @@ if [ "$(state_of $K)" = crashed ] && echo "$reason" | grep -q "SIGKILL" && [ "$(
   echo "PASS hv_vmm_crash_reported ($reason; the other VM still running)"
 else echo "FAIL hv_vmm_crash_reported: $K $(state_of $K) '$reason', $R $(state_of $R)"; fi
 out=$(V stop $R --timeout 5 2>&1)
-if [ "$(state_of $R)" = stopped ] && ! kill -0 "$vpid" 2>/dev/null; then echo "PASS hv_stop_after_readopt ($out)"
+gone() { [ ! -e /proc/$1 ] || awk '{exit !($3 == "Z")}' "/proc/$1/stat" 2>/dev/null; }   # exited (maybe unreaped)
+if [ "$(state_of $R)" = stopped ] && gone "$vpid"; then echo "PASS hv_stop_after_readopt ($out)"
 else echo "FAIL hv_stop_after_readopt: $out"; fi
 V rm $R >/dev/null; V rm $K >/dev/null
 
@@ -129,4 +142,12 @@ out=$(VMKIT_SOCK=$T/none.sock "$VMKIT" ls 2>&1); rc=$?
 if [ $rc != 0 ] && [ "$(echo "$out" | wc -l)" = 1 ] && echo "$out" | grep -q "cannot reach the daemon at $T/none.sock"; then
   echo "PASS hv_cli_no_daemon"
 else echo "FAIL hv_cli_no_daemon: rc=$rc $out"; fi
+if [ "$MODE" = nojail ]; then
+  if "$VMKIT" run --help 2>/dev/null | grep -q -- "--jail"; then
+    cleanup; trap - EXIT
+    HV_MODE=jail bash "$0" | sed -u 's/^\(PASS\|FAIL\|SKIP\) hv_/\1 hv_jail_/'
+  else
+    echo "SKIP hv_jail_lifecycle: this VMM has no --jail"
+  fi
+fi
 exit 0
