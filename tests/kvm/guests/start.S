@@ -26,5 +26,5 @@ startup_64:
     .balign 16
     .globl stack_bottom
 stack_bottom:
-    .space 65536
+    .space 16384
 stack_top:
