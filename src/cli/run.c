@@ -571,9 +571,9 @@ static int run_main(int argc, char **argv)
         j.allowed_root = jail_root;
         bool tap = false;
         for (unsigned i = 0; i < cfg.nnets; i++) tap |= !strncmp(cfg.nets[i], "tap=", 4);
-        /* TAP devices and slirp's sockets live in the host's network namespace: a new one only
-         * when the VM has no network at all */
-        j.new_netns = cfg.nnets == 0 && !api_sock;
+        /* TAP devices, slirp's sockets and the --incoming listener live in the host's network
+         * namespace: a new (empty) one only when the VM is explicitly without network */
+        j.new_netns = net_none && !incoming;
         j.need_tun = tap || (api_sock && access("/dev/net/tun", R_OK | W_OK) == 0);
         j.need_kvm = x86;
         if (cfg.kernel) { j.ro[j.nfiles] = true; j.files[j.nfiles++] = &cfg.kernel; }
