@@ -46,7 +46,7 @@ wait_ready() {   # NAME: the guest printed its banner
   for _ in $(seq 240); do V logs "$1" 2>/dev/null | grep -q "vmkit guest ready" && return 0; sleep 0.25; done
   return 1
 }
-start_daemon() { "$VMKIT" serve --sock "$VMKIT_SOCK" --state-dir "$T/state" $JAILOPT "$@" 2>>"$T/serve.err"; }
+start_daemon() { VMKIT_TEST_HOOKS=1 "$VMKIT" serve --sock "$VMKIT_SOCK" --state-dir "$T/state" $JAILOPT "$@" 2>>"$T/serve.err"; }
 
 if ! start_daemon; then echo "FAIL hv_daemon_start: $(tail -n 3 "$T/serve.err" "$T/state/daemon.log" 2>/dev/null | tr '\n' ' ')"; exit 0; fi
 mode=$(stat -c %a "$VMKIT_SOCK")
@@ -131,6 +131,16 @@ reason=$(field $K reason)
 if [ "$(state_of $K)" = crashed ] && echo "$reason" | grep -q "SIGKILL" && [ "$(state_of $R)" = running ]; then
   echo "PASS hv_vmm_crash_reported ($reason; the other VM still running)"
 else echo "FAIL hv_vmm_crash_reported: $K $(state_of $K) '$reason', $R $(state_of $R)"; fi
+if [ "$MODE" = jail ]; then   # a syscall outside the allowlist kills the jailed VMM: reported crashed (SIGSYS)
+  S=$P-s
+  V create $S --mem 64M --net none --append vmkit.net=0 >/dev/null; V start $S >/dev/null
+  curl -s --max-time 10 --unix-socket "$T/state/vms/$S/root/api.sock" -X PUT http://d/vmkit/test/forbidden-syscall >/dev/null 2>&1
+  for _ in $(seq 50); do [ "$(state_of $S)" = crashed ] && break; sleep 0.1; done
+  reason=$(field $S reason)
+  [ "$(state_of $S)" = crashed ] && echo "$reason" | grep -q "SIGSYS" && echo "PASS hv_seccomp_kill_reported ($reason)" ||
+    echo "FAIL hv_seccomp_kill_reported: $(state_of $S) '$reason'"
+  V rm $S >/dev/null
+fi
 out=$(V stop $R --timeout 5 2>&1)
 gone() { [ ! -e /proc/$1 ] || awk '{exit !($3 == "Z")}' "/proc/$1/stat" 2>/dev/null; }   # exited (maybe unreaped)
 if [ "$(state_of $R)" = stopped ] && gone "$vpid"; then echo "PASS hv_stop_after_readopt ($out)"
