@@ -86,11 +86,11 @@ int vm_sf_open(vm_sf *f, const void *p, size_t len, char *err, size_t errlen)
     memset(f, 0, sizeof(*f));
     const uint8_t *d = p;
     if (len < 8 || memcmp(d, VM_SNAP_MAGIC, 8)) {
-        vmk_seterr(err, errlen, "not a vmkit snapshot state file (bad magic)");
+        vmk_seterr(err, errlen, "has no vmkit snapshot magic (not a snapshot state file)");
         return -1;
     }
     if (len < 12) {
-        vmk_seterr(err, errlen, "truncated (%zu bytes)", len);
+        vmk_seterr(err, errlen, "is truncated (%zu bytes)", len);
         return -1;
     }
     f->version = (uint32_t)get_le(d + 8, 4);
@@ -100,7 +100,7 @@ int vm_sf_open(vm_sf *f, const void *p, size_t len, char *err, size_t errlen)
         return -1;
     }
     if (len < VM_SNAP_HDR_LEN + 4) {
-        vmk_seterr(err, errlen, "truncated (%zu bytes)", len);
+        vmk_seterr(err, errlen, "is truncated (%zu bytes)", len);
         return -1;
     }
     f->flags = (uint32_t)get_le(d + 12, 4);
@@ -110,17 +110,17 @@ int vm_sf_open(vm_sf *f, const void *p, size_t len, char *err, size_t errlen)
     size_t el = strnlen(f->engine, 16);
     for (size_t i = 0; i < 16; i++)
         if ((i < el && (d[24 + i] < 0x21 || d[24 + i] > 0x7e)) || (i >= el && d[24 + i])) {
-            vmk_seterr(err, errlen, "corrupt (bad engine name)");
+            vmk_seterr(err, errlen, "is corrupt (bad engine name)");
             return -1;
         }
     if (total != len) {
-        if (len < total) vmk_seterr(err, errlen, "truncated (%zu of %llu bytes)", len, (unsigned long long)total);
-        else vmk_seterr(err, errlen, "corrupt (%zu bytes, the header says %llu)", len, (unsigned long long)total);
+        if (len < total) vmk_seterr(err, errlen, "is truncated (%zu of %llu bytes)", len, (unsigned long long)total);
+        else vmk_seterr(err, errlen, "is corrupt (%zu bytes, the header says %llu)", len, (unsigned long long)total);
         return -1;
     }
     f->crc = (uint32_t)get_le(d + len - 4, 4);
     if (vmk_crc32c(0, d, len - 4) != f->crc) {
-        vmk_seterr(err, errlen, "corrupt (checksum mismatch)");
+        vmk_seterr(err, errlen, "is corrupt (checksum mismatch)");
         return -1;
     }
     if (f->flags & ~VM_SNAP_F_DIFF) {
@@ -128,7 +128,7 @@ int vm_sf_open(vm_sf *f, const void *p, size_t len, char *err, size_t errlen)
         return -1;
     }
     if (!el) {
-        vmk_seterr(err, errlen, "corrupt (no engine name)");
+        vmk_seterr(err, errlen, "is corrupt (no engine name)");
         return -1;
     }
     f->p = d;
@@ -144,14 +144,14 @@ int vm_sf_next(vm_sf *f, vm_sf_sec *s, char *err, size_t errlen)
     const uint8_t *d = f->p;
     unsigned nl = d[o];
     if (nl < 1 || nl > 31 || end - o < 1 + (size_t)nl + 14) {
-        vmk_seterr(err, errlen, "corrupt (bad section header at offset %zu)", o);
+        vmk_seterr(err, errlen, "is corrupt (bad section header at offset %zu)", o);
         return -1;
     }
     memcpy(s->name, d + o + 1, nl);
     s->name[nl] = 0;
     for (unsigned i = 0; i < nl; i++)
         if (s->name[i] < 0x21 || s->name[i] > 0x7e) {
-            vmk_seterr(err, errlen, "corrupt (bad section name at offset %zu)", o);
+            vmk_seterr(err, errlen, "is corrupt (bad section name at offset %zu)", o);
             return -1;
         }
     o += 1 + nl;
@@ -160,13 +160,13 @@ int vm_sf_next(vm_sf *f, vm_sf_sec *s, char *err, size_t errlen)
     uint32_t crc = (uint32_t)get_le(d + o + 10, 4);
     o += 14;
     if (sl > end - o) {
-        vmk_seterr(err, errlen, "corrupt (section %s runs past the end)", s->name);
+        vmk_seterr(err, errlen, "is corrupt (section %s runs past the end)", s->name);
         return -1;
     }
     s->p = d + o;
     s->len = (size_t)sl;
     if (vmk_crc32c(0, s->p, s->len) != crc) {
-        vmk_seterr(err, errlen, "corrupt (section %s checksum mismatch)", s->name);
+        vmk_seterr(err, errlen, "is corrupt (section %s checksum mismatch)", s->name);
         return -1;
     }
     f->off = o + s->len;
@@ -219,7 +219,7 @@ static int get_config(const vm_sf *f, vmk_vm_config *c, char *err, size_t errlen
     memset(c, 0, sizeof(*c));
     int k = vm_sf_find(f, "config", &s, err, errlen);
     if (k <= 0) {
-        if (!k) vmk_seterr(err, errlen, "corrupt (no config section)");
+        if (!k) vmk_seterr(err, errlen, "is corrupt (no config section)");
         return -1;
     }
     if (s.version != 1) {
@@ -253,7 +253,7 @@ static int get_config(const vm_sf *f, vmk_vm_config *c, char *err, size_t errlen
     if (vmk_sr_ok(&r) && (c->ncpus < 1 || c->ncpus > 1024)) vmk_sr_fail(&r, "bad CPU count %u", c->ncpus);
     if (vmk_sr_ok(&r) && !vmk_sr_done(&r)) vmk_sr_fail(&r, "%zu unexpected bytes", r.len - r.off);
     if (!vmk_sr_ok(&r)) {
-        vmk_seterr(err, errlen, "corrupt config section: %s", r.err);
+        vmk_seterr(err, errlen, "has a corrupt config section: %s", r.err);
         vm_cfg_free(c);
         return -1;
     }
@@ -290,7 +290,7 @@ static int check_disks(const vm_sf *f, char *err, size_t errlen)
     vm_sf_sec s;
     int k = vm_sf_find(f, "disks", &s, err, errlen);
     if (k <= 0) {
-        if (!k) vmk_seterr(err, errlen, "corrupt (no disks section)");
+        if (!k) vmk_seterr(err, errlen, "state file is corrupt (no disks section)");
         return -1;
     }
     vmk_sread r;
@@ -314,7 +314,7 @@ static int check_disks(const vm_sf *f, char *err, size_t errlen)
         }
     }
     if (!vmk_sr_done(&r)) {
-        vmk_seterr(err, errlen, "corrupt disks section: %s", r.failed ? r.err : "unexpected bytes");
+        vmk_seterr(err, errlen, "state file has a corrupt disks section: %s", r.failed ? r.err : "unexpected bytes");
         return -1;
     }
     return 0;
@@ -347,7 +347,7 @@ static int load_machine(vmk_vm *vm, const vm_sf *f, char *err, size_t errlen)
     vm_sf_sec s;
     int k = vm_sf_find(f, "engine", &s, err, errlen);
     if (k <= 0) {
-        if (!k) vmk_seterr(err, errlen, "corrupt (no engine section)");
+        if (!k) vmk_seterr(err, errlen, "state file is corrupt (no engine section)");
         return -1;
     }
     vmk_sread r;
@@ -365,7 +365,7 @@ static int load_machine(vmk_vm *vm, const vm_sf *f, char *err, size_t errlen)
         if (!strncmp(s.name, "dev", 3)) ndev++;
     if (k < 0) return -1;
     if (ndev != vm->ndevs) {
-        vmk_seterr(err, errlen, "corrupt (state for %u devices, the config has %u)", ndev, vm->ndevs);
+        vmk_seterr(err, errlen, "state file is corrupt (state for %u devices, the config has %u)", ndev, vm->ndevs);
         return -1;
     }
     for (unsigned i = 0; i < vm->ndevs; i++) {
@@ -373,7 +373,7 @@ static int load_machine(vmk_vm *vm, const vm_sf *f, char *err, size_t errlen)
         snprintf(name, sizeof(name), "dev%u:%s", i, virtio_dev_name(vm->devs[i]));
         k = vm_sf_find(f, name, &s, err, errlen);
         if (k <= 0) {
-            if (!k) vmk_seterr(err, errlen, "corrupt (no state for device %s)", name);
+            if (!k) vmk_seterr(err, errlen, "state file is corrupt (no state for device %s)", name);
             return -1;
         }
         vmk_sr_init(&r, s.p, s.len);
@@ -667,7 +667,7 @@ static int img_load(snap_img *im, const char *dir, char *err, size_t errlen)
     vm_sf_sec s;
     int k = vm_sf_find(&im->f, "memory", &s, e2, sizeof(e2));
     if (k <= 0) {
-        vmk_seterr(err, errlen, "snapshot %s: state file %s", dir, k ? e2 : "corrupt (no memory section)");
+        vmk_seterr(err, errlen, "snapshot %s: state file %s", dir, k ? e2 : "is corrupt (no memory section)");
         return -1;
     }
     vmk_sread r;
@@ -679,33 +679,33 @@ static int img_load(snap_img *im, const char *dir, char *err, size_t errlen)
     im->diff = vmk_sr_u8(&r) != 0;
     if (!vmk_sr_done(&r) || ps != VMK_PAGE_SIZE || !im->mem_size || im->mem_size % VMK_PAGE_SIZE ||
         im->mem_size > (1ull << 40) || im->diff != !!(im->f.flags & VM_SNAP_F_DIFF)) {
-        vmk_seterr(err, errlen, "snapshot %s: state file corrupt (bad memory section)", dir);
+        vmk_seterr(err, errlen, "snapshot %s: state file is corrupt (bad memory section)", dir);
         return -1;
     }
     if (!im->diff) return 0;
     k = vm_sf_find(&im->f, "parent", &s, e2, sizeof(e2));
     if (k <= 0) {
-        vmk_seterr(err, errlen, "snapshot %s: state file %s", dir, k ? e2 : "corrupt (diff without parent)");
+        vmk_seterr(err, errlen, "snapshot %s: state file %s", dir, k ? e2 : "is corrupt (diff without parent)");
         return -1;
     }
     vmk_sr_init(&r, s.p, s.len);
     vmk_sr_str(&r, im->parent, sizeof(im->parent));
     im->parent_crc = vmk_sr_u32(&r);
     if (!vmk_sr_done(&r) || im->parent[0] != '/') {
-        vmk_seterr(err, errlen, "snapshot %s: state file corrupt (bad parent section)", dir);
+        vmk_seterr(err, errlen, "snapshot %s: state file is corrupt (bad parent section)", dir);
         return -1;
     }
     uint64_t words = (im->mem_size / VMK_PAGE_SIZE + 63) / 64;
     k = vm_sf_find(&im->f, "dirtymap", &s, e2, sizeof(e2));
     if (k <= 0 || s.len != 8 + words * 8 || get_le(s.p, 8) != words) {
-        vmk_seterr(err, errlen, "snapshot %s: state file %s", dir, k < 0 ? e2 : "corrupt (bad dirtymap section)");
+        vmk_seterr(err, errlen, "snapshot %s: state file %s", dir, k < 0 ? e2 : "is corrupt (bad dirtymap section)");
         return -1;
     }
     im->map = vmk_xmalloc(words * 8);
     for (uint64_t w = 0; w < words; w++) im->map[w] = get_le(s.p + 8 + w * 8, 8);
     uint64_t pages = im->mem_size / VMK_PAGE_SIZE;
     if (pages % 64 && im->map[words - 1] >> (pages % 64)) {
-        vmk_seterr(err, errlen, "snapshot %s: state file corrupt (dirtymap beyond RAM)", dir);
+        vmk_seterr(err, errlen, "snapshot %s: state file is corrupt (dirtymap beyond RAM)", dir);
         return -1;
     }
     return 0;
@@ -814,7 +814,7 @@ vmk_vm *vmk_vm_restore(const char *dir, const vmk_restore_opts *o, char *err, si
     vmk_engine_parse(top->f.engine, &kind);           /* checked by img_load */
     const vm_engine_ops *eng = vm_engine_for(kind);
     if (top->mem_base != eng->ram_base) {
-        vmk_seterr(err, errlen, "snapshot %s: state file corrupt (RAM base 0x%llx)", dir, (unsigned long long)top->mem_base);
+        vmk_seterr(err, errlen, "snapshot %s: state file is corrupt (RAM base 0x%llx)", dir, (unsigned long long)top->mem_base);
         goto fail;
     }
     if (get_config(&top->f, &cfg, e2, sizeof(e2)) < 0) {
@@ -823,7 +823,7 @@ vmk_vm *vmk_vm_restore(const char *dir, const vmk_restore_opts *o, char *err, si
     }
     cfg.engine = kind;
     if (cfg.mem_size != top->mem_size) {
-        vmk_seterr(err, errlen, "snapshot %s: state file corrupt (config and memory sizes differ)", dir);
+        vmk_seterr(err, errlen, "snapshot %s: state file is corrupt (config and memory sizes differ)", dir);
         goto fail;
     }
     free((char *)cfg.console);

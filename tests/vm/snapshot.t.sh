@@ -134,7 +134,7 @@ refused restore_rejects_corrupt_state "$W/bc" 'corrupt'
 mk bv; printf '\x07' | dd of="$W/bv/state" bs=1 seek=8 conv=notrunc 2>/dev/null
 refused restore_rejects_wrong_version "$W/bv" 'format version 7 is not supported'
 mk bn; printf 'QFI\xfb' | dd of="$W/bn/state" bs=1 seek=0 conv=notrunc 2>/dev/null
-refused restore_rejects_not_a_snapshot "$W/bn" 'not a vmkit snapshot'
+refused restore_rejects_not_a_snapshot "$W/bn" 'no vmkit snapshot magic'
 mk bm; truncate -s 100000 "$W/bm/memory"
 refused restore_rejects_truncated_memory "$W/bm" 'memory file is truncated'
 if [ -f "$W/s2/memory" ]; then

@@ -109,7 +109,7 @@ int main(void)
         CHECK(vm_sf_open(&f, c, b.len, err, sizeof(err)) < 0 && strstr(err, "format version 2 is not supported"));
         memcpy(c, b.data, b.len);
         memcpy(c, "QFI\xfb", 4);
-        CHECK(vm_sf_open(&f, c, b.len, err, sizeof(err)) < 0 && strstr(err, "not a vmkit snapshot"));
+        CHECK(vm_sf_open(&f, c, b.len, err, sizeof(err)) < 0 && strstr(err, "no vmkit snapshot magic"));
         free(c);
         vmk_sbuf x = { 0 };
         uint32_t xc;
