@@ -425,7 +425,8 @@ int rv_hart_load(rv_hart *h, vmk_sread *r)
     h->exc_cause = h->exc_tval = 0;
     rv_tlb_flush_all(h);
     rv_mmu_update_ctx(h);
-    blocks_flush(h);
+    if (h->arena_used) blocks_flush(h);          /* (a fresh hart has nothing cached: skip 512 KiB of memset) */
+    else rv_jc_flush(h);
     h->fence_epoch++;
     h->store_epoch_seen = atomic_load(&h->cm->store_epoch);
     return 0;

@@ -1,0 +1,109 @@
+/* restore_harness.c — end-to-end check of the engine and device state below the VM layer (run by
+ * tests/riscv/restore.t.sh): boots Linux on machine A (2 harts, virtio-blk on DISK, virtio-rng),
+ * after AFTER_MS pauses the vCPU thread and the event loop, saves the machine and both devices,
+ * stops A, waits PAUSE_MS (guest time must not jump), builds machine B with fresh devices on the
+ * same disk, copies RAM, loads the state and runs B to the guest's poweroff. Prints "[harness]" lines.
+ * usage: restore_harness IMAGES_DIR DISK CMDLINE AFTER_MS PAUSE_MS */
+#include "base/base.h"
+#include "riscv/riscv.h"
+#include "virtio/virtio.h"
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MEM (64u << 20)
+typedef struct vmx { vmk_loop *l; vmk_chardev *c; vmk_mem mem; rv_machine *m; virtio_dev *blk, *rng; } vmx;
+static vmx a;
+static vmk_sbuf st;
+static unsigned after_ms;
+
+static void msleep(unsigned ms) { struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L }; nanosleep(&ts, NULL); }
+
+static int build(vmx *v, const char *disk)
+{
+    char err[VMK_ERRLEN];
+    v->l = vmk_loop_new();
+    v->c = vmk_chr_open("stdio", v->l, NULL, NULL, err, sizeof err);
+    if (!v->c || vmk_mem_init(&v->mem, RV_RAM_BASE_ADDR, MEM, err, sizeof err) < 0) { fprintf(stderr, "[harness] %s\n", err); return -1; }
+    v->mem.track_dirty = true;
+    if (!(v->m = rv_machine_new(&v->mem, 2, v->c, err, sizeof err))) { fprintf(stderr, "[harness] %s\n", err); return -1; }
+    vmk_irq irq;
+    int s = rv_machine_reserve_virtio(v->m, &irq, err, sizeof err);
+    virtio_env e = { &v->mem, v->l, irq };
+    if (s < 0 || !(v->blk = virtio_blk_new(&e, disk, false, err, sizeof err))) { fprintf(stderr, "[harness] %s\n", err); return -1; }
+    rv_machine_attach_virtio(v->m, s, &virtio_mmio_ops, v->blk);
+    s = rv_machine_reserve_virtio(v->m, &e.irq, err, sizeof err);
+    if (s < 0 || !(v->rng = virtio_rng_new(&e, err, sizeof err))) { fprintf(stderr, "[harness] %s\n", err); return -1; }
+    rv_machine_attach_virtio(v->m, s, &virtio_mmio_ops, v->rng);
+    return vmk_loop_start(v->l);
+}
+
+static void *controller(void *o)
+{
+    (void)o;
+    msleep(after_ms);
+    uint64_t t0 = vmk_now_ns();
+    rv_machine_pause(a.m);
+    vmk_loop_pause(a.l);
+    uint64_t t1 = vmk_now_ns();
+    rv_machine_save(a.m, &st);
+    virtio_dev_save(a.blk, &st);
+    virtio_dev_save(a.rng, &st);
+    fprintf(stderr, "\n[harness] paused in %llu us, state saved in %llu us (%zu bytes)\n",
+            (unsigned long long)(t1 - t0) / 1000, (unsigned long long)(vmk_now_ns() - t1) / 1000, st.len);
+    rv_machine_request_stop(a.m, 42);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 6) { fprintf(stderr, "usage: restore_harness IMAGES DISK CMDLINE AFTER_MS PAUSE_MS\n"); return 2; }
+    char err[VMK_ERRLEN], b[512], k[512], i[512];
+    snprintf(b, sizeof b, "%s/fw_dynamic.bin", argv[1]);
+    snprintf(k, sizeof k, "%s/Image", argv[1]);
+    snprintf(i, sizeof i, "%s/initramfs.cpio.gz", argv[1]);
+    after_ms = (unsigned)atoi(argv[4]);
+    if (build(&a, argv[2]) < 0) return 1;
+    if (rv_machine_boot(a.m, b, k, i, argv[3], err, sizeof err) < 0) { fprintf(stderr, "[harness] %s\n", err); return 1; }
+    pthread_t t;
+    pthread_create(&t, NULL, controller, NULL);
+    int rc = rv_machine_run(a.m);
+    pthread_join(t, NULL);
+    fprintf(stderr, "[harness] A stopped rc=%d\n", rc);
+    if (rc != 42) return 1;
+    vmk_loop_resume(a.l);
+    vmk_loop_stop(a.l);
+    virtio_dev_free(a.blk);
+    virtio_dev_free(a.rng);
+    msleep((unsigned)atoi(argv[5]));
+    vmx v;
+    if (build(&v, argv[2]) < 0) return 1;
+    memcpy(v.mem.host, a.mem.host, MEM);
+    rv_machine_free(a.m);
+    vmk_chr_close(a.c);
+    vmk_loop_free(a.l);
+    vmk_mem_free(&a.mem);
+    vmk_sread r;
+    vmk_sr_init(&r, st.data, st.len);
+    uint64_t t0 = vmk_now_ns();
+    if (rv_machine_load(v.m, &r, err, sizeof err) < 0 || virtio_dev_load(v.blk, &r, err, sizeof err) < 0 ||
+        virtio_dev_load(v.rng, &r, err, sizeof err) < 0 || !vmk_sr_done(&r)) {
+        fprintf(stderr, "[harness] load failed: %s\n", err);
+        return 1;
+    }
+    fprintf(stderr, "[harness] B loaded in %llu us\n", (unsigned long long)(vmk_now_ns() - t0) / 1000);
+    rc = rv_machine_run(v.m);
+    fprintf(stderr, "[harness] B returned %d\n", rc);
+    vmk_loop_stop(v.l);
+    virtio_dev_free(v.blk);
+    virtio_dev_free(v.rng);
+    rv_machine_free(v.m);
+    vmk_chr_close(v.c);
+    vmk_loop_free(v.l);
+    vmk_mem_free(&v.mem);
+    vmk_sb_free(&st);
+    return rc;
+}
