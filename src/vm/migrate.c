@@ -167,8 +167,8 @@ typedef struct mig_rec {
     size_t len, cap;
 } mig_rec;
 
-/* 1 = a valid record, 0 = EOF at a record boundary, -1 with err. */
-static int recv_rec(int fd, mig_rec *r, int tmo_ms, char *err, size_t errlen)
+/* 1 = a valid record, 0 = EOF at a record boundary, -1 with err. peer: "source" or "destination". */
+static int recv_rec(int fd, mig_rec *r, int tmo_ms, const char *peer, char *err, size_t errlen)
 {
     uint8_t h[5], t[4];
     int k = recv_all(fd, h, 5, tmo_ms);
@@ -205,9 +205,9 @@ ioerr_mid:
     if (errno == 0) errno = ECONNRESET;
 ioerr:
     if (errno == ETIMEDOUT)
-        vmk_seterr(err, errlen, "migration stream: peer silent for %d s", tmo_ms / 1000);
+        vmk_seterr(err, errlen, "migration stream: the %s is silent for %d s", peer, tmo_ms / 1000);
     else if (errno == ECONNRESET || errno == EPIPE)
-        vmk_seterr(err, errlen, "migration stream: connection closed in the middle of a record");
+        vmk_seterr(err, errlen, "migration stream: the %s closed the connection in the middle of a record", peer);
     else
         vmk_seterr(err, errlen, "migration stream: receive failed: %s", strerror(errno));
     return -1;
@@ -369,7 +369,7 @@ static int src_ioerr(mig_src *s, const char *what)
     char tmp[VMK_ERRLEN], msg[300];
     if (e == EPIPE || e == ECONNRESET) {
         for (int i = 0; i < 64; i++) {
-            int k = recv_rec(s->fd, &r, 200, tmp, sizeof(tmp));
+            int k = recv_rec(s->fd, &r, 200, "destination", tmp, sizeof(tmp));
             if (k <= 0) break;
             if (r.type == MIG_ERROR) {
                 error_text(&r, msg, sizeof(msg));
@@ -481,7 +481,7 @@ static int src_wait_round(mig_src *s, unsigned round)
     char tmp[VMK_ERRLEN], msg[300];
     int rc = -1;
     for (;;) {
-        int k = recv_rec(s->fd, &r, MIG_IO_TMO_MS, tmp, sizeof(tmp));
+        int k = recv_rec(s->fd, &r, MIG_IO_TMO_MS, "destination", tmp, sizeof(tmp));
         if (k == 1 && r.type == MIG_ROUND_ACK && r.len == 4) {
             uint32_t n = (uint32_t)r.buf[0] | (uint32_t)r.buf[1] << 8 | (uint32_t)r.buf[2] << 16 | (uint32_t)r.buf[3] << 24;
             if (n == round) { rc = 0; break; }
@@ -570,7 +570,7 @@ static int src_wait_ack(mig_src *s)
     for (;;) {
         uint64_t now = vmk_now_ns();
         int left = now >= deadline ? 0 : (int)((deadline - now) / 1000000) + 1;
-        int k = left ? recv_rec(s->fd, &r, left, tmp, sizeof(tmp)) : -1;
+        int k = left ? recv_rec(s->fd, &r, left, "destination", tmp, sizeof(tmp)) : -1;
         if (k == 1 && r.type == MIG_ACK) { rc = 0; break; }
         if (k == 1 && r.type == MIG_ERROR) {
             error_text(&r, msg, sizeof(msg));
@@ -690,6 +690,8 @@ int vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *opts, vmk_mi
     p->pages_remaining = 0;
     if (!log_was_on) vmk_mem_log_stop(&vm->mem);
     progress(&s, "done");
+    vmk_info("migration: done in %.1f ms, downtime %.2f ms, %u rounds, %llu bytes", p->total_ns / 1e6,
+             p->downtime_ns / 1e6, p->round, (unsigned long long)p->bytes_sent);
     rc = 0;                        /* the VM stays paused: the caller stops it */
     goto out;
 fail:
@@ -836,7 +838,7 @@ vmk_vm *vmk_vm_migrate_recv(int fd, const vmk_restore_opts *o, char *err, size_t
     uint64_t *seen = NULL, nseen = 0, disk_size[VMK_VM_MAX_DISKS] = { 0 };
     bool have_state = false;
     char peer[300];
-    int k = recv_rec(fd, &r, MIG_IO_TMO_MS, err, errlen);
+    int k = recv_rec(fd, &r, MIG_IO_TMO_MS, "source", err, errlen);
     if (k == 0) vmk_seterr(err, errlen, "migration stream: the source closed the connection before sending anything");
     if (k <= 0) goto fail;
     if (r.type != MIG_CONFIG) {
@@ -861,7 +863,7 @@ vmk_vm *vmk_vm_migrate_recv(int fd, const vmk_restore_opts *o, char *err, size_t
     uint64_t pages = vmk_mem_pages(&vm->mem);
     seen = vmk_xcalloc((pages + 63) / 64, 8);
     for (;;) {
-        k = recv_rec(fd, &r, MIG_IO_TMO_MS, err, errlen);
+        k = recv_rec(fd, &r, MIG_IO_TMO_MS, "source", err, errlen);
         if (k == 0) {
             vmk_seterr(err, errlen, "migration stream: the source closed the connection before the end (%llu of %llu pages received)",
                        (unsigned long long)nseen, (unsigned long long)pages);

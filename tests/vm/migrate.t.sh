@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# tests/vm/migrate.t.sh — live migration end to end between two VMMs in two network namespaces
+# (ip netns + a veth pair, 10.200.0.1 <-> 10.200.0.2). The source runs the default guest with a
+# counter loop printing "CNT i <md5 of a 1 MiB file in guest RAM>" every 0.2 s (console on a socket
+# with a log file) and serves the per-VM API; the destination is `vmkit run --incoming tcp:...`.
+# PUT /vmkit/migrate on the source moves the guest: the source exits 0, the destination's console
+# continues the count (no reboot, same checksum). Faults: the destination killed -9 mid-stream (the
+# link is slowed with tc so the stream lasts seconds) -> clear error, the source keeps counting; a
+# destination that speaks garbage (at the hello, and after accepting it) -> clear error, the source
+# keeps counting; the source killed -9 mid-stream -> the destination exits non-zero with a clear
+# error. Needs root (netns); SKIPs otherwise.
+set -u
+ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+VMKIT=${VMKIT:-$ROOT/build/vmkit}
+IMAGES=${VMKIT_IMAGES:-$ROOT/build/images}
+export VMKIT_IMAGES=$IMAGES
+T=migrate
+[ -x "$VMKIT" ] || { echo "SKIP $T: $VMKIT not built"; exit 0; }
+for f in Image initramfs.cpio.gz; do
+  [ -f "$IMAGES/$f" ] || { echo "SKIP $T: guest image $IMAGES/$f missing (make images)"; exit 0; }
+done
+for c in ip curl python3 tc; do command -v $c >/dev/null || { echo "SKIP $T: $c not installed"; exit 0; }; done
+[ "$(id -u)" = 0 ] || { echo "SKIP $T: needs root for network namespaces"; exit 0; }
+"$VMKIT" run --help 2>&1 | grep -q -- '--incoming' || { echo "SKIP $T: this vmkit has no --incoming"; exit 0; }
+
+NSA=vmkmigA$$ NSB=vmkmigB$$
+W=$(mktemp -d /tmp/vmkit-migrate.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  ip netns del $NSA 2>/dev/null; ip netns del $NSB 2>/dev/null
+  rm -rf "$W"
+}
+trap cleanup EXIT
+fail() { echo "FAIL $1: $2"; [ -n "${3:-}" ] && [ -f "$3" ] && tail -n 8 "$3" | tr -d '\r' | sed 's/^/    /'; }
+
+if ! ip netns add $NSA 2>"$W/ns.err" || ! ip netns add $NSB 2>>"$W/ns.err"; then
+  echo "SKIP $T: cannot create network namespaces: $(head -n1 "$W/ns.err")"; exit 0
+fi
+ip netns exec $NSA ip link set lo up
+ip netns exec $NSB ip link set lo up
+ip netns exec $NSA ip link add vmkA type veth peer name vmkB || { echo "SKIP $T: cannot create a veth pair"; exit 0; }
+ip netns exec $NSA ip link set vmkB netns $NSB
+ip netns exec $NSA ip addr add 10.200.0.1/24 dev vmkA
+ip netns exec $NSB ip addr add 10.200.0.2/24 dev vmkB
+ip netns exec $NSA ip link set vmkA up
+ip netns exec $NSB ip link set vmkB up
+
+# the guest: a 1 MiB random file in RAM, then a counter with the file's checksum every 0.2 s
+GCMD='dd if=/dev/urandom of=/tmp/m bs=64k count=16 2>/dev/null; i=0; while :; do i=$((i+1)); echo "CNT $i $(md5sum </tmp/m | cut -c1-32)"; usleep 200000; done'
+B64=$(printf '%s' "$GCMD" | base64 -w0)
+
+# start_source NAME: a source VMM in NSA (pid in SPID), console log $W/NAME.log, API $W/NAME.api
+start_source() {
+  local n=$1
+  VMKIT_LOG=info ip netns exec $NSA "$VMKIT" run --name "$n" --api-sock "$W/$n.api" --start --mem 64M --net none \
+     --console "socket=$W/$n.con,log=$W/$n.log" --append "vmkit.net=0 vmkit.run=b64:$B64" \
+     >"$W/$n.out" 2>&1 </dev/null &
+  SPID=$!; PIDS+=($SPID)
+}
+# start_dest NAME PORT: a destination VMM in NSB (pid in DPID)
+start_dest() {
+  local n=$1 port=$2
+  ip netns exec $NSB "$VMKIT" run --incoming tcp:10.200.0.2:$port --net none \
+     --console "socket=$W/$n.con,log=$W/$n.log" >"$W/$n.out" 2>&1 </dev/null &
+  DPID=$!; PIDS+=($DPID)
+  for _ in $(seq 100); do
+    ip netns exec $NSB ss -ltn 2>/dev/null | grep -q "10.200.0.2:$port " && return 0
+    kill -0 $DPID 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+# counts LOG: "first last" CNT values and the distinct checksums in $SUMS
+counts() {
+  tr -d '\r' 2>/dev/null <"$1" | awk 'NF == 3 && $1 == "CNT" && $2 ~ /^[0-9]+$/ && length($3) == 32 { if (f == "") f = $2; l = $2; s[$3] = 1 }
+     END { n = 0; for (k in s) n++; printf "%s %s %d\n", (f == "" ? -1 : f), (l == "" ? -1 : l), n }'
+}
+sums() { tr -d '\r' 2>/dev/null <"$1" | awk 'NF == 3 && $1 == "CNT" && length($3) == 32 { print $3 }' | sort -u | tr '\n' ' '; }
+last_count() { local c; c=$(counts "$1"); echo "${c#* }" | cut -d' ' -f1; }
+# wait_count LOG N [secs]: until the counter reaches N
+wait_count() {
+  local i; for i in $(seq $((${3:-60} * 10))); do [ "$(last_count "$1")" -ge "$2" ] 2>/dev/null && return 0; sleep 0.1; done; return 1
+}
+migrate() {   # migrate API DEST -> prints the HTTP status; body in $W/resp
+  curl -s -o "$W/resp" -w '%{http_code}' --max-time 90 --unix-socket "$1" -X PUT http://localhost/vmkit/migrate \
+       -H 'Content-Type: application/json' -d "{\"destination\": \"$2\"}"
+}
+# still_counting LOG: the counter advances by at least 3 within 5 s
+still_counting() { local a; a=$(last_count "$1"); wait_count "$1" $((a + 3)) 5; }
+
+# ---------------- 1. a successful migration ----------------
+start_source s1
+if ! wait_count "$W/s1.log" 8 120; then
+  fail migrate_live "the source guest never counted to 8" "$W/s1.log"; exit 0
+fi
+PORT=47$((RANDOM % 900 + 100))
+if ! start_dest d1 $PORT; then fail migrate_live "the destination is not listening" "$W/d1.out"; exit 0; fi
+t0=$EPOCHREALTIME
+code=$(migrate "$W/s1.api" 10.200.0.2:$PORT)
+t1=$EPOCHREALTIME
+src_rc=
+for _ in $(seq 100); do kill -0 $SPID 2>/dev/null || break; sleep 0.1; done
+if ! kill -0 $SPID 2>/dev/null; then wait $SPID; src_rc=$?; fi
+slast=$(last_count "$W/s1.log")
+wait_count "$W/d1.log" $((slast + 8)) 20
+read -r dfirst dlast _ <<<"$(counts "$W/d1.log")"
+ssum=$(sums "$W/s1.log") dsum=$(sums "$W/d1.log")
+ms=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+if [ "$code" = 204 ] && [ "$src_rc" = 0 ] && [ "$dfirst" -ge "$slast" ] && [ "$dfirst" -le $((slast + 2)) ] &&
+   [ "$dlast" -ge $((slast + 8)) ] && [ -n "$ssum" ] && [ "$ssum" = "$dsum" ] && ! grep -q "guest ready" "$W/d1.log" &&
+   kill -0 $DPID 2>/dev/null; then
+  figs=$(grep -o 'migration: done.*' "$W/s1.out" | tr -d '\r')
+  echo "PASS migrate_live (request ${ms} ms, ${figs:-no figures}; source counted to $slast and exited 0, destination continued $dfirst..$dlast, checksum $ssum unchanged)"
+else
+  fail migrate_live "http=$code body=$(head -c 200 "$W/resp") source_rc=${src_rc:-running} source_last=$slast dest=$dfirst..$dlast sums='$ssum' vs '$dsum'" "$W/d1.out"
+  tail -n 3 "$W/s1.out" | sed 's/^/    source: /'
+fi
+{ kill -9 $DPID; wait $DPID; } 2>/dev/null
+
+# slow the link (source -> destination) so that a 64 MiB guest's stream lasts seconds
+ip netns exec $NSA tc qdisc add dev vmkA root tbf rate 16mbit burst 32kbit latency 2s 2>/dev/null ||
+  echo "SKIP migrate_fault_slow_link: tc tbf unavailable (the kill tests below may finish before the kill)"
+
+# ---------------- 2. the destination killed -9 mid-stream ----------------
+start_source s2
+wait_count "$W/s2.log" 5 120 || { fail migrate_dest_killed "the source guest never counted" "$W/s2.log"; exit 0; }
+PORT=48$((RANDOM % 900 + 100))
+start_dest d2 $PORT || { fail migrate_dest_killed "the destination is not listening" "$W/d2.out"; exit 0; }
+( migrate "$W/s2.api" 10.200.0.2:$PORT >"$W/code2" ) &
+CPID=$!
+sleep 1.5
+phase=$(curl -s --max-time 5 --unix-socket "$W/s2.api" http://localhost/vmkit/migration)
+{ kill -9 $DPID; wait $DPID; } 2>/dev/null
+wait $CPID; code=$(cat "$W/code2")
+if [ "$code" = 400 ] && grep -qiE 'destination|connection' "$W/resp" && kill -0 $SPID 2>/dev/null &&
+   still_counting "$W/s2.log"; then
+  echo "PASS migrate_dest_killed (during $(echo "$phase" | tr -d '\n' | head -c 80); error: $(tr -d '\n' <"$W/resp" | head -c 160); source keeps counting: $(last_count "$W/s2.log"))"
+else
+  fail migrate_dest_killed "http=$code body=$(head -c 200 "$W/resp") source alive=$(kill -0 $SPID 2>/dev/null && echo yes || echo no) phase=$phase" "$W/s2.log"
+fi
+
+# ---------------- 3. a destination that speaks garbage ----------------
+# mode hello: junk instead of the hello answer; mode stream: accepts the hello, then junk records
+for mode in hello stream; do
+  PORT=49$((RANDOM % 900 + 100))
+  ip netns exec $NSB python3 - "$PORT" "$mode" <<'EOF' >"$W/junk.out" 2>&1 &
+import socket, sys, threading, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.200.0.2", int(sys.argv[1]))); s.listen(1); s.settimeout(60)
+c, _ = s.accept(); c.settimeout(60)
+def drain():
+    try:
+        while c.recv(1 << 20): pass
+    except Exception: pass
+if sys.argv[2] == "hello":
+    c.recv(16); c.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+else:
+    hdr = c.recv(16, socket.MSG_WAITALL); n = int.from_bytes(hdr[12:16], "little"); c.recv(n, socket.MSG_WAITALL)
+    c.sendall(b"A"); threading.Thread(target=drain, daemon=True).start()
+    time.sleep(0.3); c.sendall(b"\x08\x04\x00\x00\x00garbagegarbage" * 10)
+time.sleep(20)
+EOF
+  JPID=$!; PIDS+=($JPID)
+  for _ in $(seq 50); do ip netns exec $NSB ss -ltn 2>/dev/null | grep -q ":$PORT " && break; sleep 0.05; done
+  code=$(migrate "$W/s2.api" 10.200.0.2:$PORT)
+  if [ "$code" = 400 ] && [ -s "$W/resp" ] && kill -0 $SPID 2>/dev/null && still_counting "$W/s2.log"; then
+    echo "PASS migrate_garbage_$mode (error: $(tr -d '\n' <"$W/resp" | head -c 160); source keeps counting)"
+  else
+    fail migrate_garbage_$mode "http=$code body=$(head -c 200 "$W/resp") source alive=$(kill -0 $SPID 2>/dev/null && echo yes || echo no)" "$W/s2.log"
+  fi
+  { kill -9 $JPID; wait $JPID; } 2>/dev/null
+done
+
+# ---------------- 4. the source killed -9 mid-stream ----------------
+PORT=46$((RANDOM % 900 + 100))
+start_dest d4 $PORT || { fail migrate_source_killed "the destination is not listening" "$W/d4.out"; exit 0; }
+( migrate "$W/s2.api" 10.200.0.2:$PORT >"$W/code4" ) &
+CPID=$!
+sleep 1.5
+{ kill -9 $SPID; wait $SPID; } 2>/dev/null
+wait $CPID 2>/dev/null
+drc=
+for _ in $(seq 100); do kill -0 $DPID 2>/dev/null || break; sleep 0.1; done
+if ! kill -0 $DPID 2>/dev/null; then wait $DPID; drc=$?; fi
+msg=$(grep 'vmkit:' "$W/d4.out" | tail -n1)
+if [ -n "$drc" ] && [ "$drc" != 0 ] && echo "$msg" | grep -qi 'source' && ! ls "$W"/d4.con >/dev/null 2>&1; then
+  echo "PASS migrate_source_killed (destination exit $drc: $msg)"
+else
+  fail migrate_source_killed "destination rc=${drc:-still running} message='$msg' left: $(ls "$W"/d4.con 2>/dev/null)" "$W/d4.out"
+fi
