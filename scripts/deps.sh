@@ -18,6 +18,8 @@ PKGS=(
   qemu-user qemu-system-misc curl iproute2 python3
   # guest images (guest/): static qemu for the Debian rootfs second stage, file(1), GNU time for bench/riscv
   qemu-user-static file time
+  # KVM engine (x86-64): the peer VMM for tests/kvm and bench/kvm (qemu microvm, TCG and KVM)
+  qemu-system-x86
 )
 missing=()
 for p in "${PKGS[@]}"; do
