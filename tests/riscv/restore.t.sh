@@ -4,7 +4,8 @@
 # syncs and reads /dev/hwrng every 0.2 s; the harness pauses it mid-loop, saves the machine and the
 # devices, waits 1.5 s, loads everything into a fresh machine and runs it. Checks: the counter
 # continues without a gap or repeat, guest uptime does not jump over the pause, the disk file has
-# every line, the guest powers off cleanly.
+# every line, the guest powers off cleanly. Then the same with virtio-net (libslirp): HTTP fetches
+# from the host keep working after the restore.
 set -uo pipefail
 ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 VMKIT=${VMKIT:-$ROOT/build/vmkit}
@@ -45,4 +46,27 @@ if [ -n "$before" ] && [ -n "$after" ]; then
   else echo "FAIL riscv_restore_time_continuous: guest uptime moved ${gap}s across the pause (tick period 0.2 s)"; fi
 else
   echo "FAIL riscv_restore_time_continuous: no ticks around the pause"
+fi
+# 3. with virtio-net (libslirp): the restored device gets a fresh slirp; the guest keeps its address
+#    and fetches from the host before and after the restore
+if command -v python3 >/dev/null; then
+  mkdir -p "$T/www"; echo hello-from-host > "$T/www/x"
+  PORT=$((20000 + RANDOM % 20000))
+  (cd "$T/www" && exec timeout 150 python3 -m http.server "$PORT" --bind 127.0.0.1 >/dev/null 2>&1) &
+  srv=$!
+  sleep 0.5
+  CMD="i=0; while [ \$i -lt 40 ]; do i=\$((i+1)); echo tick-\$i \$(wget -q -T 3 -O- http://10.0.2.2:$PORT/x); sleep 0.2; done"
+  RH_NET=user timeout 170 "$H" "$IMG" "$T/disk.ext4" "console=ttyS0 vmkit.run=b64:$(printf '%s' "$CMD" | base64 -w0)" 3000 500 \
+    </dev/null 2>&1 | tr -d '\r' > "$T/o2"
+  rc=$?
+  kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
+  got=$(grep -c '^tick-[0-9]* hello-from-host$' "$T/o2")
+  after=$(awk '/\[harness\] B loaded/{f=1} f && /^tick-/{n++} END{print n+0}' "$T/o2")
+  if [ $rc -eq 0 ] && [ "$got" = 40 ] && [ "$after" -gt 0 ]; then
+    echo "PASS riscv_restore_net_user (40/40 fetches from the host, $after after the restore)"
+  else
+    echo "FAIL riscv_restore_net_user: rc=$rc fetched=$got after-restore=$after; $(grep -E 'harness|tick' "$T/o2" | tail -n 4 | tr '\n' ' ')"
+  fi
+else
+  echo "SKIP riscv_restore_net_user: python3 missing (host HTTP server)"
 fi

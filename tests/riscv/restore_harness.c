@@ -3,6 +3,7 @@
  * after AFTER_MS pauses the vCPU thread and the event loop, saves the machine and both devices,
  * stops A, waits PAUSE_MS (guest time must not jump), builds machine B with fresh devices on the
  * same disk, copies RAM, loads the state and runs B to the guest's poweroff. Prints "[harness]" lines.
+ * RH_NET=<--net spec> adds a virtio-net device (a restored slirp starts fresh: connections are lost).
  * usage: restore_harness IMAGES_DIR DISK CMDLINE AFTER_MS PAUSE_MS */
 #include "base/base.h"
 #include "riscv/riscv.h"
@@ -15,7 +16,7 @@
 #include <unistd.h>
 
 #define MEM (64u << 20)
-typedef struct vmx { vmk_loop *l; vmk_chardev *c; vmk_mem mem; rv_machine *m; virtio_dev *blk, *rng; } vmx;
+typedef struct vmx { vmk_loop *l; vmk_chardev *c; vmk_mem mem; rv_machine *m; virtio_dev *blk, *rng, *net; } vmx;
 static vmx a;
 static vmk_sbuf st;
 static unsigned after_ms;
@@ -38,6 +39,12 @@ static int build(vmx *v, const char *disk)
     s = rv_machine_reserve_virtio(v->m, &e.irq, err, sizeof err);
     if (s < 0 || !(v->rng = virtio_rng_new(&e, err, sizeof err))) { fprintf(stderr, "[harness] %s\n", err); return -1; }
     rv_machine_attach_virtio(v->m, s, &virtio_mmio_ops, v->rng);
+    const char *net = getenv("RH_NET");          /* e.g. "user": a virtio-net device as the third slot */
+    if (net && *net) {
+        s = rv_machine_reserve_virtio(v->m, &e.irq, err, sizeof err);
+        if (s < 0 || !(v->net = virtio_net_new(&e, net, NULL, err, sizeof err))) { fprintf(stderr, "[harness] %s\n", err); return -1; }
+        rv_machine_attach_virtio(v->m, s, &virtio_mmio_ops, v->net);
+    }
     return vmk_loop_start(v->l);
 }
 
@@ -52,6 +59,7 @@ static void *controller(void *o)
     rv_machine_save(a.m, &st);
     virtio_dev_save(a.blk, &st);
     virtio_dev_save(a.rng, &st);
+    if (a.net) virtio_dev_save(a.net, &st);
     fprintf(stderr, "\n[harness] paused in %llu us, state saved in %llu us (%zu bytes)\n",
             (unsigned long long)(t1 - t0) / 1000, (unsigned long long)(vmk_now_ns() - t1) / 1000, st.len);
     rv_machine_request_stop(a.m, 42);
@@ -78,8 +86,9 @@ int main(int argc, char **argv)
     vmk_loop_stop(a.l);
     virtio_dev_free(a.blk);
     virtio_dev_free(a.rng);
+    if (a.net) virtio_dev_free(a.net);
     msleep((unsigned)atoi(argv[5]));
-    vmx v;
+    vmx v = { 0 };
     if (build(&v, argv[2]) < 0) return 1;
     memcpy(v.mem.host, a.mem.host, MEM);
     rv_machine_free(a.m);
@@ -90,7 +99,8 @@ int main(int argc, char **argv)
     vmk_sr_init(&r, st.data, st.len);
     uint64_t t0 = vmk_now_ns();
     if (rv_machine_load(v.m, &r, err, sizeof err) < 0 || virtio_dev_load(v.blk, &r, err, sizeof err) < 0 ||
-        virtio_dev_load(v.rng, &r, err, sizeof err) < 0 || !vmk_sr_done(&r)) {
+        virtio_dev_load(v.rng, &r, err, sizeof err) < 0 || (v.net && virtio_dev_load(v.net, &r, err, sizeof err) < 0) ||
+        !vmk_sr_done(&r)) {
         fprintf(stderr, "[harness] load failed: %s\n", err);
         return 1;
     }
@@ -100,6 +110,7 @@ int main(int argc, char **argv)
     vmk_loop_stop(v.l);
     virtio_dev_free(v.blk);
     virtio_dev_free(v.rng);
+    if (v.net) virtio_dev_free(v.net);
     rv_machine_free(v.m);
     vmk_chr_close(v.c);
     vmk_loop_free(v.l);
