@@ -44,6 +44,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -433,7 +435,7 @@ static int src_page(mig_src *s, uint64_t pg, bool untouched)
  * would fault each one in). File-backed RAM (a restored VM) is read page by page. */
 static int src_send_all(mig_src *s)
 {
-    int pm = s->vm->mem.fd >= 3 ? -1 : open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    int pm = s->vm->mem.fd >= 3 || sysconf(_SC_PAGESIZE) != VMK_PAGE_SIZE ? -1 : open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
     uint64_t ent[512];
     uintptr_t vbase = (uintptr_t)s->vm->mem.host;
     int rc = 0;
@@ -521,6 +523,45 @@ static void progress(mig_src *s, const char *phase)
               (unsigned long long)s->p->bytes_sent, (unsigned long long)s->p->pages_remaining,
               (unsigned long long)s->p->dirty_rate_pps);
     if (s->o->cb) s->o->cb(s->o->cb_opaque, s->p);
+}
+
+/* Writable disks are locked (flock LOCK_EX) by virtio-blk; the destination cannot open them while
+ * this VMM holds the lock (shared storage, or both VMMs on one host). With the VM paused, the disks'
+ * descriptors (found by inode in /proc/self/fd: virtio-blk does not expose them) are synced and
+ * unlocked before the state goes out; the destination locks them when it builds the machine. On
+ * failure they are locked again (retrying while the destination lets go). */
+static unsigned disks_release(vmk_vm *vm, int *fds)
+{
+    struct stat want[VMK_VM_MAX_DISKS];
+    unsigned nw = 0, n = 0;
+    for (unsigned i = 0; i < vm->cfg.ndisks; i++)
+        if (!vm->cfg.disks[i].readonly && stat(vm->cfg.disks[i].path, &want[nw]) == 0) nw++;
+    if (!nw) return 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < VMK_VM_MAX_DISKS) {
+        int fd = atoi(de->d_name);
+        struct stat st;
+        if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dirfd(d) || fstat(fd, &st) || !S_ISREG(st.st_mode)) continue;
+        for (unsigned i = 0; i < nw; i++)
+            if (st.st_dev == want[i].st_dev && st.st_ino == want[i].st_ino) {
+                fdatasync(fd);
+                if (flock(fd, LOCK_UN) == 0) fds[n++] = fd;
+                break;
+            }
+    }
+    closedir(d);
+    return n;
+}
+
+static void disks_relock(const int *fds, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        int t = 0;
+        while (flock(fds[i], LOCK_EX | LOCK_NB) < 0 && t++ < 100) usleep(20000);
+        if (t > 100) vmk_warn("migration: could not lock a disk again (fd %d): %s", fds[i], strerror(errno));
+    }
 }
 
 static int src_state(mig_src *s)
@@ -621,6 +662,8 @@ int vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *opts, vmk_mi
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &zero, sizeof(zero));
     uint64_t t0 = s.t0 = vmk_now_ns(), tpause = 0;
     bool paused = false, log_was_on = vm->mem.log_on;
+    int disk_fds[VMK_VM_MAX_DISKS];
+    unsigned ndisk_fds = 0;
     int rc = -1;
 
     vmk_sbuf cb = { 0 };
@@ -679,6 +722,7 @@ int vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *opts, vmk_mi
     p->pages_remaining = src_harvest(&s, true);
     progress(&s, "final");
     if (src_send_bits(&s) < 0 || src_round_end(&s, p->round + 1, p->pages_remaining) < 0) goto fail;
+    ndisk_fds = disks_release(vm, disk_fds);
     if (src_state(&s) < 0) goto fail;
     vmk_debug("migrate: +%.2f ms state sent", (vmk_now_ns() - t0) / 1e6);
     if (send_rec(fd, MIG_END, NULL, 0, NULL, 0, MIG_IO_TMO_MS) < 0) { src_ioerr(&s, "the end marker"); goto fail; }
@@ -696,6 +740,7 @@ int vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *opts, vmk_mi
     goto out;
 fail:
     send_error(fd, err);
+    disks_relock(disk_fds, ndisk_fds);
     if (paused) vmk_vm_resume(vm);
     if (log_was_on) {              /* give the harvested pages back to the snapshot base's log */
         for (uint64_t w = 0; w < s.words; w++)
@@ -805,8 +850,10 @@ static int load_state(vmk_vm *vm, const mig_rec *rec, char *err, size_t errlen)
     return 0;
 }
 
-/* Builds the destination VM from a received config (vm.c's vm_alloc + vm_build), not booted. */
-static vmk_vm *dest_build(const vmk_vm_config *c, const vmk_restore_opts *o, char *err, size_t errlen)
+/* The destination VM for a received config (vm.c's vm_alloc, then vm_build), not booted. A VM with
+ * writable disks gets only its RAM now and is built when the state arrives: by then the source is
+ * paused and has handed over its disk locks (see disks_release). */
+static vmk_vm *dest_build(const vmk_vm_config *c, const vmk_restore_opts *o, bool *built, char *err, size_t errlen)
 {
     vmk_vm_config t = *c;
     t.console = o->console ? o->console : "null";
@@ -821,10 +868,15 @@ static vmk_vm *dest_build(const vmk_vm_config *c, const vmk_restore_opts *o, cha
         vmk_vm_free(vm);
         return NULL;
     }
-    if (vm_build(vm, err, errlen) < 0) {
+    *built = true;
+    for (unsigned i = 0; i < vm->cfg.ndisks; i++)
+        if (!vm->cfg.disks[i].readonly) *built = false;
+    int rc = *built ? vm_build(vm, err, errlen) : vmk_mem_init(&vm->mem, vm->eng->ram_base, vm->cfg.mem_size, err, errlen);
+    if (rc < 0) {
         vmk_vm_free(vm);
         return NULL;
     }
+    vm->mem_ok = true;
     return vm;
 }
 
@@ -836,7 +888,7 @@ vmk_vm *vmk_vm_migrate_recv(int fd, const vmk_restore_opts *o, char *err, size_t
     vmk_vm *vm = NULL;
     vmk_vm_config cfg = { 0 };
     uint64_t *seen = NULL, nseen = 0, disk_size[VMK_VM_MAX_DISKS] = { 0 };
-    bool have_state = false;
+    bool have_state = false, built = false;
     char peer[300];
     int k = recv_rec(fd, &r, MIG_IO_TMO_MS, "source", err, errlen);
     if (k == 0) vmk_seterr(err, errlen, "migration stream: the source closed the connection before sending anything");
@@ -859,7 +911,7 @@ vmk_vm *vmk_vm_migrate_recv(int fd, const vmk_restore_opts *o, char *err, size_t
             goto fail;
         }
     }
-    if (!(vm = dest_build(&cfg, o, err, errlen))) goto fail;
+    if (!(vm = dest_build(&cfg, o, &built, err, errlen))) goto fail;
     uint64_t pages = vmk_mem_pages(&vm->mem);
     seen = vmk_xcalloc((pages + 63) / 64, 8);
     for (;;) {
@@ -892,6 +944,8 @@ vmk_vm *vmk_vm_migrate_recv(int fd, const vmk_restore_opts *o, char *err, size_t
                 goto fail;
             }
             vmk_debug("migrate: state received");
+            if (!built && vm_build(vm, err, errlen) < 0) goto fail;
+            built = true;
             if (load_state(vm, &r, err, errlen) < 0) goto fail;
             vmk_debug("migrate: state loaded");
             have_state = true;

@@ -49,12 +49,16 @@ ip netns exec $NSB ip link set vmkB up
 # the guest: a 1 MiB random file in RAM, then a counter with the file's checksum every 0.2 s
 GCMD='dd if=/dev/urandom of=/tmp/m bs=64k count=16 2>/dev/null; i=0; while :; do i=$((i+1)); echo "CNT $i $(md5sum </tmp/m | cut -c1-32)"; usleep 200000; done'
 B64=$(printf '%s' "$GCMD" | base64 -w0)
+# with a disk: each count is also written (fsync) to the disk's first sector
+GCMDD=${GCMD/usleep/echo "DISK \$i" | dd of=/dev/vda bs=512 count=1 conv=sync,fsync 2>/dev/null; usleep}
+B64D=$(printf '%s' "$GCMDD" | base64 -w0)
 
-# start_source NAME: a source VMM in NSA (pid in SPID), console log $W/NAME.log, API $W/NAME.api
+# start_source NAME [DISK]: a source VMM in NSA (pid in SPID), console log $W/NAME.log, API $W/NAME.api
 start_source() {
-  local n=$1
+  local n=$1 b64=$B64 disk=()
+  [ -n "${2:-}" ] && { disk=(--disk "$2"); b64=$B64D; }
   VMKIT_LOG=info ip netns exec $NSA "$VMKIT" run --name "$n" --api-sock "$W/$n.api" --start --mem 64M --net none \
-     --console "socket=$W/$n.con,log=$W/$n.log" --append "vmkit.net=0 vmkit.run=b64:$B64" \
+     "${disk[@]}" --console "socket=$W/$n.con,log=$W/$n.log" --append "vmkit.net=0 vmkit.run=b64:$b64" \
      >"$W/$n.out" 2>&1 </dev/null &
   SPID=$!; PIDS+=($SPID)
 }
@@ -117,6 +121,33 @@ else
   tail -n 3 "$W/s1.out" | sed 's/^/    source: /'
 fi
 { kill -9 $DPID; wait $DPID; } 2>/dev/null
+
+# ---------------- 1b. with a writable disk (shared storage: the same file for both VMMs) ----------------
+if [ -f "$IMAGES/disk.ext4" ] && cp "$IMAGES/disk.ext4" "$W/disk.img"; then
+  start_source s1b "$W/disk.img"
+  if wait_count "$W/s1b.log" 5 120; then
+    PORT=45$((RANDOM % 900 + 100))
+    start_dest d1b $PORT || fail migrate_live_disk "the destination is not listening" "$W/d1b.out"
+    code=$(migrate "$W/s1b.api" 10.200.0.2:$PORT)
+    for _ in $(seq 100); do kill -0 $SPID 2>/dev/null || break; sleep 0.1; done
+    slast=$(last_count "$W/s1b.log")
+    wait_count "$W/d1b.log" $((slast + 5)) 20
+    dlast=$(last_count "$W/d1b.log")
+    sleep 0.5
+    ondisk=$(head -c 16 "$W/disk.img" | tr -cd 'A-Z0-9 ')
+    n=${ondisk#DISK }
+    if [ "$code" = 204 ] && ! kill -0 $SPID 2>/dev/null && [ "$dlast" -gt $((slast + 3)) ] && [ "$n" -gt "$slast" ] 2>/dev/null; then
+      echo "PASS migrate_live_disk (source counted to $slast, destination to $dlast, its writes reach the disk: '$ondisk')"
+    else
+      fail migrate_live_disk "http=$code body=$(head -c 200 "$W/resp") source_last=$slast dest_last=$dlast disk='$ondisk'" "$W/d1b.out"
+    fi
+  else
+    fail migrate_live_disk "the source guest never counted" "$W/s1b.log"
+  fi
+  { kill -9 $SPID $DPID; wait $SPID $DPID; } 2>/dev/null
+else
+  echo "SKIP migrate_live_disk: no $IMAGES/disk.ext4"
+fi
 
 # slow the link (source -> destination) so that a 64 MiB guest's stream lasts seconds
 ip netns exec $NSA tc qdisc add dev vmkA root tbf rate 16mbit burst 32kbit latency 2s 2>/dev/null ||
