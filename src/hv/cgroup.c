@@ -1,7 +1,9 @@
 /* cgroup.c — one cgroup per VM for the daemon: cgroup v2 (/sys/fs/cgroup is cgroup2: cpu.max,
  * cpu.weight, memory.max, pids.max) or v1 (separate cpu, cpuacct, memory and pids hierarchies:
  * cpu.cfs_quota_us/cfs_period_us, cpu.shares, memory.limit_in_bytes, pids.max), always under
- * "vmkit/<name>". Limits are read back from the files for stats/inspect. */
+ * "<base>/<name>" (base "vmkit" for the default daemon, "vmkit/d-XXXXXXXX" for one with another state
+ * directory, so that two daemons on a host never share a cgroup). Limits are read back from the
+ * files for stats/inspect. */
 #include "hv.h"
 #include "../base/base.h"
 #include <cjson/cJSON.h>
@@ -17,6 +19,9 @@
 #define CG_ROOT "/sys/fs/cgroup"
 #define CGROUP2_MAGIC 0x63677270
 static const char *const v1_ctrls[] = { "cpu", "cpuacct", "memory", "pids" };
+static char g_base[64] = "vmkit";
+
+void hv_cg_set_base(const char *base) { snprintf(g_base, sizeof(g_base), "%s", base); }
 
 static int cg_version(void)      /* 2, 1 or 0 (none usable) */
 {
@@ -32,10 +37,31 @@ static int cg_version(void)      /* 2, 1 or 0 (none usable) */
 
 bool hv_cg_available(void) { return cg_version() != 0; }
 
+static int write_str(const char *dir, const char *file, const char *val, char *err, size_t errlen);
+
 static void cg_dir(char *out, size_t n, const char *ctrl, const char *name)
 {
-    if (cg_version() == 2) snprintf(out, n, CG_ROOT "/vmkit%s%s", name ? "/" : "", name ? name : "");
-    else snprintf(out, n, CG_ROOT "/%s/vmkit%s%s", ctrl, name ? "/" : "", name ? name : "");
+    if (cg_version() == 2) snprintf(out, n, CG_ROOT "/%s%s%s", g_base, name ? "/" : "", name ? name : "");
+    else snprintf(out, n, CG_ROOT "/%s/%s%s%s", ctrl, g_base, name ? "/" : "", name ? name : "");
+}
+
+/* mkdir every level of the base under dir (v2: enabling the controllers for the level below) */
+static void make_base(const char *ctrl)
+{
+    char dir[256], part[64];
+    snprintf(part, sizeof(part), "%s", g_base);
+    for (char *p = part;; p++) {
+        if (*p == '/' || !*p) {
+            char c = *p;
+            *p = 0;
+            if (cg_version() == 2) snprintf(dir, sizeof(dir), CG_ROOT "/%s", part);
+            else snprintf(dir, sizeof(dir), CG_ROOT "/%s/%s", ctrl, part);
+            mkdir(dir, 0755);
+            if (cg_version() == 2) write_str(dir, "cgroup.subtree_control", "+cpu +memory +pids", NULL, 0);
+            *p = c;
+            if (!c) break;
+        }
+    }
 }
 
 static int write_str(const char *dir, const char *file, const char *val, char *err, size_t errlen)
@@ -76,12 +102,10 @@ int hv_cg_create(const char *name, const hv_cg_limits *l, char *err, size_t errl
     }
     char dir[256], val[64];
     if (v == 2) {
-        cg_dir(dir, sizeof(dir), NULL, NULL);
-        mkdir(dir, 0755);
         write_str(CG_ROOT, "cgroup.subtree_control", "+cpu", NULL, 0);
         write_str(CG_ROOT, "cgroup.subtree_control", "+memory", NULL, 0);
         write_str(CG_ROOT, "cgroup.subtree_control", "+pids", NULL, 0);
-        write_str(dir, "cgroup.subtree_control", "+cpu +memory +pids", NULL, 0);
+        make_base(NULL);
         cg_dir(dir, sizeof(dir), NULL, name);
         if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
             vmk_seterr(err, errlen, "cgroup: cannot create %s: %s", dir, strerror(errno));
@@ -100,8 +124,7 @@ int hv_cg_create(const char *name, const hv_cg_limits *l, char *err, size_t errl
         return write_str(dir, "pids.max", val, err, errlen);
     }
     for (unsigned i = 0; i < 4; i++) {
-        cg_dir(dir, sizeof(dir), v1_ctrls[i], NULL);
-        mkdir(dir, 0755);
+        make_base(v1_ctrls[i]);
         cg_dir(dir, sizeof(dir), v1_ctrls[i], name);
         if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
             vmk_seterr(err, errlen, "cgroup: cannot create %s: %s", dir, strerror(errno));

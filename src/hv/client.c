@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,6 +226,14 @@ static int v_action(int argc, char **argv)
 
 static int v_rm(int argc, char **argv)
 {
+    /* the flag may come first: rm --force NAME */
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f")) {
+            char *t = argv[i];
+            argv[i] = argv[argc - 1];
+            argv[argc - 1] = t;
+            break;
+        }
     int r = need_name(argc, argv, "NAME [--force]\nDeletes the VM's definition and files; --force kills it first if it runs.");
     if (r >= 0) return r;
     bool force = false;
@@ -502,6 +511,69 @@ static int v_restore(int argc, char **argv, bool clone)
     return 0;
 }
 
+
+/* ---------------- migrate ---------------- */
+static volatile int g_mig_done;
+static void *mig_progress(void *arg)
+{
+    const char *name = arg;
+    char path[160], last[256] = "";
+    snprintf(path, sizeof(path), "/vms/%s/migration", name);
+    while (!g_mig_done) {
+        usleep(250000);
+        char err[VMK_ERRLEN], *resp = NULL;
+        if (g_mig_done) break;
+        if (vmk_http_call_unix(g_sock, "GET", path, NULL, &resp, 2000, err, sizeof(err)) == 200 && resp) {
+            cJSON *j = cJSON_Parse(resp);
+            char line[256];
+            snprintf(line, sizeof(line), "%s: %s round %.0f, %.1f MiB sent, %.0f pages remaining, %.0f pages/s dirtied",
+                     name, jstr(j, "phase"), jnum(j, "round"), jnum(j, "bytes_sent") / 1048576.0,
+                     jnum(j, "pages_remaining"), jnum(j, "dirty_rate_pps"));
+            if (*jstr(j, "phase") && strcmp(line, last)) { printf("%s\n", line); fflush(stdout); snprintf(last, sizeof(last), "%s", line); }
+            cJSON_Delete(j);
+        }
+        free(resp);
+    }
+    return NULL;
+}
+
+static int v_migrate(int argc, char **argv)
+{
+    int r = need_name(argc, argv, "NAME HOST:PORT [--max-rounds N] [--copy-disks]\n"
+                                  "Live-migrates the VM to the daemon listening (serve --migrate-listen) at HOST:PORT;\n"
+                                  "prints progress; on success the VM here becomes \"migrated\".");
+    if (r >= 0) return r;
+    if (argc < 3 || !strchr(argv[2], ':')) return fail("usage: vmkit migrate NAME HOST:PORT");
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "destination", argv[2]);
+    for (int i = 3; i < argc; i++) {
+        if (!strcmp(argv[i], "--copy-disks")) cJSON_AddBoolToObject(b, "copy_disks", true);
+        else if (!strcmp(argv[i], "--max-rounds") && i + 1 < argc) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (!*argv[i] || *end || n < 1 || n > 1000) { cJSON_Delete(b); return fail("--max-rounds: '%s' is not 1..1000", argv[i]); }
+            cJSON_AddNumberToObject(b, "max_rounds", (double)n);
+        } else { cJSON_Delete(b); return fail("migrate: unknown option '%s'", argv[i]); }
+    }
+    char *body = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    char path[160];
+    snprintf(path, sizeof(path), "/vms/%s/migrate", argv[1]);
+    pthread_t t;
+    g_mig_done = 0;
+    bool tty = isatty(1) || getenv("VMKIT_PROGRESS");
+    if (tty) pthread_create(&t, NULL, mig_progress, argv[1]);
+    cJSON *j;
+    int st = call("POST", path, body, &j, NULL, 3700 * 1000);
+    g_mig_done = 1;
+    if (tty) pthread_join(t, NULL);
+    free(body);
+    if (st < 0) return 1;
+    printf("%s: %s to %s in %.0f ms\n", argv[1], jstr(j, "state"), argv[2], jnum(j, "migration_ms"));
+    cJSON_Delete(j);
+    return 0;
+}
+
 int hv_client_main(int argc, char **argv)
 {
     g_sock = getenv("VMKIT_SOCK");
@@ -533,10 +605,8 @@ int hv_client_main(int argc, char **argv)
     else if (!strcmp(v, "snapshot")) rc = v_snapshot(n, args);
     else if (!strcmp(v, "restore")) rc = v_restore(n, args, false);
     else if (!strcmp(v, "clone")) rc = v_restore(n, args, true);
-    else if (!strcmp(v, "migrate")) {
-        if (n >= 2 && is_help(args[1])) { printf("usage: vmkit migrate NAME HOST:PORT (not implemented yet)\n"); rc = 0; }
-        else rc = fail("migrate: live migration through the daemon is not implemented yet");
-    } else rc = fail("unknown command '%s'", v);
+    else if (!strcmp(v, "migrate")) rc = v_migrate(n, args);
+    else rc = fail("unknown command '%s'", v);
     free(args);
     return rc;
 }

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -56,6 +58,7 @@ static struct {
     bool quit;
     bool vmm_api;                      /* the VMM has --api-sock (else: console socket, SIGTERM to stop) */
     char **envp;
+    char cg_base[32];                  /* cgroup subtree of this daemon's VMs */
     char *title;                       /* the process's argv area (reused as the waiters' titles) */
     size_t title_len;
 } D = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .evfd = -1 };
@@ -361,7 +364,8 @@ static void free_argv(char **argv)
 }
 
 /* extra: "--restore DIR" etc. (NULL-terminated pairs or singles). Starts the VMM; lock held. */
-static int spawn_vmm(vm *v, const char *const *extra, bool boot_opts, char *err, size_t errlen)
+static int spawn_vmm(vm *v, const char *const *extra, bool boot_opts, const char *initial, int pass_fd,
+                     char *err, size_t errlen)
 {
     char root[PATH_MAX], p[PATH_MAX], buf[64];
     path_in(v, "root", root, sizeof(root));
@@ -370,7 +374,7 @@ static int spawn_vmm(vm *v, const char *const *extra, bool boot_opts, char *err,
     hv_cg_limits lim = { .cpu_limit = v->def.cpu_limit, .cpu_weight = v->def.cpu_weight,
                          .mem_max = (v->def.mem_mib + OVERHEAD_MIB) << 20,
                          .pids_max = v->def.pids_max ? v->def.pids_max : 256 };
-    hv_spawn_req r = { .exe = D.exe, .cwd = root, .envp = D.envp };
+    hv_spawn_req r = { .exe = D.exe, .cwd = root, .envp = D.envp, .pass_fd = pass_fd };
     if (hv_cg_available()) {
         if (hv_cg_create(v->def.name, &lim, err, errlen) < 0) return -1;
         r.ncg = hv_cg_procs_paths(v->def.name, r.cg_procs, 4);
@@ -453,7 +457,7 @@ static int spawn_vmm(vm *v, const char *const *extra, bool boot_opts, char *err,
     v->stop_req = v->kill_req = false;
     v->kill_at = 0;
     if (v->pidfd < 0) vmk_error("%s: pidfd_open: %s", v->def.name, strerror(errno));
-    set_state(v, "starting");
+    set_state(v, initial);
     wake_supervisor();
     return 0;
 }
@@ -462,16 +466,20 @@ static int spawn_vmm(vm *v, const char *const *extra, bool boot_opts, char *err,
  * entry and exit. Returns 0, or -1 with err (the VM crashed or did not answer). */
 static int wait_api_ready(vm *v, const char *want_state, char *err, size_t errlen)
 {
+    bool need_running = !strcmp(v->rt.state, "incoming");
     char name[HV_NAME_MAX + 1], api[PATH_MAX];
     snprintf(name, sizeof(name), "%s", v->def.name);
     path_in(v, D.vmm_api ? "root/api.sock" : "root/console.sock", api, sizeof(api));
-    uint64_t deadline = vmk_now_ns() + (uint64_t)START_TIMEOUT_MS * 1000000u;
+    uint64_t deadline = vmk_now_ns() + (uint64_t)(need_running ? 1800000 : START_TIMEOUT_MS) * 1000000u;
     for (;;) {
         pthread_mutex_unlock(&D.lock);
         char e[VMK_ERRLEN];
+        char *body = NULL;
         int st = access(api, F_OK) != 0 ? -1 : !D.vmm_api ? 200
-               : vmk_http_call_unix(api, "GET", "/", NULL, NULL, 2000, e, sizeof(e));
-        if (st != 200) usleep(2000);
+               : vmk_http_call_unix(api, "GET", "/", NULL, &body, 2000, e, sizeof(e));
+        if (st == 200 && need_running && (!body || !strstr(body, "\"Running\""))) st = -1;
+        free(body);
+        if (st != 200) usleep(need_running ? 20000 : 2000);
         pthread_mutex_lock(&D.lock);
         v = find(name);
         if (!v) { vmk_seterr(err, errlen, "%s was removed while starting", name); return -1; }
@@ -584,7 +592,7 @@ static void h_start(vm *v, vmk_http_resp *resp)
     if (!strcmp(v->rt.state, "migrated")) { reply_err(resp, 409, "%s was migrated away", v->def.name); return; }
     char err[VMK_ERRLEN];
     if (admit(&v->def, err, sizeof(err)) < 0) { reply_err(resp, 409, "%s", err); return; }
-    if (spawn_vmm(v, NULL, true, err, sizeof(err)) < 0) {
+    if (spawn_vmm(v, NULL, true, "starting", -1, err, sizeof(err)) < 0) {
         reply_err(resp, 500, "cannot start %s: %s", v->def.name, err);
         return;
     }
@@ -816,6 +824,7 @@ static void h_host(vmk_http_resp *resp)
     cJSON_AddNumberToObject(j, "vms_active", act);
     cJSON_AddBoolToObject(j, "jail", D.jail);
     cJSON_AddBoolToObject(j, "cgroups", hv_cg_available());
+    cJSON_AddStringToObject(j, "cgroup_base", D.cg_base);
     reply_json(resp, 200, j);
 }
 
@@ -934,7 +943,7 @@ static void h_restore(const vmk_http_req *req, vmk_http_resp *resp, bool clone)
         snprintf(idx, sizeof(idx), "%d", i);
         const char *extra_r[] = { "--restore", sdir, NULL };
         const char *extra_c[] = { "--restore", sdir, "--clone-dir", v->dir, "--clone-index", idx, NULL };
-        if (spawn_vmm(v, clone ? extra_c : extra_r, false, err, sizeof(err)) < 0 ||
+        if (spawn_vmm(v, clone ? extra_c : extra_r, false, "starting", -1, err, sizeof(err)) < 0 ||
             wait_api_ready(v, "running", err, sizeof(err)) < 0) { status = 500; break; }
         v = find(name);
         if (v) cJSON_AddItemToArray(out, vm_json(v, false));
@@ -942,6 +951,205 @@ static void h_restore(const vmk_http_req *req, vmk_http_resp *resp, bool clone)
     cJSON_Delete(defj);
     if (status != 200) { cJSON_Delete(out); reply_err(resp, status, "%s", err); return; }
     reply_json(resp, 200, out);
+}
+
+
+/* ---------------- live migration ----------------
+ * Source: POST /vms/NAME/migrate {"destination": "HOST:PORT", "max_rounds", "copy_disks"} -> state
+ * migrating, the VMM's PUT /vmkit/migrate (it does the hello and the stream) -> on success the VMM
+ * exits 0 and the VM becomes "migrated". GET /vms/NAME/migration proxies the VMM's progress.
+ * Destination: --migrate-listen ADDR:PORT; each connection's hello is validated like a create
+ * (name free, definition valid, admission), answered 'A' or 'R' + message, and the connection is
+ * handed to a new VMM as fd 3 (--incoming-fd 3); the VM is "incoming" until its API says Running. */
+static void h_migrate(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
+{
+    static const char *const allowed[] = { "destination", "max_rounds", "copy_disks", NULL };
+    cJSON *j = parse_body(req, resp, true);
+    if (!j) return;
+    if (!only_fields(j, allowed, resp)) { cJSON_Delete(j); return; }
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "destination"), *mr = cJSON_GetObjectItemCaseSensitive(j, "max_rounds"),
+                *cd = cJSON_GetObjectItemCaseSensitive(j, "copy_disks");
+    if (!cJSON_IsString(d) || !strchr(d->valuestring, ':') || strlen(d->valuestring) > 255 ||
+        (mr && (!cJSON_IsNumber(mr) || mr->valuedouble < 1 || mr->valuedouble > 1000)) || (cd && !cJSON_IsBool(cd))) {
+        cJSON_Delete(j);
+        reply_err(resp, 400, "migrate needs {\"destination\": \"HOST:PORT\", \"max_rounds\": 1..1000, \"copy_disks\": bool}");
+        return;
+    }
+    if (strcmp(v->rt.state, "running") && strcmp(v->rt.state, "paused")) {
+        cJSON_Delete(j);
+        reply_err(resp, 409, "cannot migrate %s: it is %s", v->def.name, v->rt.state);
+        return;
+    }
+    if (v->busy) { cJSON_Delete(j); reply_err(resp, 409, "%s is busy", v->def.name); return; }
+    cJSON *rq = cJSON_CreateObject();
+    cJSON_AddStringToObject(rq, "destination", d->valuestring);
+    if (mr) cJSON_AddNumberToObject(rq, "max_rounds", mr->valuedouble);
+    if (cd) cJSON_AddBoolToObject(rq, "copy_disks", cJSON_IsTrue(cd));
+    cJSON_AddItemToObject(rq, "definition", hv_def_to_json(&v->def));
+    cJSON_Delete(j);
+    char *rqs = cJSON_PrintUnformatted(rq), name[HV_NAME_MAX + 1], prev[16], err[VMK_ERRLEN], *body = NULL;
+    cJSON_Delete(rq);
+    snprintf(name, sizeof(name), "%s", v->def.name);
+    snprintf(prev, sizeof(prev), "%s", v->rt.state);
+    set_state(v, "migrating");
+    uint64_t t0 = vmk_now_ns();
+    int st = vmm_call(&v, "PUT", "/vmkit/migrate", rqs, &body, 3600 * 1000, err, sizeof(err));
+    free(rqs);
+    if (st == 204 || st == 200) {
+        wait_not_state(name, "migrating", NULL, 15000);
+        v = find(name);
+        if (!v) { free(body); reply_err(resp, 404, "%s was removed", name); return; }
+        cJSON *out = vm_json(v, false);
+        cJSON_AddNumberToObject(out, "migration_ms", (double)(vmk_now_ns() - t0) / 1e6);
+        reply_json(resp, 200, out);
+    } else {
+        v = find(name);
+        if (v && !strcmp(v->rt.state, "migrating")) set_state(v, prev);
+        reply_err(resp, st < 0 ? 502 : 400, "migration of %s failed: %s", name, st < 0 ? err : fault_of(body));
+    }
+    free(body);
+}
+
+static void h_migration(vm *v, vmk_http_resp *resp)
+{
+    char err[VMK_ERRLEN], *body = NULL;
+    if (!v->rt.pid) { reply_err(resp, 409, "%s is %s", v->def.name, v->rt.state); return; }
+    int st = vmm_call(&v, "GET", "/vmkit/migration", NULL, &body, 3000, err, sizeof(err));
+    if (st != 200 || !body) { reply_err(resp, 502, "no migration progress: %s", st < 0 ? err : fault_of(body)); free(body); return; }
+    resp->status = 200;
+    resp->body = body;
+}
+
+static int read_full(int fd, void *buf, size_t n)
+{
+    uint8_t *p = buf;
+    while (n) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static void mig_refuse(int fd, const char *msg)
+{
+    uint8_t hdr[5] = { 'R' };
+    uint32_t len = (uint32_t)strlen(msg);
+    for (int i = 0; i < 4; i++) hdr[1 + i] = (uint8_t)(len >> (8 * i));
+    if (write(fd, hdr, 5) < 0 || write(fd, msg, len) < 0) {}
+    vmk_warn("migration refused: %s", msg);
+}
+
+static void mig_accept_one(int fd)
+{
+    struct timeval tv = { .tv_sec = 10 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    uint8_t hdr[16];
+    char err[VMK_ERRLEN];
+    if (read_full(fd, hdr, 16) < 0) { vmk_warn("migration: short hello"); return; }
+    uint32_t ver = hdr[8] | hdr[9] << 8 | hdr[10] << 16 | (uint32_t)hdr[11] << 24;
+    uint32_t len = hdr[12] | hdr[13] << 8 | hdr[14] << 16 | (uint32_t)hdr[15] << 24;
+    if (memcmp(hdr, VMK_MIG_MAGIC, 8)) { mig_refuse(fd, "not a vmkit migration (bad magic)"); return; }
+    if (ver != VMK_MIG_VERSION) { mig_refuse(fd, "unsupported migration version"); return; }
+    if (len == 0 || len > VMK_MIG_HELLO_MAX) { mig_refuse(fd, "migration hello too large"); return; }
+    char *txt = vmk_xmalloc(len + 1);
+    if (read_full(fd, txt, len) < 0) { free(txt); vmk_warn("migration: short hello"); return; }
+    txt[len] = 0;
+    cJSON *j = cJSON_ParseWithLength(txt, len);
+    free(txt);
+    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(j, "name");
+    cJSON *def = cJSON_GetObjectItemCaseSensitive(j, "definition");
+    if (!cJSON_IsString(nm) || !cJSON_IsObject(def)) {
+        cJSON_Delete(j);
+        mig_refuse(fd, "the migration hello needs {\"name\", \"definition\"}");
+        return;
+    }
+    cJSON_ReplaceItemInObjectCaseSensitive(def, "name", cJSON_CreateString(nm->valuestring));
+    cJSON_DeleteItemFromObjectCaseSensitive(def, "created_at");
+    hv_def d;
+    int rc = hv_def_from_json(def, &d, D.images_root, err, sizeof(err));
+    cJSON_Delete(j);
+    if (rc < 0) { mig_refuse(fd, err); return; }
+    pthread_mutex_lock(&D.lock);
+    if (find(d.name)) {
+        snprintf(err, sizeof(err), "a VM named '%s' already exists on the destination", d.name);
+        rc = -1;
+    } else if (admit(&d, err, sizeof(err)) < 0) {
+        rc = -1;
+    } else {
+        hv_rt rt = { .state = "incoming" };
+        rc = hv_db_insert(D.db, &d, &rt, err, sizeof(err));
+        if (rc == 0) add_vm(&d, &rt);
+    }
+    if (rc < 0) {
+        pthread_mutex_unlock(&D.lock);
+        hv_def_free(&d);
+        mig_refuse(fd, err);
+        return;
+    }
+    vm *v = find(d.name);
+    char name[HV_NAME_MAX + 1];
+    snprintf(name, sizeof(name), "%s", v->def.name);
+    if (write(fd, "A", 1) != 1) {
+        set_state(v, "crashed");
+        pthread_mutex_unlock(&D.lock);
+        return;
+    }
+    tv.tv_sec = 0;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    const char *extra[] = { "--incoming-fd", "3", NULL };
+    if (spawn_vmm(v, extra, false, "incoming", fd, err, sizeof(err)) < 0) {
+        snprintf(v->rt.reason, sizeof(v->rt.reason), "%.200s", err);
+        set_state(v, "crashed");
+    } else if (wait_api_ready(v, "running", err, sizeof(err)) < 0) {
+        vmk_warn("incoming %s: %s", name, err);
+    } else {
+        vmk_info("incoming %s: running", name);
+    }
+    pthread_mutex_unlock(&D.lock);
+}
+
+static int g_mig_fd = -1;
+static void *mig_listener_main(void *arg)
+{
+    (void)arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    for (;;) {
+        int fd = accept4(g_mig_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            break;                        /* listener shut down */
+        }
+        mig_accept_one(fd);
+        close(fd);
+    }
+    return NULL;
+}
+
+static int mig_listen(const char *spec, char *err, size_t errlen)
+{
+    char host[256];
+    const char *colon = strrchr(spec, ':');
+    if (!colon || (size_t)(colon - spec) >= sizeof(host)) { vmk_seterr(err, errlen, "--migrate-listen '%s': use ADDR:PORT", spec); return -1; }
+    memcpy(host, spec, (size_t)(colon - spec));
+    host[colon - spec] = 0;
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *ai = NULL;
+    int rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai);
+    if (rc != 0) { vmk_seterr(err, errlen, "--migrate-listen '%s': %s", spec, gai_strerror(rc)); return -1; }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 8) != 0) {
+        vmk_seterr(err, errlen, "--migrate-listen '%s': %s", spec, strerror(errno));
+        if (fd >= 0) close(fd);
+        freeaddrinfo(ai);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
 }
 
 static void handler(void *opaque, const vmk_http_req *req, vmk_http_resp *resp)
@@ -991,7 +1199,8 @@ static void handler(void *opaque, const vmk_http_req *req, vmk_http_resp *resp)
         else if (post && !strcmp(action, "pause")) h_pause(v, resp, true);
         else if (post && !strcmp(action, "resume")) h_pause(v, resp, false);
         else if (post && !strcmp(action, "snapshot")) h_snapshot(v, req, resp);
-        else if (post && !strcmp(action, "migrate")) reply_err(resp, 501, "migration through the daemon is not implemented yet");
+        else if (post && !strcmp(action, "migrate")) h_migrate(v, req, resp);
+        else if (get && !strcmp(action, "migration")) h_migration(v, resp);
         else reply_err(resp, 404, "no such action: %s %s", m, p);
     } else {
         reply_err(resp, 404, "no such resource: %s %s", m, p);
@@ -1072,12 +1281,13 @@ static void serve_usage(FILE *f)
         "  --images-root DIR     kernel, initrd, firmware and drive paths must be inside DIR\n"
         "  --uid N --gid N       unprivileged ids of the jailed VMMs (default 65534)\n"
         "  --no-jail             run the VMMs without the jail (still in their cgroups)\n"
+        "  --migrate-listen ADDR:PORT  accept incoming live migrations (TCP) from other vmkit daemons\n"
         "  --foreground          stay in the foreground, log to stderr (default: detach once serving,\n"
         "                        log to <state-dir>/daemon.log)\n"
         "  --help                this text\n"
         "\n"
         "API: GET /host; GET|POST /vms; GET|DELETE /vms/NAME[?force=1];\n"
-        "POST /vms/NAME/{start,stop,kill,pause,resume,snapshot}; GET /vms/NAME/{stats,logs};\n"
+        "POST /vms/NAME/{start,stop,kill,pause,resume,snapshot,migrate}; GET /vms/NAME/{stats,logs,migration};\n"
         "POST /vms/restore, /vms/clone. Errors: 4xx/5xx with {\"error\": \"...\"}.\n", OVERHEAD_MIB);
 }
 
@@ -1113,6 +1323,7 @@ int hv_serve_main(int argc, char **argv)
     D.jail = true;
     D.uid = D.gid = 65534;
     bool fg = false;
+    const char *mig_spec = NULL;
     if (argc >= 1) {      /* argv[-1] is main's argv[0]: the area runs from there to the last argument's end */
         D.title = argv[-1];
         D.title_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[-1]);
@@ -1133,7 +1344,7 @@ int hv_serve_main(int argc, char **argv)
         if (!strcmp(a, "--sock")) D.sock = v;
         else if (!strcmp(a, "--state-dir")) D.state_dir = v;
         else if (!strcmp(a, "--images-root")) D.images_root = v;
-        else if (!strcmp(a, "--migrate-listen")) return sbad("serve: %s is not implemented yet", a);
+        else if (!strcmp(a, "--migrate-listen")) mig_spec = v;
         else if (!strcmp(a, "--uid") || !strcmp(a, "--gid")) {
             unsigned long x = strtoul(v, &end, 10);
             if (!*v || *end || x == 0 || x > 0x7fffffff) return sbad("serve: bad id '%s' (a positive number)", v);
@@ -1164,6 +1375,12 @@ int hv_serve_main(int argc, char **argv)
     int lockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) != 0)
         return sbad("serve: another daemon is using %s", D.state_dir);
+    if (strcmp(D.state_dir, VMK_DEFAULT_STATE_DIR)) {    /* a daemon of its own: its own cgroup subtree */
+        snprintf(D.cg_base, sizeof(D.cg_base), "vmkit/d-%08x", vmk_crc32c(0, D.state_dir, strlen(D.state_dir)));
+        hv_cg_set_base(D.cg_base);
+    } else {
+        snprintf(D.cg_base, sizeof(D.cg_base), "vmkit");
+    }
     D.host_cpus = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
     D.host_mem = (uint64_t)pages * (uint64_t)psz;
@@ -1222,8 +1439,13 @@ int hv_serve_main(int argc, char **argv)
     }
     reconcile();
     pthread_mutex_unlock(&D.lock);
-    pthread_t sup;
+    pthread_t sup, migt;
     pthread_create(&sup, NULL, supervisor_main, NULL);
+    if (mig_spec) {
+        g_mig_fd = mig_listen(mig_spec, err, sizeof(err));
+        if (g_mig_fd < 0) return sbad("serve: %s", err);
+        pthread_create(&migt, NULL, mig_listener_main, NULL);
+    }
     vmk_http_server *srv = vmk_http_listen_unix(D.sock, 0600, handler, NULL, err, sizeof(err));
     if (!srv) {
         pthread_mutex_lock(&D.lock);
@@ -1248,6 +1470,11 @@ int hv_serve_main(int argc, char **argv)
     sigwait(&set, &sig);
     fprintf(stderr, "vmkit: signal %d: the daemon stops serving; VMs keep running\n", sig);
     vmk_http_server_free(srv);
+    if (g_mig_fd >= 0) {
+        shutdown(g_mig_fd, SHUT_RDWR);
+        pthread_join(migt, NULL);
+        close(g_mig_fd);
+    }
     pthread_mutex_lock(&D.lock);
     D.quit = true;
     pthread_mutex_unlock(&D.lock);

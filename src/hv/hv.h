@@ -158,6 +158,7 @@ typedef struct hv_cg_limits {
     unsigned pids_max;             /* 0 = none */
 } hv_cg_limits;
 bool hv_cg_available(void);
+void hv_cg_set_base(const char *base);      /* default "vmkit" */
 int  hv_cg_create(const char *name, const hv_cg_limits *l, char *err, size_t errlen);
 /* Paths of the cgroup.procs files the VMM must join (before exec); returns count (<= 4). */
 unsigned hv_cg_procs_paths(const char *name, char paths[][256], unsigned max);

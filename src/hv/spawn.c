@@ -146,31 +146,35 @@ int hv_spawn(const hv_spawn_req *r, int *pid_out, int *vmm_pid_out, char *err, s
         dup2(nullfd, 0);
         dup2(logfd, 1);
         dup2(logfd, 2);
+        /* fd 3: the passed fd (if any); fd 4: the pid pipe to the daemon (waiter only) */
+        int hp = r->waiter ? fcntl(pfd[1], F_DUPFD, 100) : -1;
+        int hs = r->pass_fd >= 0 ? fcntl(r->pass_fd, F_DUPFD, 100) : -1;
+        if (hs >= 0) dup2(hs, 3); else close(3);
+        if (hp >= 0) dup2(hp, 4); else close(4);
+        close_range(5, ~0u, 0);
         if (r->waiter) {
-            dup2(pfd[1], 3);
-            close_range(4, ~0u, 0);
             pid_t vmm = fork();
             if (vmm < 0) _exit(125);
             if (vmm == 0) {
-                close(3);
+                close(4);
                 execve(r->exe, r->argv, r->envp);
                 write_all(2, "vmkit: cannot execute the VMM\n", 30);
                 _exit(127);
             }
+            close(3);
             int v = vmm;
-            write_all(3, (const char *)&v, sizeof(v));
+            write_all(4, (const char *)&v, sizeof(v));
+            close(4);
             if (r->title && r->title_len > 1) {     /* so that `pgrep -f "vmkit serve"` finds only the daemon */
                 memset(r->title, 0, r->title_len);
                 size_t o = put(r->title, 0, r->title_len, "vmkit-waiter ");
                 put(r->title, o, r->title_len, r->name ? r->name : "");
             }
-            close(3);
             signal(SIGHUP, SIG_IGN);
             signal(SIGINT, SIG_IGN);
             signal(SIGTERM, SIG_IGN);
             waiter(vmm, r->exit_path, r->exit_tmp);
         }
-        close_range(3, ~0u, 0);
         execve(r->exe, r->argv, r->envp);
         write_all(2, "vmkit: cannot execute the VMM\n", 30);
         _exit(127);

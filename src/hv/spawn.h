@@ -17,6 +17,7 @@ typedef struct hv_spawn_req {
     const char *exit_path, *exit_tmp;
     char *title; size_t title_len;  /* the waiter overwrites this (the daemon's argv area) with its name */
     const char *name;
+    int pass_fd;                   /* becomes the VMM's fd 3 (-1: none) */
 } hv_spawn_req;
 /* *pid = the supervised process (waiter, or the VMM itself), *vmm_pid = the VMM. */
 int      hv_spawn(const hv_spawn_req *r, int *pid, int *vmm_pid, char *err, size_t errlen);

@@ -20,14 +20,13 @@ export VMKIT_SOCK=$T/d.sock
 P=bi$$
 daemon_pid() { cat "$T/state/daemon.pid" 2>/dev/null; }
 cleanup() {
-  local d; d=$(daemon_pid); [ -n "$d" ] && kill "$d" 2>/dev/null
-  for cg in /sys/fs/cgroup/pids/vmkit/$P* /sys/fs/cgroup/vmkit/$P*; do
-    [ -d "$cg" ] || continue
+  local d cg; d=$(daemon_pid); [ -n "$d" ] && kill "$d" 2>/dev/null
+  for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do
     for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
   done
   sleep 0.3
-  for c in cpu cpuacct memory pids; do rmdir /sys/fs/cgroup/$c/vmkit/$P* 2>/dev/null; done
-  rmdir /sys/fs/cgroup/vmkit/$P* 2>/dev/null
+  for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do rmdir "$cg"; done
+  [ -n "${CGB:-}" ] && rmdir /sys/fs/cgroup/*/"$CGB" /sys/fs/cgroup/"$CGB" 2>/dev/null
   rm -rf "$T"
 }
 trap cleanup EXIT
@@ -38,6 +37,7 @@ if ! "$VMKIT" serve --sock "$VMKIT_SOCK" --state-dir "$T/state" --no-jail --imag
      2>"$T/serve.err"; then
   echo "FAIL hv_badinput_daemon: $(cat "$T/serve.err")"; exit 0
 fi
+CGB=$(curl -s --unix-socket "$VMKIT_SOCK" http://d/host | sed -n 's/.*"cgroup_base":"\([^"]*\)".*/\1/p')
 # with --images-root, the kernel too must be inside it: the default guest is copied there
 cp "$IMG/Image" "$IMG/initramfs.cpio.gz" "$IMG/fw_dynamic.bin" "$T/images/"
 GOOD="\"mem_mib\":64,\"nets\":[],\"append\":\"vmkit.net=0\",\"kernel\":\"$T/images/Image\",\"initrd\":\"$T/images/initramfs.cpio.gz\",\"bios\":\"$T/images/fw_dynamic.bin\""

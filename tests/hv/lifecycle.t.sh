@@ -27,14 +27,13 @@ vmm_of() {        # the VMM process of a VM (jailed: the child of the jail's wai
 }
 daemon_pid() { cat "$T/state/daemon.pid" 2>/dev/null; }
 cleanup() {
-  local d; d=$(daemon_pid); [ -n "$d" ] && kill "$d" 2>/dev/null
-  for cg in /sys/fs/cgroup/pids/vmkit/$P* /sys/fs/cgroup/vmkit/$P*; do
-    [ -d "$cg" ] || continue
+  local d cg; d=$(daemon_pid); [ -n "$d" ] && kill "$d" 2>/dev/null
+  for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do
     for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
   done
   sleep 0.3
-  for c in cpu cpuacct memory pids; do rmdir /sys/fs/cgroup/$c/vmkit/$P* 2>/dev/null; done
-  rmdir /sys/fs/cgroup/vmkit/$P* 2>/dev/null
+  for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do rmdir "$cg"; done
+  [ -n "${CGB:-}" ] && rmdir /sys/fs/cgroup/*/"$CGB" /sys/fs/cgroup/"$CGB" 2>/dev/null
   rm -rf "$T"
 }
 trap cleanup EXIT
@@ -49,6 +48,7 @@ wait_ready() {   # NAME: the guest printed its banner
 start_daemon() { VMKIT_TEST_HOOKS=1 "$VMKIT" serve --sock "$VMKIT_SOCK" --state-dir "$T/state" $JAILOPT "$@" 2>>"$T/serve.err"; }
 
 if ! start_daemon; then echo "FAIL hv_daemon_start: $(tail -n 3 "$T/serve.err" "$T/state/daemon.log" 2>/dev/null | tr '\n' ' ')"; exit 0; fi
+CGB=$(curl -s --unix-socket "$VMKIT_SOCK" http://d/host | sed -n 's/.*"cgroup_base":"\([^"]*\)".*/\1/p')
 mode=$(stat -c %a "$VMKIT_SOCK")
 [ "$mode" = 600 ] && echo "PASS hv_socket_mode_0600" || echo "FAIL hv_socket_mode_0600: mode $mode"
 

@@ -18,14 +18,13 @@ export VMKIT_SOCK=$T/d.sock
 P=lm$$
 daemon_pid() { cat "$T/state/daemon.pid" 2>/dev/null; }
 cleanup() {
-  local d; d=$(daemon_pid); [ -n "$d" ] && kill "$d" 2>/dev/null
-  for cg in /sys/fs/cgroup/pids/vmkit/$P* /sys/fs/cgroup/vmkit/$P*; do
-    [ -d "$cg" ] || continue
+  local d cg; d=$(daemon_pid); [ -n "$d" ] && kill "$d" 2>/dev/null
+  for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do
     for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
   done
   sleep 0.3
-  for c in cpu cpuacct memory pids; do rmdir /sys/fs/cgroup/$c/vmkit/$P* 2>/dev/null; done
-  rmdir /sys/fs/cgroup/vmkit/$P* 2>/dev/null
+  for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do rmdir "$cg"; done
+  [ -n "${CGB:-}" ] && rmdir /sys/fs/cgroup/*/"$CGB" /sys/fs/cgroup/"$CGB" 2>/dev/null
   rm -rf "$T"
 }
 trap cleanup EXIT
@@ -37,6 +36,7 @@ ocm=$(awk -v h="$hostmem" 'BEGIN{printf "%.6f", 200/h}')
 if ! "$VMKIT" serve --sock "$VMKIT_SOCK" --state-dir "$T/state" --no-jail --overcommit-cpu 2 --overcommit-mem "$ocm" 2>"$T/err"; then
   echo "FAIL hv_limits_daemon: $(cat "$T/err")"; exit 0
 fi
+CGB=$(curl -s --unix-socket "$VMKIT_SOCK" http://d/host | sed -n 's/.*"cgroup_base":"\([^"]*\)".*/\1/p')
 cap=$(curl -s --unix-socket "$VMKIT_SOCK" http://d/host)
 echo "host: $cap"
 
@@ -57,16 +57,16 @@ A=$P-a
 V create $A --mem 64M --cpu-limit 0.5 --cpu-weight 200 --pids-max 64 --net none --append vmkit.net=0 >/dev/null
 V start $A >/dev/null
 vpid=$(V inspect $A | sed -n 's/^\t"vmm_pid":\t\([0-9]*\),$/\1/p')
-if [ -d /sys/fs/cgroup/cpu/vmkit/$A ]; then
-  got="$(cat /sys/fs/cgroup/cpu/vmkit/$A/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/vmkit/$A/cpu.cfs_period_us) $(cat /sys/fs/cgroup/cpu/vmkit/$A/cpu.shares) $(cat /sys/fs/cgroup/memory/vmkit/$A/memory.limit_in_bytes) $(cat /sys/fs/cgroup/pids/vmkit/$A/pids.max)"
+if [ -d /sys/fs/cgroup/cpu/$CGB/$A ]; then
+  got="$(cat /sys/fs/cgroup/cpu/$CGB/$A/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/$CGB/$A/cpu.cfs_period_us) $(cat /sys/fs/cgroup/cpu/$CGB/$A/cpu.shares) $(cat /sys/fs/cgroup/memory/$CGB/$A/memory.limit_in_bytes) $(cat /sys/fs/cgroup/pids/$CGB/$A/pids.max)"
   want="50000 100000 2048 $(( 96 << 20 )) 64"
-  inprocs=$(grep -c "^$vpid\$" /sys/fs/cgroup/memory/vmkit/$A/cgroup.procs)
-  cgdir=/sys/fs/cgroup/memory/vmkit/$A
+  inprocs=$(grep -c "^$vpid\$" /sys/fs/cgroup/memory/$CGB/$A/cgroup.procs)
+  cgdir=/sys/fs/cgroup/memory/$CGB/$A
 else
-  got="$(cat /sys/fs/cgroup/vmkit/$A/cpu.max) $(cat /sys/fs/cgroup/vmkit/$A/cpu.weight) $(cat /sys/fs/cgroup/vmkit/$A/memory.max) $(cat /sys/fs/cgroup/vmkit/$A/pids.max)"
+  got="$(cat /sys/fs/cgroup/$CGB/$A/cpu.max) $(cat /sys/fs/cgroup/$CGB/$A/cpu.weight) $(cat /sys/fs/cgroup/$CGB/$A/memory.max) $(cat /sys/fs/cgroup/$CGB/$A/pids.max)"
   want="50000 100000 200 $(( 96 << 20 )) 64"
-  inprocs=$(grep -c "^$vpid\$" /sys/fs/cgroup/vmkit/$A/cgroup.procs)
-  cgdir=/sys/fs/cgroup/vmkit/$A
+  inprocs=$(grep -c "^$vpid\$" /sys/fs/cgroup/$CGB/$A/cgroup.procs)
+  cgdir=/sys/fs/cgroup/$CGB/$A
 fi
 [ "$got" = "$want" ] && [ "$inprocs" = 1 ] && echo "PASS hv_cgroup_limits_in_files ($got; VMM $vpid in the cgroup)" ||
   echo "FAIL hv_cgroup_limits_in_files: got '$got' want '$want', VMM in cgroup: $inprocs"
