@@ -2,7 +2,8 @@
 # tests/kvm/guests.t.sh — the KVM engine end to end with the freestanding test guests of tests/kvm/guests/
 # (bzImage-shaped, booted by `vmkit run --arch x86_64` exactly like Linux): hello (COM1 + exit port),
 # bootcheck (zero page, e820 vs --mem, initrd, CPUID, paging, GDT in vmkit's strict layout), virtio
-# (virtio-blk read/write/flush by polling, checked on the host file afterwards; virtio-rng), smp (MP table,
+# (virtio-blk read/write/flush by polling, checked on the host file afterwards; virtio-rng; a hostile guest
+# programming garbage), smp (MP table,
 # INIT/SIPI of every AP for --cpus 1/2/4), exit status propagation, and bad input (not a bzImage,
 # truncated image, --cpus 0, too much memory). SKIPs everything when /dev/kvm is absent or unusable.
 set -uo pipefail
@@ -89,6 +90,19 @@ run virtio_ro --mem 64M --kernel "$G/virtio.bzimage" --disk "$T/ro.img,ro"
 if grep -q '^FAIL blk write sector 1: status 1' "$T/virtio_ro.out" && [ "$(sha256sum < "$T/ro.img")" = "$h0" ] && [ $RC -ge 1 ] && [ $RC -lt 128 ]; then
   echo "PASS kvm_virtio_blk_readonly (write refused with IOERR, file unchanged, clean exit $RC)"
 else echo "FAIL kvm_virtio_blk_readonly: rc=$RC: $(grep -E '^(ok|FAIL) blk' "$T/virtio_ro.out" | tr '\r\n' '  ') $(last virtio_ro)"; fi
+
+# a guest programming the blk device with garbage fails the device (NEEDS_RESET, one warning line each), never
+# the VMM; a reset brings the device back
+python3 - "$T/h.img" <<'PY'
+import sys
+d = bytearray(1 << 20); d[0:32] = b'VMKIT-DISK-SECTOR0 hostile guest'
+open(sys.argv[1], 'wb').write(d)
+PY
+run hostile --mem 64M --kernel "$G/virtio.bzimage" --disk "$T/h.img" --cmdline "virtio.hostile=1"
+nr=$(grep -c 'device needs reset' "$T/hostile.err")
+if [ $RC -eq 0 ] && [ "$(grep -c '^ok hostile' "$T/hostile.out")" -ge 10 ] && grep -q '^virtio: 0 failures' "$T/hostile.out" && [ "$nr" -ge 5 ]; then
+  echo "PASS kvm_virtio_hostile_guest (5 kinds of garbage: device failed $nr times, recovered after reset, VMM unharmed)"
+else echo "FAIL kvm_virtio_hostile_guest: rc=$RC, $nr device failures: $(grep -E '^FAIL' "$T/hostile.out" | tr '\r\n' '  ') $(last hostile)"; fi
 
 # 4. SMP: the MP table shows --cpus CPUs and every AP starts (INIT + SIPI)
 for n in 1 2 4; do

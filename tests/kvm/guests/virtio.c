@@ -1,8 +1,11 @@
 /* virtio.c — drives virtio-mmio devices by polling, with no interrupts: finds them from the command line
  * (virtio_mmio.device=<size>@<base>:<irq>, as Linux does), checks each window (magic, version 2, device
  * id), then for virtio-blk reads sector 0, writes sector 1 (text below, plus the first 16 bytes of sector
- * 0), flushes and reads sector 1 back; for virtio-rng reads 64 random bytes. Prints one line per result
- * ("ok ..."/"FAIL ..."), then "virtio: N failures"; exit status = failures. */
+ * 0), flushes and reads sector 1 back; for virtio-rng reads 64 random bytes. With virtio.hostile=1 it then
+ * programs the blk device with garbage (descriptor outside RAM, descriptor loop, avail index jump, bad
+ * queue size, random register writes) and checks each time that the device failed (NEEDS_RESET) or
+ * refused the request, and that a reset brings it back. Prints one line per result ("ok ..."/"FAIL ..."),
+ * then "virtio: N failures"; exit status = failures. */
 #include "lib.h"
 
 #define VIRTIO_MAGIC 0x74726976u
@@ -23,7 +26,7 @@ struct vq {
     uint16_t last_used;
 } __attribute__((aligned(4096)));
 
-static struct vq queues[4];
+static struct vq queues[12];
 static unsigned nq;
 static int fails;
 static uint8_t buf[512] __attribute__((aligned(512)));
@@ -145,6 +148,90 @@ static void do_blk(uint64_t b)
     else BAD("blk read past the end: status %d", st);
 }
 
+/* Sets the blk device up again after a reset; returns its queue or NULL. */
+static struct vq *blk_reinit(uint64_t b)
+{
+    uint64_t feat;
+    if (dev_init(b, 1ull << BLK_F_FLUSH, &feat) < 0) return NULL;
+    struct vq *q = queue_setup(b, 0);
+    if (q) mmio_w32(b + R_STATUS, ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
+    return q;
+}
+
+/* Polls briefly for a completion that a failed device will never give. */
+static int64_t submit_short(uint64_t b, struct vq *q, unsigned n)
+{
+    for (unsigned i = 0; i + 1 < n; i++) q->d[i].flags |= 1;
+    q->avail.ring[q->avail.idx % QSZ] = 0;
+    barrier();
+    q->avail.idx++;
+    barrier();
+    mmio_w32(b + R_QNOTIFY, 0);
+    for (uint32_t spin = 0; spin < 200000; spin++) {
+        barrier();
+        if (*(volatile uint16_t *)&q->used.idx != q->last_used) { q->last_used++; return q->used.ring[(q->last_used - 1) % QSZ].len; }
+        if (mmio_r32(b + R_STATUS) & 0x40) return -2;            /* NEEDS_RESET */
+    }
+    return -1;
+}
+
+static void hostile_case(uint64_t b, const char *what, struct vq *q, unsigned n, int expect_fail)
+{
+    int64_t r = submit_short(b, q, n);
+    uint32_t st = mmio_r32(b + R_STATUS);
+    int failed = (st & 0x40) != 0;
+    int refused = r >= 0 && req_status != 0;
+    if (failed || refused || !expect_fail) OK("hostile %s: device %s (status 0x%x)", what, failed ? "failed (NEEDS_RESET)" : refused ? "refused the request" : "survived", st);
+    else BAD("hostile %s: request completed? r=%ld status 0x%x req_status %u", what, r, st, req_status);
+    struct vq *nq2 = blk_reinit(b);
+    int rs = nq2 ? blk_rw(b, nq2, 0, 0) : -3;
+    if (rs == 0 && !memcmp(buf, "VMKIT", 5)) OK("hostile %s: reset brings the device back (sector 0 read)", what);
+    else BAD("hostile %s: after reset: read status %d", what, rs);
+}
+
+static void do_hostile(uint64_t b)
+{
+    struct vq *q = blk_reinit(b);
+    if (!q) { BAD("hostile: blk reinit"); return; }
+    req = (typeof(req)){ 0, 0, 0 };
+    req_status = 0xff;
+    q->d[0] = (struct desc){ 0xfff00000000ull, sizeof req, 0, 1 };               /* header outside RAM */
+    q->d[1] = (struct desc){ (uint64_t)buf, 512, 2, 2 };
+    q->d[2] = (struct desc){ (uint64_t)&req_status, 1, 2, 0 };
+    hostile_case(b, "descriptor outside RAM", q, 3, 1);
+    q = &queues[nq - 1];
+    q->d[0] = (struct desc){ (uint64_t)&req, sizeof req, 1, 0 };                  /* next = itself */
+    req_status = 0xff;
+    hostile_case(b, "descriptor loop", q, 1, 1);
+    q = &queues[nq - 1];
+    q->d[0] = (struct desc){ (uint64_t)&req, sizeof req, 0, 0 };
+    q->avail.idx += 1000;                                                           /* index jump */
+    req_status = 0xff;
+    hostile_case(b, "avail index jump", q, 1, 1);
+    q = &queues[nq - 1];
+    q->d[0] = (struct desc){ (uint64_t)&req, 0xffffffffu, 1, 1 };                  /* 4 GiB header */
+    q->d[1] = (struct desc){ (uint64_t)&req_status, 1, 2, 0 };
+    req_status = 0xff;
+    hostile_case(b, "4 GiB descriptor", q, 2, 1);
+    /* bad queue size, then garbage everywhere in the register window */
+    mmio_w32(b + R_STATUS, 0);
+    mmio_w32(b + R_QSEL, 0);
+    mmio_w32(b + R_QNUM, 3);
+    mmio_w32(b + R_QREADY, 1);
+    uint32_t x = 0x12345678;
+    for (unsigned off = 0; off < 0x200; off += 4) {
+        x = x * 1103515245u + 12345u;
+        if (off != R_QNOTIFY) mmio_w32(b + off, x);
+        (void)mmio_r32(b + off);
+    }
+    mmio_w32(b + R_QNOTIFY, 0);
+    OK("hostile garbage register writes: VMM still running (status 0x%x)", mmio_r32(b + R_STATUS));
+    struct vq *q2 = blk_reinit(b);
+    int rs = q2 ? blk_rw(b, q2, 0, 0) : -3;
+    if (rs == 0 && !memcmp(buf, "VMKIT", 5)) OK("hostile garbage: reset brings the device back");
+    else BAD("hostile garbage: after reset: read status %d", rs);
+}
+
 static void do_rng(uint64_t b)
 {
     uint64_t feat;
@@ -182,6 +269,14 @@ int guest_main(const uint8_t *zp)
         else printf_serial("info virtio 0x%lx: device %u not driven here\n", base, id);
     }
     if (!found) BAD("no virtio_mmio.device= on the command line");
+    if ((v = cmdline_arg(zp, "virtio.hostile", 0)) && *v == '1') {
+        for (unsigned i = 0; (v = cmdline_arg(zp, "virtio_mmio.device", i)) != NULL; i++) {
+            const char *e;
+            (void)parse_num(v, &e);
+            uint64_t base = parse_num(e + 1, &e);
+            if (mmio_r32(base + R_MAGIC) == VIRTIO_MAGIC && mmio_r32(base + R_DEVICE) == 2) { do_hostile(base); break; }
+        }
+    }
     printf_serial("virtio: %d failures\n", fails);
     return fails;
 }
