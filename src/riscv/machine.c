@@ -450,9 +450,9 @@ void rv_machine_dirty_sync(rv_machine *m)
     /* the vCPU thread is parked (or not running): its TLBs are ours to touch. Store entries are the
      * only writable host pointers the hart caches (stores, FP stores, SC and AMOs all use them);
      * a refill goes through tlb_fill, which marks the page in mem->dirty and mem->log. */
-    pthread_mutex_lock(&m->plock);
+    rv_machine_pause(m);                         /* nested: free when the caller has paused already */
     for (unsigned i = 0; i < m->nharts; i++) rv_hart_flush_store_tlb(m->harts[i]);
-    pthread_mutex_unlock(&m->plock);
+    rv_machine_resume(m);
 }
 
 int rv_machine_run(rv_machine *m)

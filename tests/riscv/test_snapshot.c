@@ -41,6 +41,17 @@ static void sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
+#define PAUSES 1000u
+static void *pauser(void *o)
+{
+    for (unsigned i = 0; i < PAUSES; i++) {
+        rv_machine_pause(o);
+        if (i % 3 == 0) rv_machine_dirty_sync(o);
+        rv_machine_resume(o);
+    }
+    return NULL;
+}
+
 /* offset and length of hart 0's state in a machine blob: version, nharts, nvirtio, idle flag */
 #define HART_OFF (4 + 4 + 4 + 1)
 #define HART_LEN (4 + 31 * 8 + 32 * 8 + 8 + 1 + 28 * 8 + 8 * 8 + 64 * 8)
@@ -153,6 +164,26 @@ int main(void)
         pthread_join(ra.t, NULL);
         CHECK_EQ_U64(ra.rc, 7);                       /* a stop ends a (formerly) paused run */
         free(bm);
+        rv_machine_free(a);
+        vmk_mem_free(&ma);
+    }
+    TEST_END();
+
+    TEST_BEGIN("pause_resume_stress");
+    {
+        /* two threads pausing and resuming (nested counts) while the program runs to its end */
+        rv_machine *a = new_machine(&ma, true);
+        runner ra = { .m = a };
+        pthread_create(&ra.t, NULL, run_thread, &ra);
+        pthread_t p1, p2;
+        pthread_create(&p1, NULL, pauser, a);
+        pthread_create(&p2, NULL, pauser, a);
+        pthread_join(p1, NULL);
+        pthread_join(p2, NULL);
+        pthread_join(ra.t, NULL);
+        CHECK_EQ_U64(ra.rc, 0);
+        CHECK_EQ_U64(rv_hart_get_xreg(rv_machine_hart(a, 0), 6), ITERS);
+        printf("  %u pause/resume pairs while running\n", 2 * PAUSES);
         rv_machine_free(a);
         vmk_mem_free(&ma);
     }
