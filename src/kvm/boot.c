@@ -19,6 +19,7 @@ static void wr64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (u
 
 typedef struct bz_hdr {
     uint64_t file_size, pm_off, pm_size;
+    uint64_t pref_address;
     uint32_t init_size, cmdline_size, initrd_addr_max, kernel_alignment;
     unsigned setup_sects, hdr_end;
     uint16_t version, xloadflags;
@@ -51,6 +52,7 @@ static int parse_hdr(const uint8_t *buf, size_t n, uint64_t file_size, bz_hdr *h
     h->init_size = rd32(buf + X86_BP_INIT_SIZE);
     h->cmdline_size = rd32(buf + X86_BP_CMDLINE_SIZE);
     h->initrd_addr_max = rd32(buf + X86_BP_INITRD_ADDR_MAX);
+    h->pref_address = (uint64_t)rd32(buf + X86_BP_PREF_ADDRESS) | (uint64_t)rd32(buf + X86_BP_PREF_ADDRESS + 4) << 32;
     if (!(h->xloadflags & X86_XLF_KERNEL_64)) {
         vmk_seterr(err, errlen, "not a bzImage with a 64-bit entry: XLF_KERNEL_64 is not set");
         return -1;
@@ -197,18 +199,25 @@ int x86_boot_load(vmk_mem *mem, const x86_boot_cfg *cfg, x86_boot_info *out, cha
     int kfd = open_kernel(cfg->kernel, buf, &n, &h, err, errlen);
     if (kfd < 0) return -1;
 
-    /* The kernel needs init_size bytes from its load address (decompression buffer + bss). */
-    uint64_t need = h.init_size > h.pm_size ? h.init_size : h.pm_size;
-    if (X86_KERNEL_ADDR + need > ram_top) {
-        vmk_seterr(err, errlen, "kernel %s needs %llu MiB of RAM above 1 MiB; the guest has %llu MiB",
-                   cfg->kernel, (unsigned long long)((need + 0xfffff) >> 20), (unsigned long long)(ram_top >> 20));
+    /* The decompressor runs the kernel at max(load address aligned to kernel_alignment, pref_address)
+     * and needs init_size bytes there (decompression buffer + bss); nothing else may live there. */
+    uint64_t run_at = X86_KERNEL_ADDR;
+    if (h.kernel_alignment) run_at = (run_at + h.kernel_alignment - 1) & ~((uint64_t)h.kernel_alignment - 1);
+    if (h.pref_address > run_at) run_at = h.pref_address;
+    uint64_t end = X86_KERNEL_ADDR + h.pm_size;
+    if (run_at < ram_top && run_at + h.init_size > end) end = run_at + h.init_size;
+    if (run_at >= ram_top || end > ram_top) {
+        uint64_t want = run_at >= ram_top ? run_at + h.init_size : end;
+        vmk_seterr(err, errlen, "kernel %s needs %llu MiB of RAM (it runs at 0x%llx and needs %u bytes there); the guest has %llu MiB",
+                   cfg->kernel, (unsigned long long)((want + 0xfffff) >> 20), (unsigned long long)run_at, h.init_size,
+                   (unsigned long long)(ram_top >> 20));
         close(kfd);
         return -1;
     }
     int rc = read_into(mem, kfd, h.pm_off, X86_KERNEL_ADDR, h.pm_size, "kernel", err, errlen);
     close(kfd);
     if (rc < 0) return -1;
-    uint64_t kernel_end = (X86_KERNEL_ADDR + need + 0xfff) & ~0xfffull;
+    uint64_t kernel_end = (end + 0xfff) & ~0xfffull;
 
     /* Command line. */
     const char *cmd = cfg->cmdline ? cfg->cmdline : "";

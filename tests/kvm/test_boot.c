@@ -257,10 +257,30 @@ int main(void)
     mk_image(&m, 1, 4096); st(m.buf + X86_BP_INITRD_ADDR_MAX, 0x1fffff, 4);
     cfg = (x86_boot_cfg){ .kernel = wr_file("imax", m.buf, m.len), .initrd = ipath, .cmdline = "", .ncpus = 1 };
     CHECK(x86_boot_load(&mem, &cfg, &bi, err, sizeof err) < 0 && strstr(err, "initrd"));
-    st(m.buf + X86_BP_INITRD_ADDR_MAX, 0x3fffff, 4);                     /* below 4 MiB: fits under it */
+    st(m.buf + X86_BP_INITRD_ADDR_MAX, 0x3fffff, 4);                     /* below 4 MiB, but the kernel runs */
+    cfg.kernel = wr_file("imax1", m.buf, m.len);                          /* at 16 MiB: no room above it */
+    CHECK(x86_boot_load(&mem, &cfg, &bi, err, sizeof err) < 0 && strstr(err, "initrd"));
+    st(m.buf + X86_BP_PREF_ADDRESS, 0, 8);                                /* runs at 2 MiB (alignment) */
     cfg.kernel = wr_file("imax2", m.buf, m.len);
     CHECK(x86_boot_load(&mem, &cfg, &bi, err, sizeof err) == 0);
-    CHECK(bi.initrd_addr + bi.initrd_size <= 0x400000 && bi.initrd_addr >= 0x200000);
+    CHECK(bi.initrd_addr + bi.initrd_size <= 0x400000 && bi.initrd_addr >= 0x300000);
+    /* the decompression area [pref_address, +init_size) is kept free of the initrd, and must be RAM */
+    mk_image(&m, 1, 4096);
+    cfg.kernel = wr_file("pref", m.buf, m.len);
+    vmk_mem r20;
+    CHECK(vmk_mem_init(&r20, 0, 20ull << 20, err, sizeof err) == 0);
+    CHECK(x86_boot_load(&r20, &cfg, &bi, err, sizeof err) == 0 && bi.initrd_addr >= (17ull << 20));
+    vmk_mem_free(&r20);
+    CHECK(vmk_mem_init(&r20, 0, (17ull << 20) - 4096, err, sizeof err) == 0);
+    cfg.initrd = NULL;
+    CHECK(x86_boot_load(&r20, &cfg, &bi, err, sizeof err) < 0 && strstr(err, "needs 17 MiB"));
+    vmk_mem_free(&r20);
+    st(m.buf + X86_BP_PREF_ADDRESS, 0xfffffffffffff000ull, 8);           /* absurd pref_address */
+    cfg.kernel = wr_file("pref2", m.buf, m.len);
+    CHECK(x86_boot_load(&mem, &cfg, &bi, err, sizeof err) < 0 && strstr(err, "needs"));
+    mk_image(&m, 1, 4096); st(m.buf + X86_BP_INITRD_ADDR_MAX, 0x3fffff, 4); st(m.buf + X86_BP_PREF_ADDRESS, 0, 8);
+    cfg.kernel = wr_file("imax3", m.buf, m.len);
+    cfg.initrd = ipath;
     cfg.initrd = wr_file("empty-initrd", "", 0);
     CHECK(x86_boot_load(&mem, &cfg, &bi, err, sizeof err) == 0 && bi.initrd_size == 0 && bi.initrd_addr == 0);
     cfg.initrd = "/nonexistent/initrd";
@@ -295,7 +315,7 @@ int main(void)
     /* 3000 images with random header bytes, sizes and setup_sects: never a crash (ASan build), every
      * outcome is a clean load or a one-line error, and a load keeps everything inside RAM. */
     vmk_mem fm;
-    CHECK(vmk_mem_init(&fm, 0, 8ull << 20, err, sizeof err) == 0);
+    CHECK(vmk_mem_init(&fm, 0, 32ull << 20, err, sizeof err) == 0);
     uint32_t x = 12345;
     unsigned loaded = 0, refused = 0;
     for (int it = 0; it < 3000; it++) {
