@@ -385,7 +385,9 @@ static void restore_tty(void) { if (g_raw) tcsetattr(0, TCSANOW, &g_tio); g_raw 
 
 static int v_console(int argc, char **argv)
 {
-    int r = need_name(argc, argv, "NAME\nAttaches the terminal to the VM's serial console. Ctrl-] detaches (the VM keeps running).");
+    int r = need_name(argc, argv, "NAME\nAttaches the terminal to the VM's serial console. Ctrl-] detaches (the VM keeps running).\n"
+                                  "With input from a pipe or file: sends it, prints the output, and returns once the\n"
+                                  "console has been quiet for 1 s after the input ended.");
     if (r >= 0) return r;
     char path[160];
     snprintf(path, sizeof(path), "/vms/%s", argv[1]);
@@ -415,7 +417,10 @@ static int v_console(int argc, char **argv)
     char buf[4096];
     bool in_open = true;
     for (;;) {
-        if (poll(p, in_open ? 2 : 1 + 1, -1) < 0) { if (errno == EINTR) continue; break; }
+        /* input ended (a script piping commands): leave once the console has been quiet for 1 s */
+        int pr = poll(p, 2, in_open ? -1 : 1000);
+        if (pr < 0) { if (errno == EINTR) continue; break; }
+        if (pr == 0) break;
         if (p[1].revents) {
             ssize_t n = read(fd, buf, sizeof(buf));
             if (n <= 0) { restore_tty(); fprintf(stderr, "\n[console of %s closed]\n", argv[1]); break; }

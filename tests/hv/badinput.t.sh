@@ -24,8 +24,11 @@ cleanup() {
   for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do
     for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
   done
-  sleep 0.3
-  for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do rmdir "$cg"; done
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    sleep 0.2
+    for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do rmdir "$cg" 2>/dev/null; done
+    [ -z "$(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null)" ] && break
+  done
   [ -n "${CGB:-}" ] && rmdir /sys/fs/cgroup/*/"$CGB" /sys/fs/cgroup/"$CGB" 2>/dev/null
   rm -rf "$T"
 }
