@@ -32,6 +32,7 @@ last() { tail -n 4 "$T/$1.out" "$T/$1.err" 2>/dev/null | tr '\r\n' '  ' | cut -c
 
 # 0. is KVM usable at all? (absent module, no permission, nested KVM refusing): SKIP, with vmkit's reason
 run probe --mem 32M --kernel "$G/hello.bzimage"
+if grep -q "unknown option '--arch'" "$T/probe.err"; then echo "SKIP kvm_guests: this vmkit has no --arch x86_64"; exit 0; fi
 if [ $RC -ne 0 ] && grep -qiE 'kvm' "$T/probe.err" && ! grep -q 'vmkit-x86 hello' "$T/probe.out"; then
   echo "SKIP kvm_guests: KVM unusable here: $(head -n1 "$T/probe.err")"; exit 0
 fi
