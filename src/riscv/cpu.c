@@ -66,7 +66,7 @@ void rv_hart_reset(rv_hart *h, uint64_t pc)
     h->res_valid = false;
     rv_tlb_flush_all(h);
     rv_mmu_update_ctx(h);
-    memset(h->btab, 0, BTAB_SIZE * sizeof *h->btab);
+    if (h->arena_used) memset(h->btab, 0, BTAB_SIZE * sizeof *h->btab);   /* empty (calloc'd) otherwise */
     h->arena_used = 0;
     h->store_epoch_seen = atomic_load(&h->cm->store_epoch);
 }
