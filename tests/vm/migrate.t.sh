@@ -8,7 +8,9 @@
 # link is slowed with tc so the stream lasts seconds) -> clear error, the source keeps counting; a
 # destination that speaks garbage (at the hello, and after accepting it) -> clear error, the source
 # keeps counting; the source killed -9 mid-stream -> the destination exits non-zero with a clear
-# error. Needs root (netns); SKIPs otherwise.
+# error; a destination that refuses the device state of a VM with a disk -> the source locks its
+# disk again and keeps running. Also a migration with a writable disk on shared storage (the same
+# file). Needs root (netns); SKIPs otherwise.
 set -u
 ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 VMKIT=${VMKIT:-$ROOT/build/vmkit}
@@ -187,7 +189,7 @@ def drain():
 if sys.argv[2] == "hello":
     c.recv(16); c.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
 else:
-    hdr = c.recv(16, socket.MSG_WAITALL); n = int.from_bytes(hdr[12:16], "little"); c.recv(n, socket.MSG_WAITALL)
+    hdr = c.recv(16); time.sleep(0.2); c.recv(65536)
     c.sendall(b"A"); threading.Thread(target=drain, daemon=True).start()
     time.sleep(0.3); c.sendall(b"\x08\x04\x00\x00\x00garbagegarbage" * 10)
 time.sleep(20)
@@ -219,4 +221,62 @@ if [ -n "$drc" ] && [ "$drc" != 0 ] && echo "$msg" | grep -qi 'source' && ! ls "
   echo "PASS migrate_source_killed (destination exit $drc: $msg)"
 else
   fail migrate_source_killed "destination rc=${drc:-still running} message='$msg' left: $(ls "$W"/d4.con 2>/dev/null)" "$W/d4.out"
+fi
+
+# ---------------- 5. refused at the device state, with a disk: the source locks its disk again ----------------
+if [ -f "$W/disk.img" ]; then
+  ip netns exec $NSA tc qdisc del dev vmkA root 2>/dev/null
+  start_source s5 "$W/disk.img"
+  PORT=44$((RANDOM % 900 + 100))
+  # a destination that speaks the protocol (answers ROUND_END) and refuses the STATE record
+  ip netns exec $NSB python3 - "$PORT" <<'EOF' >"$W/fake.out" 2>&1 &
+import socket, struct, sys, time
+T = []
+for i in range(256):
+    c = i
+    for _ in range(8): c = (c >> 1) ^ (0x82F63B78 if c & 1 else 0)
+    T.append(c)
+def crc(b, c=0):
+    c ^= 0xffffffff
+    for x in b: c = T[(c ^ x) & 0xff] ^ (c >> 8)
+    return c ^ 0xffffffff
+def rec(t, p):
+    h = bytes([t]) + struct.pack("<I", len(p)); return h + p + struct.pack("<I", crc(h + p))
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.200.0.2", int(sys.argv[1]))); s.listen(1); s.settimeout(60)
+c, _ = s.accept(); c.settimeout(60)
+def get(n):   # exactly n bytes (MSG_WAITALL does not wait on a socket with a timeout)
+    b = b""
+    while len(b) < n:
+        d = c.recv(n - len(b))
+        if not d: break
+        b += d
+    return b
+hdr = get(16); get(int.from_bytes(hdr[12:16], "little")); c.sendall(b"A")
+while True:
+    h = get(5)
+    if len(h) < 5: break
+    n = int.from_bytes(h[1:5], "little"); body = get(n + 4)
+    if h[0] == 3: c.sendall(rec(8, body[:4]))
+    if h[0] == 4:
+        m = b"test destination refuses the state"; c.sendall(rec(7, struct.pack("<I", len(m)) + m)); print("refused"); break
+time.sleep(2)
+EOF
+  JPID=$!; PIDS+=($JPID)
+  for _ in $(seq 50); do ip netns exec $NSB ss -ltn 2>/dev/null | grep -q ":$PORT " && break; sleep 0.05; done
+  if wait_count "$W/s5.log" 5 120; then
+    code=$(migrate "$W/s5.api" 10.200.0.2:$PORT)
+    locked=no; flock -n -x "$W/disk.img" true 2>/dev/null || locked=yes
+    a=$(last_count "$W/s5.log")
+    still_counting "$W/s5.log"; counting=$?
+    if [ "$code" = 400 ] && grep -q "refuses the state" "$W/resp" && [ $locked = yes ] && [ $counting = 0 ] &&
+       kill -0 $SPID 2>/dev/null; then
+      echo "PASS migrate_refused_state_disk (error: $(tr -d '\n' <"$W/resp" | head -c 140); the source holds its disk lock again and keeps counting: $a -> $(last_count "$W/s5.log"))"
+    else
+      fail migrate_refused_state_disk "http=$code body=$(head -c 200 "$W/resp") disk locked=$locked counting=$counting fake: $(cat "$W/fake.out")" "$W/s5.out"
+    fi
+  else
+    fail migrate_refused_state_disk "the source guest never counted" "$W/s5.log"
+  fi
+  { kill -9 $JPID $SPID; wait $JPID $SPID; } 2>/dev/null
 fi
