@@ -1,6 +1,7 @@
 /* goldfish_rtc.c — the goldfish real-time clock ("google,goldfish-rtc", as on QEMU virt): gives the
  * guest the host's wall-clock time (CLOCK_REALTIME, ns) plus an offset the guest may set. The alarm
- * registers are kept but never fire. Thread-safe (one mutex). */
+ * registers are kept but never fire. Saved state: the offset and the alarm registers. Thread-safe (one
+ * mutex). */
 #include "dev.h"
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 /* uart16550.c — ns16550a UART register model (THR/RBR, IER, IIR/FCR with FIFOs, LCR + divisor latch,
- * MCR with loopback, LSR, MSR, SCR) on a vmk_chardev, raising a level-triggered vmk_irq.
+ * MCR with loopback, LSR with break, MSR, SCR) on a vmk_chardev, raising a level-triggered vmk_irq;
+ * breaks (LSR.BI, for Magic SysRq) and saved state (registers, FIFO and input queue).
  * Engine-neutral: register reads/writes come from a vCPU thread, received bytes from the loop thread;
  * one mutex guards the state. */
 #include "dev.h"

@@ -1,5 +1,6 @@
 /* clint.c — the core-local interruptor (sifive,clint0): software-interrupt bits (MSIP), per-hart
- * mtimecmp and the mtime counter, driving MSIP/MTIP through a callback. Runs on the vCPU thread. */
+ * mtimecmp and the mtime counter, driving MSIP/MTIP through a callback, and its saved state (mtime as a
+ * value). Runs on the vCPU thread. */
 #include "platform.h"
 #include <stdlib.h>
 

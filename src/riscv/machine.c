@@ -1,6 +1,9 @@
 /* machine.c — the RISC-V virt-like machine: physical bus dispatch (CLINT, PLIC, UART, RTC, test
  * device, virtio-mmio), mtime, and the run loop: one vCPU thread runs every hart round-robin in slices; when
- * all harts wait in WFI it sleeps on an eventfd until the next timer deadline or rv_machine_wake. */
+ * all harts wait in WFI it sleeps on an eventfd until the next timer deadline or rv_machine_wake.
+ * Also the control and state API of riscv.h: pause/resume (the vCPU thread parks at a block boundary,
+ * guest time frozen while parked), dirty sync, graceful shutdown over Magic SysRq, and the machine's
+ * saved state (harts, CLINT, PLIC, UART, RTC). */
 #include "riscv.h"
 #include "cpu.h"
 #include "platform.h"

@@ -1,6 +1,7 @@
 /* plic.c — the platform-level interrupt controller (sifive,plic-1.0.0 / riscv,plic0): per-source
  * priorities, pending bits from level-triggered device lines, per-context enables, thresholds and
- * claim/complete. Thread-safe: devices raise lines from the I/O thread, harts access registers. */
+ * claim/complete, and its saved state. Thread-safe: devices raise lines from the I/O thread, harts
+ * access registers. */
 #include "platform.h"
 #include <pthread.h>
 #include <stdlib.h>
