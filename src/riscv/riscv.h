@@ -55,14 +55,17 @@ void rv_machine_resume(rv_machine *m);
  * so that the next guest store to any page marks it in mem->log again. */
 void rv_machine_dirty_sync(rv_machine *m);
 /* Graceful power-off request (any thread): sends the guest a Magic SysRq sequence over the UART
- * (break + 's' sync, break + 'u' remount read-only, break + 'o' power off). */
+ * (break + 's' sync, break + 'u' remount read-only, break + 'o' power off), 100 ms apart, from the
+ * vCPU thread while rv_machine_run runs (the guest kernel needs CONFIG_MAGIC_SYSRQ_SERIAL and its
+ * console on the UART; guest/kernel.config has both). The run ends when the guest powers off. */
 void rv_machine_request_shutdown(rv_machine *m);
 /* Whole engine state: every hart (x/f registers, pc, privilege, all CSRs incl. FP state, pending
  * interrupts, LR reservation cleared), CLINT (mtime as a value, msip, mtimecmp), PLIC (priorities,
  * pending, enables, thresholds, claimed), UART, RTC offset, test device. Independent of the host's
  * byte order. save: while paused or before run. load: into a machine built with the same ncpus and
  * the same virtio slots but not booted; every value is validated (bad privilege, misaligned pc,
- * unknown field) and a failure leaves err set. Decoded-code caches and TLBs start empty. */
+ * unknown field) and a failure leaves err set (and the machine half-loaded: free it). Decoded-code
+ * caches and TLBs start empty; guest time continues from the saved mtime when the machine runs. */
 int  rv_machine_save(rv_machine *m, vmk_sbuf *b);
 int  rv_machine_load(rv_machine *m, vmk_sread *r, char *err, size_t errlen);
 
