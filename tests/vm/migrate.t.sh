@@ -280,3 +280,4 @@ EOF
   fi
   { kill -9 $JPID $SPID; wait $JPID $SPID; } 2>/dev/null
 fi
+exit 0
