@@ -781,7 +781,11 @@ static void h_delete(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
         if (!force) { reply_err(resp, 409, "%s is %s: stop it first (or force)", name, v->rt.state); return; }
         v->kill_req = true;
         kill_all(v, SIGKILL);
-        for (int i = 0; i < 100 && (v = find(name)) && v->rt.pid; i++) wait_not_state(name, v->rt.state, NULL, 100);
+        for (int i = 0; i < 100 && (v = find(name)) && v->rt.pid; i++) {
+            char st[16];
+            snprintf(st, sizeof(st), "%s", v->rt.state);
+            wait_not_state(name, st, NULL, 100);
+        }
         v = find(name);
         if (!v) { reply_err(resp, 404, "no VM named '%s'", name); return; }
         if (v->rt.pid) { reply_err(resp, 500, "%s: the VMM did not die", name); return; }
