@@ -427,6 +427,31 @@ static int pread_all(int fd, uint8_t *p, size_t n, uint64_t off)
 
 static bool map_bit(const uint64_t *map, uint64_t pg) { return !map || (map[pg / 64] >> (pg % 64) & 1); }
 
+/* Pages of anonymous guest RAM the host never backed (neither present nor swapped in
+ * /proc/self/pagemap) are zero: one bit each in *out (malloc'd), so the writer neither scans them
+ * nor faults them in. NULL when unknown (file-backed RAM: an untouched page holds the file's data). */
+static uint64_t *untouched_pages(const vmk_mem *m)
+{
+    if (m->fd >= 0) return NULL;
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    uint64_t pages = vmk_mem_pages(m), chunk = 8192;
+    uint64_t *out = vmk_xcalloc((pages + 63) / 64, sizeof(uint64_t)), *ent = vmk_xmalloc(chunk * 8);
+    uint64_t first = (uint64_t)(uintptr_t)m->host / VMK_PAGE_SIZE;
+    bool ok = sysconf(_SC_PAGESIZE) == VMK_PAGE_SIZE;
+    for (uint64_t pg = 0; ok && pg < pages; pg += chunk) {
+        uint64_t n = pages - pg < chunk ? pages - pg : chunk;
+        if (pread_all(fd, (uint8_t *)ent, n * 8, (first + pg) * 8) != 0) ok = false;
+        for (uint64_t i = 0; ok && i < n; i++)
+            if (!(ent[i] >> 62))                     /* bit 63 present, bit 62 swapped */
+                out[(pg + i) / 64] |= 1ull << ((pg + i) % 64);
+    }
+    close(fd);
+    free(ent);
+    if (!ok) { free(out); return NULL; }
+    return out;
+}
+
 /* Writes the memory file to path: header, then the selected (map, or all when NULL) non-zero pages. */
 static int write_memory(const vmk_mem *m, const char *path, uint64_t id, const uint64_t *map, uint64_t *written,
                         char *err, size_t errlen)
@@ -447,18 +472,21 @@ static int write_memory(const vmk_mem *m, const char *path, uint64_t id, const u
     int e = ftruncate(fd, (off_t)(MEM_HDR_LEN + m->size)) ? errno : 0;
     if (!e) e = pwrite_all(fd, hdr, sizeof(hdr), 0);
     uint64_t pages = vmk_mem_pages(m), n = 0;
+    uint64_t *none = map ? NULL : untouched_pages(m);
+#define SKIP_PAGE(p) (!map_bit(map, p) || (none && (none[(p) / 64] >> ((p) % 64) & 1)) || \
+                      page_is_zero(m->host + ((p) << VMK_PAGE_SHIFT)))
     for (uint64_t pg = 0; !e && pg < pages;) {
-        if (map && !map[pg / 64] && pg % 64 == 0) { pg += 64; continue; }
-        if (!map_bit(map, pg) || page_is_zero(m->host + (pg << VMK_PAGE_SHIFT))) { pg++; continue; }
+        if (pg % 64 == 0 && ((map && !map[pg / 64]) || (none && none[pg / 64] == ~0ull))) { pg += 64; continue; }
+        if (SKIP_PAGE(pg)) { pg++; continue; }
         uint64_t end = pg + 1;
-        while (end < pages && end - pg < RUN_MAX_PAGES && map_bit(map, end) &&
-               !page_is_zero(m->host + (end << VMK_PAGE_SHIFT)))
-            end++;
+        while (end < pages && end - pg < RUN_MAX_PAGES && !SKIP_PAGE(end)) end++;
+#undef SKIP_PAGE
         e = pwrite_all(fd, m->host + (pg << VMK_PAGE_SHIFT), (end - pg) << VMK_PAGE_SHIFT,
                        MEM_HDR_LEN + (pg << VMK_PAGE_SHIFT));
         n += end - pg;
         pg = end;
     }
+    free(none);
     if (!e && fsync(fd) != 0) e = errno;
     if (close(fd) != 0 && !e) e = errno;
     if (e) {
