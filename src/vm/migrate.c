@@ -9,12 +9,18 @@
  * Source -> destination, in this order:
  *   CONFIG (1)     once, first: "VMKMIGS\0", u32 stream version (1), u32 page size, u8 engine, the VM
  *                  config (u64 mem_size, u32 ncpus, str bios/kernel/initrd/cmdline, u32 ndisks +
- *                  {str path, u8 readonly, u64 size}, u32 nnets + {str spec}, u8 no_rng); str = u32
- *                  length + bytes. The destination builds the machine (vm_build) with RAM of that size.
+ *                  {str path, u8 readonly, u64 size}, u32 nnets + {str spec}, u8 no_rng), u8 flags
+ *                  (bit 0: disks are copied); str = u32 length + bytes. The destination makes RAM of
+ *                  that size and builds the machine (vm_build) then, or with the state when the VM has
+ *                  writable disks (their locks pass over at the final pause) or they are copied.
  *   PAGES (2)      any number: u32 count, then count entries u64 (page index | bit 63 = zero page),
  *                  each non-zero entry followed by the page's 4096 bytes. At most 64 data pages and
  *                  4096 entries per record (a zero page costs 8 bytes: most of a fresh guest's RAM).
  *   ROUND_END (3)  after each round: u32 round, u64 pages in the round, u64 bytes sent so far.
+ *   DISK (9)       copy_disks only, with the source paused, after its last pages: u32 disk index,
+ *                  u64 offset, data (at most 1 MiB; holes and zero chunks are not sent). The
+ *                  destination writes <path>.vmkmig-<pid>, syncs it at STATE and renames it over
+ *                  <path> at END (the downtime grows with the disks' data: they are not pre-copied).
  *   STATE (4)      once, with the source paused, after its last pages: u32 length + engine blob,
  *                  u32 device count, then per device u8 kind (vm_dev_kind) + u32 length + blob.
  *   END (5)        empty. The destination checks every page was sent at least once.
@@ -52,9 +58,9 @@
 #include <unistd.h>
 
 enum { MIG_CONFIG = 1, MIG_PAGES = 2, MIG_ROUND_END = 3, MIG_STATE = 4, MIG_END = 5, MIG_ACK = 6,
-       MIG_ERROR = 7, MIG_ROUND_ACK = 8, MIG_NTYPES = 9 };
+       MIG_ERROR = 7, MIG_ROUND_ACK = 8, MIG_DISK = 9, MIG_NTYPES = 10 };
 static const char *const mig_type_name[MIG_NTYPES] = { "?", "CONFIG", "PAGES", "ROUND_END", "STATE", "END",
-                                                       "ACK", "ERROR", "ROUND_ACK" };
+                                                       "ACK", "ERROR", "ROUND_ACK", "DISK" };
 #define MIG_MAGIC        "VMKMIGS\0"
 #define MIG_VERSION      1u
 #define MIG_BATCH_DATA   64u            /* data pages per PAGES record */
@@ -66,6 +72,7 @@ static const char *const mig_type_name[MIG_NTYPES] = { "?", "CONFIG", "PAGES", "
 #define MIG_STR_MAX      65536u
 #define MIG_IO_TMO_MS    30000          /* a peer silent (or not reading) this long is gone */
 #define MIG_ACK_TMO_MS   10000
+#define MIG_DISK_CHUNK   (1u << 20)
 
 static uint32_t mig_max_len(unsigned type)
 {
@@ -76,6 +83,7 @@ static uint32_t mig_max_len(unsigned type)
     case MIG_STATE: return MIG_STATE_MAX;
     case MIG_ERROR: return 1024;
     case MIG_ROUND_ACK: return 4;
+    case MIG_DISK: return 12 + MIG_DISK_CHUNK;
     default: return 0;
     }
 }
@@ -242,7 +250,7 @@ static void error_text(const mig_rec *r, char *out, size_t outlen)
 }
 
 /* ---------------- config ---------------- */
-static void put_config(vmk_sbuf *b, const vmk_vm_config *c)
+static void put_config(vmk_sbuf *b, const vmk_vm_config *c, bool copy_disks)
 {
     vmk_sb_bytes(b, MIG_MAGIC, 8);
     vmk_sb_u32(b, MIG_VERSION);
@@ -264,6 +272,7 @@ static void put_config(vmk_sbuf *b, const vmk_vm_config *c)
     vmk_sb_u32(b, c->nnets);
     for (unsigned i = 0; i < c->nnets; i++) vmk_sb_str(b, c->nets[i]);
     vmk_sb_u8(b, c->no_rng);
+    vmk_sb_u8(b, copy_disks ? 1 : 0);
 }
 
 /* A string field: NULL for empty, malloc'd otherwise; no NUL bytes inside. */
@@ -289,7 +298,7 @@ static void free_config(vmk_vm_config *c)
 }
 
 /* Parses and checks CONFIG into c (strings malloc'd; free_config). disk_size[i]: the source's sizes. */
-static int get_config(const mig_rec *rec, vmk_vm_config *c, uint64_t *disk_size, char *err, size_t errlen)
+static int get_config(const mig_rec *rec, vmk_vm_config *c, uint64_t *disk_size, bool *copy_disks, char *err, size_t errlen)
 {
     vmk_sread r;
     vmk_sr_init(&r, rec->buf, rec->len);
@@ -333,6 +342,9 @@ static int get_config(const mig_rec *rec, vmk_vm_config *c, uint64_t *disk_size,
         if (vmk_sr_ok(&r) && !c->nets[i]) vmk_sr_fail(&r, "network %u has an empty spec", i);
     }
     c->no_rng = vmk_sr_u8(&r) != 0;
+    uint8_t flags = vmk_sr_u8(&r);
+    *copy_disks = flags & 1;
+    if (vmk_sr_ok(&r) && flags > 1) vmk_sr_fail(&r, "unknown flags 0x%x", flags);
     if (vmk_sr_ok(&r) && !vmk_sr_done(&r)) vmk_sr_fail(&r, "%zu unexpected trailing bytes", r.len - r.off);
     if (vmk_sr_ok(&r) && eng != VMK_ENGINE_RISCV && eng != VMK_ENGINE_KVM_X86)
         vmk_sr_fail(&r, "unknown engine %u", eng);
@@ -403,11 +415,16 @@ static int src_flush(mig_src *s)
     return 0;
 }
 
-static bool page_is_zero(const uint8_t *p)
+static inline bool page_is_zero_64(const uint8_t *p)     /* 64 bytes, 8-aligned */
 {
     const uint64_t *w = (const uint64_t *)p;
-    for (unsigned i = 0; i < VMK_PAGE_SIZE / 8; i += 8)
-        if (w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] | w[i + 7]) return false;
+    return !(w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7]);
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+    for (unsigned i = 0; i < VMK_PAGE_SIZE; i += 64)
+        if (!page_is_zero_64(p + i)) return false;
     return true;
 }
 
@@ -564,6 +581,60 @@ static void disks_relock(const int *fds, unsigned n)
     }
 }
 
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    for (; n && ((uintptr_t)p & 7); n--) if (*p++) return false;
+    for (; n >= 64; n -= 64, p += 64) if (!page_is_zero_64(p)) return false;
+    for (; n; n--) if (*p++) return false;
+    return true;
+}
+
+/* copy_disks: every disk's data (holes and zero chunks skipped), read through the page cache with
+ * the VM paused (the loop is parked: no request in flight). */
+static int src_disks(mig_src *s)
+{
+    vmk_vm *vm = s->vm;
+    uint8_t *buf = vmk_xmalloc(12 + MIG_DISK_CHUNK);
+    int rc = 0;
+    for (unsigned i = 0; i < vm->cfg.ndisks && rc == 0; i++) {
+        const char *path = vm->cfg.disks[i].path;
+        int dfd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (dfd < 0 || fstat(dfd, &st) < 0) {
+            vmk_seterr(s->err, s->errlen, "migration: cannot read disk %s: %s", path, strerror(errno));
+            if (dfd >= 0) close(dfd);
+            rc = -1;
+            break;
+        }
+        off_t size = st.st_size, off = 0;
+        while (off < size && rc == 0) {
+            off_t d = lseek(dfd, off, SEEK_DATA), h;
+            if (d < 0 && errno == ENXIO) break;                  /* only a hole is left */
+            if (d < 0) { d = off; h = size; }                    /* no SEEK_DATA here: read everything */
+            else if ((h = lseek(dfd, d, SEEK_HOLE)) < 0) h = size;
+            for (off = d; off < h && rc == 0;) {
+                size_t n = (uint64_t)(h - off) < MIG_DISK_CHUNK ? (size_t)(h - off) : MIG_DISK_CHUNK;
+                ssize_t got = pread(dfd, buf + 12, n, off);
+                if (got <= 0) {
+                    vmk_seterr(s->err, s->errlen, "migration: cannot read disk %s: %s", path, got < 0 ? strerror(errno) : "short read");
+                    rc = -1;
+                    break;
+                }
+                if (!all_zero(buf + 12, (size_t)got)) {
+                    for (int k = 0; k < 4; k++) buf[k] = (uint8_t)(i >> (8 * k));
+                    for (int k = 0; k < 8; k++) buf[4 + k] = (uint8_t)((uint64_t)off >> (8 * k));
+                    if (send_rec(s->fd, MIG_DISK, buf, 12 + (size_t)got, NULL, 0, MIG_IO_TMO_MS) < 0) { rc = src_ioerr(s, "a disk"); break; }
+                    s->p->bytes_sent += 21 + (size_t)got;
+                }
+                off += got;
+            }
+        }
+        close(dfd);
+    }
+    free(buf);
+    return rc;
+}
+
 static int src_state(mig_src *s)
 {
     vmk_vm *vm = s->vm;
@@ -638,10 +709,6 @@ int vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *opts, vmk_mi
     vmk_migrate_progress prog = { 0 };
     vmk_migrate_progress *p = out ? out : &prog;
     memset(p, 0, sizeof(*p));
-    if (o.copy_disks) {
-        vmk_seterr(err, errlen, "migration: copying disks is not supported yet (disks must be on shared storage)");
-        return -1;
-    }
     if (!vm->eng->pause || !vm->eng->resume || !vm->eng->dirty_sync || !vm->eng->save) {
         vmk_seterr(err, errlen, "migration: the %s engine cannot be migrated", vm->eng->name);
         return -1;
@@ -667,7 +734,7 @@ int vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *opts, vmk_mi
     int rc = -1;
 
     vmk_sbuf cb = { 0 };
-    put_config(&cb, &vm->cfg);
+    put_config(&cb, &vm->cfg, o.copy_disks);
     int k = send_rec(fd, MIG_CONFIG, cb.data, cb.len, NULL, 0, MIG_IO_TMO_MS);
     p->bytes_sent += cb.len + 9;
     vmk_sb_free(&cb);
@@ -722,7 +789,8 @@ int vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *opts, vmk_mi
     p->pages_remaining = src_harvest(&s, true);
     progress(&s, "final");
     if (src_send_bits(&s) < 0 || src_round_end(&s, p->round + 1, p->pages_remaining) < 0) goto fail;
-    ndisk_fds = disks_release(vm, disk_fds);
+    if (o.copy_disks && src_disks(&s) < 0) goto fail;
+    if (!o.copy_disks) ndisk_fds = disks_release(vm, disk_fds);
     if (src_state(&s) < 0) goto fail;
     vmk_debug("migrate: +%.2f ms state sent", (vmk_now_ns() - t0) / 1e6);
     if (send_rec(fd, MIG_END, NULL, 0, NULL, 0, MIG_IO_TMO_MS) < 0) { src_ioerr(&s, "the end marker"); goto fail; }
@@ -853,7 +921,7 @@ static int load_state(vmk_vm *vm, const mig_rec *rec, char *err, size_t errlen)
 /* The destination VM for a received config (vm.c's vm_alloc, then vm_build), not booted. A VM with
  * writable disks gets only its RAM now and is built when the state arrives: by then the source is
  * paused and has handed over its disk locks (see disks_release). */
-static vmk_vm *dest_build(const vmk_vm_config *c, const vmk_restore_opts *o, bool *built, char *err, size_t errlen)
+static vmk_vm *dest_build(const vmk_vm_config *c, const vmk_restore_opts *o, bool defer, bool *built, char *err, size_t errlen)
 {
     vmk_vm_config t = *c;
     t.console = o->console ? o->console : "null";
@@ -868,7 +936,7 @@ static vmk_vm *dest_build(const vmk_vm_config *c, const vmk_restore_opts *o, boo
         vmk_vm_free(vm);
         return NULL;
     }
-    *built = true;
+    *built = !defer;
     for (unsigned i = 0; i < vm->cfg.ndisks; i++)
         if (!vm->cfg.disks[i].readonly) *built = false;
     int rc = *built ? vm_build(vm, err, errlen) : vmk_mem_init(&vm->mem, vm->eng->ram_base, vm->cfg.mem_size, err, errlen);
@@ -880,6 +948,100 @@ static vmk_vm *dest_build(const vmk_vm_config *c, const vmk_restore_opts *o, boo
     return vm;
 }
 
+/* copy_disks on the destination: each disk arrives into <path>.vmkmig-<pid> (sparse), which the
+ * machine is built on; it replaces <path> at END. Any failure removes the temporary files. */
+typedef struct dest_disks {
+    int fd[VMK_VM_MAX_DISKS];
+    char *tmp[VMK_VM_MAX_DISKS];
+    unsigned n;
+    bool renamed;
+} dest_disks;
+
+static int dd_create(dest_disks *dd, const vmk_vm_config *c, const uint64_t *size, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < c->ndisks; i++) {
+        size_t l = strlen(c->disks[i].path) + 32;
+        dd->tmp[i] = vmk_xmalloc(l);
+        snprintf(dd->tmp[i], l, "%s.vmkmig-%d", c->disks[i].path, (int)getpid());
+        dd->fd[i] = open(dd->tmp[i], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        dd->n = i + 1;
+        if (dd->fd[i] < 0 || ftruncate(dd->fd[i], (off_t)size[i]) < 0) {
+            vmk_seterr(err, errlen, "migration: cannot create the disk copy %s: %s", dd->tmp[i], strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int dd_write(dest_disks *dd, const mig_rec *r, const uint64_t *size, char *err, size_t errlen)
+{
+    if (r->len < 12) { vmk_seterr(err, errlen, "migration stream: DISK record of %zu bytes is too short", r->len); return -1; }
+    uint32_t i = 0;
+    uint64_t off = 0, n = r->len - 12;
+    for (int k = 0; k < 4; k++) i |= (uint32_t)r->buf[k] << (8 * k);
+    for (int k = 0; k < 8; k++) off |= (uint64_t)r->buf[4 + k] << (8 * k);
+    if (i >= dd->n || off > size[i] || n > size[i] - off) {
+        vmk_seterr(err, errlen, "migration stream: DISK record for disk %u at offset %llu (%llu bytes) is out of range",
+                   i, (unsigned long long)off, (unsigned long long)n);
+        return -1;
+    }
+    for (uint64_t done = 0; done < n;) {
+        ssize_t w = pwrite(dd->fd[i], r->buf + 12 + done, n - done, (off_t)(off + done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            vmk_seterr(err, errlen, "migration: cannot write the disk copy %s: %s", dd->tmp[i], w < 0 ? strerror(errno) : "short write");
+            return -1;
+        }
+        done += (uint64_t)w;
+    }
+    return 0;
+}
+
+/* At STATE: the copies are durable, and the machine is built on them. */
+static int dd_commit(dest_disks *dd, vmk_vm *vm, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < dd->n; i++) {
+        if (fsync(dd->fd[i]) < 0) {
+            vmk_seterr(err, errlen, "migration: cannot sync the disk copy %s: %s", dd->tmp[i], strerror(errno));
+            return -1;
+        }
+        close(dd->fd[i]);
+        dd->fd[i] = -1;
+        free((char *)vm->cfg.disks[i].path);
+        vm->cfg.disks[i].path = vmk_xstrdup(dd->tmp[i]);
+    }
+    return 0;
+}
+
+/* At END: the copies replace the disks (the devices keep their open files) under their own names. */
+static int dd_rename(dest_disks *dd, vmk_vm *vm, const vmk_vm_config *c, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < dd->n; i++)
+        if (rename(dd->tmp[i], c->disks[i].path) < 0) {
+            vmk_seterr(err, errlen, "migration: cannot rename %s to %s: %s", dd->tmp[i], c->disks[i].path, strerror(errno));
+            return -1;
+        }
+    dd->renamed = true;
+    for (unsigned i = 0; i < dd->n; i++) {
+        char *dir = vmk_xstrdup(c->disks[i].path), *sl = strrchr(dir, '/');
+        if (sl) { sl[sl == dir] = 0; int dfd = open(sl ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); if (dfd >= 0) { fsync(dfd); close(dfd); } }
+        free(dir);
+        free((char *)vm->cfg.disks[i].path);
+        vm->cfg.disks[i].path = vmk_xstrdup(c->disks[i].path);
+    }
+    return 0;
+}
+
+static void dd_abort(dest_disks *dd)
+{
+    for (unsigned i = 0; i < dd->n; i++) {
+        if (dd->fd[i] >= 0) close(dd->fd[i]);
+        if (!dd->renamed) unlink(dd->tmp[i]);
+        free(dd->tmp[i]);
+    }
+    dd->n = 0;
+}
+
 vmk_vm *vmk_vm_migrate_recv(int fd, const vmk_restore_opts *o, char *err, size_t errlen)
 {
     vmk_restore_opts none = { 0 };
@@ -888,8 +1050,9 @@ vmk_vm *vmk_vm_migrate_recv(int fd, const vmk_restore_opts *o, char *err, size_t
     vmk_vm *vm = NULL;
     vmk_vm_config cfg = { 0 };
     uint64_t *seen = NULL, nseen = 0, disk_size[VMK_VM_MAX_DISKS] = { 0 };
-    bool have_state = false, built = false;
+    bool have_state = false, built = false, copy = false;
     char peer[300];
+    dest_disks dd = { .n = 0 };
     int k = recv_rec(fd, &r, MIG_IO_TMO_MS, "source", err, errlen);
     if (k == 0) vmk_seterr(err, errlen, "migration stream: the source closed the connection before sending anything");
     if (k <= 0) goto fail;
@@ -897,8 +1060,9 @@ vmk_vm *vmk_vm_migrate_recv(int fd, const vmk_restore_opts *o, char *err, size_t
         vmk_seterr(err, errlen, "migration stream: expected CONFIG first, got %s", mig_type_name[r.type]);
         goto fail;
     }
-    if (get_config(&r, &cfg, disk_size, err, errlen) < 0) goto fail;
-    for (unsigned i = 0; i < cfg.ndisks; i++) {
+    if (get_config(&r, &cfg, disk_size, &copy, err, errlen) < 0) goto fail;
+    if (copy && dd_create(&dd, &cfg, disk_size, err, errlen) < 0) goto fail;
+    for (unsigned i = 0; i < cfg.ndisks && !copy; i++) {
         struct stat st;
         if (stat(cfg.disks[i].path, &st) != 0) {
             vmk_seterr(err, errlen, "migration: disk %s is not here (disks must be on shared storage): %s",
@@ -911,7 +1075,7 @@ vmk_vm *vmk_vm_migrate_recv(int fd, const vmk_restore_opts *o, char *err, size_t
             goto fail;
         }
     }
-    if (!(vm = dest_build(&cfg, o, &built, err, errlen))) goto fail;
+    if (!(vm = dest_build(&cfg, o, copy, &built, err, errlen))) goto fail;
     uint64_t pages = vmk_mem_pages(&vm->mem);
     seen = vmk_xcalloc((pages + 63) / 64, 8);
     for (;;) {
@@ -944,18 +1108,25 @@ vmk_vm *vmk_vm_migrate_recv(int fd, const vmk_restore_opts *o, char *err, size_t
                 goto fail;
             }
             vmk_debug("migrate: state received");
+            if (copy && dd_commit(&dd, vm, err, errlen) < 0) goto fail;
             if (!built && vm_build(vm, err, errlen) < 0) goto fail;
             built = true;
             if (load_state(vm, &r, err, errlen) < 0) goto fail;
             vmk_debug("migrate: state loaded");
             have_state = true;
             break;
+        case MIG_DISK:
+            if (!copy || have_state) goto order;
+            if (dd_write(&dd, &r, disk_size, err, errlen) < 0) goto fail;
+            break;
         case MIG_END:
             if (!have_state || r.len) goto order;
             vmk_debug("migrate: end received");
+            if (copy && dd_rename(&dd, vm, &cfg, err, errlen) < 0) goto fail;
             free(r.buf);
             free(seen);
             free_config(&cfg);
+            dd_abort(&dd);                 /* renamed: only frees */
             vm->migrate_ack_fd = fd;
             if (o->start_paused) vmk_vm_pause(vm);
             return vm;
@@ -974,6 +1145,7 @@ fail:
     send_error(fd, err);
 fail_quiet:
     if (vm) { vm->migrate_ack_fd = -1; vmk_vm_free(vm); }
+    dd_abort(&dd);
     free(r.buf);
     free(seen);
     free_config(&cfg);

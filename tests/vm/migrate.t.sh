@@ -88,9 +88,9 @@ last_count() { local c; c=$(counts "$1"); echo "${c#* }" | cut -d' ' -f1; }
 wait_count() {
   local i; for i in $(seq $((${3:-60} * 10))); do [ "$(last_count "$1")" -ge "$2" ] 2>/dev/null && return 0; sleep 0.1; done; return 1
 }
-migrate() {   # migrate API DEST -> prints the HTTP status; body in $W/resp
+migrate() {   # migrate API DEST [EXTRA_JSON] -> prints the HTTP status; body in $W/resp
   curl -s -o "$W/resp" -w '%{http_code}' --max-time 90 --unix-socket "$1" -X PUT http://localhost/vmkit/migrate \
-       -H 'Content-Type: application/json' -d "{\"destination\": \"$2\"}"
+       -H 'Content-Type: application/json' -d "{\"destination\": \"$2\"${3:+, $3}}"
 }
 # still_counting LOG: the counter advances by at least 3 within 5 s
 still_counting() { local a; a=$(last_count "$1"); wait_count "$1" $((a + 3)) 5; }
@@ -145,6 +145,33 @@ if [ -f "$IMAGES/disk.ext4" ] && cp "$IMAGES/disk.ext4" "$W/disk.img"; then
     fi
   else
     fail migrate_live_disk "the source guest never counted" "$W/s1b.log"
+  fi
+  { kill -9 $SPID $DPID; wait $SPID $DPID; } 2>/dev/null
+
+  # copy_disks: the disk's data travels in the stream and replaces the file (a new inode here)
+  start_source s1c "$W/disk.img"
+  if wait_count "$W/s1c.log" 5 120; then
+    PORT=43$((RANDOM % 900 + 100))
+    ino0=$(stat -c %i "$W/disk.img")
+    start_dest d1c $PORT || fail migrate_copy_disk "the destination is not listening" "$W/d1c.out"
+    code=$(migrate "$W/s1c.api" 10.200.0.2:$PORT '"copy_disks": true')
+    for _ in $(seq 100); do kill -0 $SPID 2>/dev/null || break; sleep 0.1; done
+    slast=$(last_count "$W/s1c.log")
+    wait_count "$W/d1c.log" $((slast + 5)) 20
+    dlast=$(last_count "$W/d1c.log")
+    sleep 0.5
+    ino1=$(stat -c %i "$W/disk.img")
+    ondisk=$(head -c 16 "$W/disk.img" | tr -cd 'A-Z0-9 ')
+    n=${ondisk#DISK }
+    same=no; cmp -s <(tail -c +4097 "$W/disk.img") <(tail -c +4097 "$IMAGES/disk.ext4") && same=yes
+    if [ "$code" = 204 ] && [ "$ino0" != "$ino1" ] && [ "$same" = yes ] && [ "$n" -gt "$slast" ] 2>/dev/null &&
+       [ "$dlast" -gt $((slast + 3)) ] && ! ls "$W"/disk.img.vmkmig-* >/dev/null 2>&1; then
+      echo "PASS migrate_copy_disk ($(grep -o 'migration: done.*' "$W/s1c.out" | tr -d '\r'); disk copied (new inode, rest of the image identical), destination writes it: '$ondisk')"
+    else
+      fail migrate_copy_disk "http=$code body=$(head -c 200 "$W/resp") inode $ino0 -> $ino1 rest-identical=$same disk='$ondisk' source_last=$slast dest_last=$dlast" "$W/d1c.out"
+    fi
+  else
+    fail migrate_copy_disk "the source guest never counted" "$W/s1c.log"
   fi
   { kill -9 $SPID $DPID; wait $SPID $DPID; } 2>/dev/null
 else

@@ -7,6 +7,7 @@
  * the destination's RAM equals the paused source's, and the destination runs. */
 #include "../test.h"
 #include "vm/vm_impl.h"
+#include <dirent.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -34,6 +35,7 @@ static void config(vmk_sbuf *b, uint32_t version, uint64_t mem, unsigned ncpus)
     vmk_sb_u32(b, 0);                 /* disks */
     vmk_sb_u32(b, 0);                 /* nets */
     vmk_sb_u8(b, 1);                  /* no rng */
+    vmk_sb_u8(b, 0);                  /* flags: disks not copied */
 }
 
 static void config_rec(vmk_sbuf *s, uint64_t mem)
@@ -191,9 +193,13 @@ static void test_bad_streams(void)
     vmk_sb_u64(&b, 16 << 20); vmk_sb_u32(&b, 1);
     vmk_sb_str(&b, NULL); vmk_sb_str(&b, NULL); vmk_sb_str(&b, NULL); vmk_sb_str(&b, NULL);
     vmk_sb_u32(&b, 1); vmk_sb_str(&b, "/nonexistent/vmkit-disk.img"); vmk_sb_u8(&b, 0); vmk_sb_u64(&b, 1 << 20);
-    vmk_sb_u32(&b, 0); vmk_sb_u8(&b, 1);
+    vmk_sb_u32(&b, 0); vmk_sb_u8(&b, 1); vmk_sb_u8(&b, 0);
     rec(&s, 1, b.data, b.len); vmk_sb_free(&b);
     CHECK(recv_fails("missing disk", &s, "/nonexistent/vmkit-disk.img is not here"));
+    config(&b, 1, 16 << 20, 1);
+    b.data[b.len - 1] = 6;            /* flags */
+    rec(&s, 1, b.data, b.len); vmk_sb_free(&b);
+    CHECK(recv_fails("flags", &s, "unknown flags 0x6"));
     TEST_END();
 
     TEST_BEGIN("migrate_recv_bad_pages");
@@ -215,6 +221,37 @@ static void test_bad_streams(void)
     vmk_sb_u32(&b, 5000);
     rec(&s, 2, b.data, b.len); vmk_sb_free(&b);
     CHECK(recv_fails("too many entries", &s, "5000 entries"));
+    TEST_END();
+
+    TEST_BEGIN("migrate_recv_bad_disk_records");
+    config_rec(&s, 16 << 20);
+    vmk_sb_u32(&b, 0); vmk_sb_u64(&b, 0); vmk_sb_bytes(&b, "data", 4);
+    rec(&s, 9, b.data, b.len); vmk_sb_free(&b);
+    CHECK(recv_fails("disk without copy", &s, "unexpected DISK"));
+    {   /* a copied disk: records out of its range; the temporary copy is removed */
+        char dir[] = "/tmp/vmkit-test-migdisk.XXXXXX", path[200];
+        if (mkdtemp(dir)) {
+            snprintf(path, sizeof path, "%s/d.img", dir);
+            for (int mode = 0; mode < 3; mode++) {
+                vmk_sb_bytes(&b, "VMKMIGS\0", 8); vmk_sb_u32(&b, 1); vmk_sb_u32(&b, 4096); vmk_sb_u8(&b, 0);
+                vmk_sb_u64(&b, 16 << 20); vmk_sb_u32(&b, 1);
+                vmk_sb_str(&b, NULL); vmk_sb_str(&b, NULL); vmk_sb_str(&b, NULL); vmk_sb_str(&b, NULL);
+                vmk_sb_u32(&b, 1); vmk_sb_str(&b, path); vmk_sb_u8(&b, 0); vmk_sb_u64(&b, 1 << 20);
+                vmk_sb_u32(&b, 0); vmk_sb_u8(&b, 1); vmk_sb_u8(&b, 1);
+                rec(&s, 1, b.data, b.len); vmk_sb_free(&b);
+                vmk_sb_u32(&b, mode == 0 ? 1 : 0); vmk_sb_u64(&b, mode == 1 ? (1 << 20) - 2 : 0); vmk_sb_bytes(&b, "data", 4);
+                rec(&s, 9, b.data, mode == 2 ? 10 : b.len); vmk_sb_free(&b);
+                CHECK(recv_fails(mode == 0 ? "disk index" : mode == 1 ? "disk offset" : "short disk", &s,
+                                 mode == 2 ? "too short" : "out of range"));
+                DIR *d = opendir(dir);
+                int left = 0;
+                for (struct dirent *de; d && (de = readdir(d));) left += de->d_name[0] != '.';
+                if (d) closedir(d);
+                CHECK(left == 0);             /* the partial copy is gone; no disk was created */
+            }
+            rmdir(dir);
+        }
+    }
     TEST_END();
 
     TEST_BEGIN("migrate_recv_source_error");
