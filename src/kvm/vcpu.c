@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -228,7 +229,14 @@ static void park(kvm_machine *m)
     pthread_mutex_lock(&m->ctl);
     m->parked++;
     pthread_cond_broadcast(&m->cv);
-    while (atomic_load(&m->pause_req) && !atomic_load(&m->stop)) pthread_cond_wait(&m->cv, &m->ctl);
+    /* request_stop is async-signal-safe and cannot signal the condition: recheck stop every 20 ms */
+    while (atomic_load(&m->pause_req) && !atomic_load(&m->stop)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20000000;
+        if (ts.tv_nsec >= 1000000000) { ts.tv_sec++; ts.tv_nsec -= 1000000000; }
+        pthread_cond_timedwait(&m->cv, &m->ctl, &ts);
+    }
     m->parked--;
     pthread_mutex_unlock(&m->ctl);
 }
