@@ -358,7 +358,7 @@ static void test_loopback(void)
     runner ra = { .vm = a }, rb = { 0 };
     pthread_t ta, ts, tb;
     pthread_create(&ta, NULL, run_vm, &ra);
-    usleep(2000 * 1000);                      /* booted, counting */
+    for (int t = 0; t < 600 && last_count(alog, NULL) < 8; t++) usleep(50 * 1000);   /* booted, counting */
     uint64_t ia = a->eng->instret(a->e);
     int sv[2];
     socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
