@@ -11,9 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* migrate.c provides it; weak so the VM layer links (and never acknowledges) without it. */
-#pragma weak vm_migrate_ack
-
 const char *vmk_engine_name(vmk_engine_kind k)
 {
     switch (k) {
@@ -205,7 +202,7 @@ int vmk_vm_run(vmk_vm *vm)
     vm->loop_running = true;
     vm->run_start_ns = vmk_now_ns();
     atomic_store(&vm->running, true);
-    if (vm->migrate_ack_fd >= 0 && vm_migrate_ack) vm_migrate_ack(vm);
+    if (vm->migrate_ack_fd >= 0) vm_migrate_ack(vm);
     int status = vm->eng->run(vm->e);
     atomic_store(&vm->running, false);
     vmk_loop_stop(vm->loop);

@@ -1,7 +1,8 @@
 /* vm.h — a virtual machine: guest memory, an event loop (I/O thread), a console chardev, virtio
- * devices and an execution engine, built from an engine-neutral configuration. Today the engine is
- * the software RV64GC machine (src/riscv); the x86 KVM engine plugs in at the same seam (vm.c's
- * engine switch), reusing memory, devices and the loop. */
+ * devices and an execution engine, built from an engine-neutral configuration. Engines: the software
+ * RV64GC machine (src/riscv, engine_riscv.c) and x86-64 on KVM (src/kvm, engine_kvm.c), both behind
+ * the engine seam in vm_impl.h, reusing memory, devices and the loop. Control, snapshots, restore,
+ * clones and live migration work the same for every engine that implements the seam's state ops. */
 #ifndef VMK_VM_H
 #define VMK_VM_H
 #include <stdbool.h>
@@ -79,25 +80,41 @@ typedef struct vmk_vm_stats {
 void    vmk_vm_get_stats(vmk_vm *vm, vmk_vm_stats *st);
 
 /* ---------------- snapshots (snapshot.c) ----------------
- * A snapshot is a directory: "state" (versioned, checksummed, self-describing: magic "VMKSNAP\0",
- * format version, engine, config, the disks it expects (path, size, mtime), then one framed section
- * per component) and "memory" (guest RAM, page-aligned, mappable). Diff snapshots write only the
- * pages dirtied since the previous snapshot (a sparse "memory" file + a page bitmap in "state") and
- * name their parent; restore applies the chain. Every file is written to a temp name, fsynced and
- * renamed; "state" is renamed last, so a directory without a valid "state" is not a snapshot. */
+ * A snapshot is a directory of two files:
+ *  - "state": magic "VMKSNAP\0", format version, flags, length, engine name, then framed sections
+ *    (name, version, length, CRC-32C each): config, disks (absolute path, size, mtime, inode of each),
+ *    memory (RAM base/size, page size, the memory file's random id), for a diff the parent (its
+ *    absolute directory and state CRC) and the dirty-page bitmap, the engine, one per virtio device;
+ *    then a CRC-32C of the whole file. Little-endian throughout: a software-engine snapshot does not
+ *    depend on the host. Format: vm_impl.h.
+ *  - "memory": a 4 KiB header (magic "VMKMEM1\0", page size, RAM size, the id, RAM base), then guest
+ *    RAM at offset 4096, sparse (all-zero pages are holes); a diff holds only the pages dirtied since
+ *    its parent. Restore maps the full snapshot's file MAP_PRIVATE at offset 4096 (pages load on
+ *    first touch, clones share them through the page cache) and copies each diff's pages over it.
+ * Both are written to NAME.tmp, fsynced and renamed ("memory" first, "state" last, then the
+ * directory fsynced). A failed write (ENOSPC, EIO) removes the temp files: an earlier snapshot in the
+ * directory stays valid. A crash between the two renames leaves an old "state" with a new "memory":
+ * the ids differ and restore refuses it. Not checksummed: guest RAM itself (restore would have to read
+ * all of it; the state records its size and id). A diff snapshot must go to another directory than
+ * its parent; a restored VM's diffs are relative to the snapshot it was restored from. */
 typedef struct vmk_snapshot_opts {
     bool diff;                     /* only pages dirtied since the last snapshot of this VM */
-    bool leave_paused;             /* default: resume after writing */
+    bool leave_paused;             /* default: resume after writing (a VM paused before stays paused) */
 } vmk_snapshot_opts;
-/* While running (pauses internally) or paused. 0 or -1 with err (the VM keeps running either way). */
+/* While vmk_vm_run runs (pauses internally; nests with vmk_vm_pause) or paused. Disks are fdatasynced.
+ * 0 or -1 with err; the VM keeps running either way. One snapshot at a time per VM. */
 int     vmk_vm_snapshot(vmk_vm *vm, const char *dir, const vmk_snapshot_opts *o, char *err, size_t errlen);
 
 typedef struct vmk_restore_opts {
     const char *console;           /* chardev spec for the restored VM (default "null") */
     bool force_disks;              /* accept disks whose size/mtime changed since the snapshot */
     /* clone: memory is shared copy-on-write with every other restore of the same snapshot (it
-     * always is); in addition each disk is replaced by a new copy-on-write overlay in clone_dir,
-     * the net devices get fresh MACs and the guest's entropy is reseeded. */
+     * always is); in addition each writable disk is replaced by a new copy-on-write overlay
+     * clone_dir/diskN.cow over it (refused if it exists; read-only disks are shared), and each net
+     * device gets a fresh MAC 52:54:RR:RR:II:II (R random, I = clone_index) with a config-change
+     * interrupt. Entropy: the restored virtio-rng serves fresh host randomness (getrandom) to every
+     * clone, but the guest's own pools (its crng, the hwrng core's buffer of up to 64 bytes) are
+     * restored as they were, identical in every clone, until the guest reseeds from the device. */
     const char *clone_dir;         /* NULL = not a clone */
     unsigned clone_index;          /* feeds the fresh MAC */
     const char *nets[VMK_VM_MAX_NETS]; unsigned nnets; bool nets_set;   /* override net back-ends */
