@@ -15,7 +15,7 @@ for t in as objcopy; do
 done
 T=$(mktemp -d /tmp/vmkit-kvm.XXXXXX)
 chmod 755 "$T"
-trap 'rm -rf "$T"' EXIT
+trap '[ -n "${vpid:-}" ] && kill $vpid 2>/dev/null; rm -rf "$T"' EXIT
 
 cat >"$T/guest.S" <<'EOF'
     .code16
@@ -43,6 +43,25 @@ _start:
     .org 0x600                  /* protected-mode kernel at 0x400, loaded at 1 MiB: startup_64 = +0x200 */
     .code64
     mov %rsi, %r15              /* the zero page */
+.ifdef TICK                     /* the ticking variant: digits 0..9 on COM1, a busy loop between them */
+    mov $0x3f8, %dx
+    mov $0x30, %bl
+5:  mov %bl, %al
+    out %al, (%dx)
+    mov $TICK, %ecx
+6:  dec %ecx
+    jnz 6b
+    inc %bl
+    cmp $0x3a, %bl
+    jne 5b
+    mov $0x0a, %al
+    out %al, (%dx)
+    mov $0x501, %dx
+    mov $0, %al
+    out %al, (%dx)
+7:  hlt
+    jmp 7b
+.endif
     mov $0x3f8, %dx
     mov $0x21, %al
     out %al, (%dx)              /* '!': first serial byte, as early as possible */
@@ -94,10 +113,11 @@ m_e820:   .asciz "e820 entries: "
 m_virtio: .asciz "virtio device id: "
 m_bye:    .asciz "guest done\n"
 EOF
-build_guest() {   # name exitcode
-  as --64 --defsym EXITCODE="$2" -o "$T/$1.o" "$T/guest.S" && objcopy -O binary "$T/$1.o" "$T/$1" && chmod 644 "$T/$1"
+build_guest() {   # name exitcode [as options]
+  local n=$1 c=$2; shift 2
+  as --64 --defsym EXITCODE="$c" "$@" -o "$T/$n.o" "$T/guest.S" && objcopy -O binary "$T/$n.o" "$T/$n" && chmod 644 "$T/$n"
 }
-if ! build_guest g0 0 || ! build_guest g7 7; then echo "FAIL kvm_engine_guest_build: could not assemble the test guest"; exit 0; fi
+if ! build_guest g0 0 || ! build_guest g7 7 || ! build_guest tick 0 --defsym TICK=300000; then echo "FAIL kvm_engine_guest_build: could not assemble the test guest"; exit 0; fi
 
 if [ ! -c /dev/kvm ]; then
   echo "SKIP kvm_boot_test_guest: no /dev/kvm on this host"
@@ -143,7 +163,29 @@ else
   fi
 fi
 
-# 4. bad input: one line "vmkit: ..." and a non-zero exit, nothing started
+# 4. snapshot of a running x86 guest through the API (pause, snapshot, kill), restore: it goes on where it was
+if [ -c /dev/kvm ] && command -v curl >/dev/null; then
+  "$VMKIT" run --arch x86_64 --kernel "$T/tick" --initrd none --mem 64M --net none --console stdio \
+      --api-sock "$T/api.sock" --start </dev/null >"$T/tick1" 2>"$T/tick1.err" &
+  vpid=$!
+  for _ in $(seq 300); do grep -q '[0-9]' "$T/tick1" 2>/dev/null && break; sleep 0.1; done
+  api() { curl -s -m 30 --unix-socket "$T/api.sock" -X "$1" "http://localhost$2" -d "$3" -o /dev/null -w '%{http_code}'; }
+  c1=$(api PATCH /vm '{"state":"Paused"}'); c2=$(api PUT /snapshot/create "{\"snapshot_path\": \"$T/snap\"}")
+  before=$(tr -d '\n' <"$T/tick1")
+  kill $vpid 2>/dev/null; wait $vpid 2>/dev/null
+  timeout 120 "$VMKIT" run --restore "$T/snap" --console stdio </dev/null >"$T/tick2" 2>"$T/tick2.err"
+  rc=$?
+  after=$(tr -d '\n' <"$T/tick2")
+  if [ "$c1" = 204 ] && [ "$c2" = 204 ] && [ $rc -eq 0 ] && [ -n "$before" ] && [ "$before$after" = 0123456789 ]; then
+    echo "PASS kvm_snapshot_restore_continues (before the snapshot: $before, after the restore: $after)"
+  else
+    echo "FAIL kvm_snapshot_restore_continues: pause $c1, snapshot $c2, restore rc=$rc, output '$before' + '$after'; $(cat "$T/tick1.err" "$T/tick2.err" | head -n 3 | tr '\n' '|')"
+  fi
+else
+  echo "SKIP kvm_snapshot_restore_continues: no /dev/kvm or no curl"
+fi
+
+# 5. bad input: one line "vmkit: ..." and a non-zero exit, nothing started
 one_line() {   # name expected-regex command...
   local name=$1 re=$2; shift 2
   timeout 30 "$@" </dev/null >"$T/bo" 2>"$T/be"
