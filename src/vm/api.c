@@ -62,6 +62,7 @@ struct vmk_api {
     vmk_vm *vm;
     unsigned users;                /* requests using vm */
     bool waiting;                  /* a thread is in vmk_api_wait_vm */
+    bool booted;                   /* the VM was built by InstanceStart (guest_mac applies) */
     int req;
     bool req_done;
     char req_err[VMK_ERRLEN];
@@ -1236,8 +1237,8 @@ static vmk_vm *serve_request(vmk_api *a)
         if (!a->cfg.kernel) vmk_seterr(err, sizeof(err), "no boot source: PUT /boot-source first");
         else if ((why = check_file(a->cfg.kernel, false)))
             vmk_seterr(err, sizeof(err), "kernel '%.200s': %s", a->cfg.kernel, why);
-        else if ((vm = vmk_vm_new(&a->cfg, err, sizeof(err))))
-            apply_macs(a, vm);
+        else
+            vm = vmk_vm_new(&a->cfg, err, sizeof(err));
     } else {
         vmk_restore_opts ro;
         memset(&ro, 0, sizeof(ro));
@@ -1271,6 +1272,8 @@ static vmk_vm *serve_request(vmk_api *a)
     if (vm) {
         a->vm = vm;
         a->st = ST_UP;
+        a->booted = req == REQ_START;
+        if (a->booted) apply_macs(a, vm);
     } else {
         a->st = ST_IDLE;
         snprintf(a->req_err, sizeof(a->req_err), "%s", err[0] ? err : "cannot start the microVM");
@@ -1283,6 +1286,7 @@ static vmk_vm *serve_request(vmk_api *a)
 void vmk_api_attach(vmk_api *a, vmk_vm *vm)
 {
     pthread_mutex_lock(&a->mu);
+    if (a->booted && a->vm != vm) apply_macs(a, vm);    /* a reboot of a VM started by InstanceStart */
     a->vm = vm;
     a->st = ST_UP;
     pthread_mutex_unlock(&a->mu);
@@ -1293,7 +1297,7 @@ bool vmk_api_detach(vmk_api *a)
     pthread_mutex_lock(&a->mu);
     a->st = ST_DONE;
     while (a->users) pthread_cond_wait(&a->cv, &a->mu);
-    a->vm = NULL;
+    a->vm = NULL;                      /* (a reboot attaches a new VM: MACs are applied again) */
     bool m = a->migrated;
     pthread_mutex_unlock(&a->mu);
     return m;

@@ -211,6 +211,17 @@ wait "$PID_d"; rc=$?
 grep -q '"state":"Running"' <<<"$st" && [ $rc = 0 ] && grep -q "VMKIT-RUN-END rc=0" "$T/d.con" && pass start_option \
   || fail start_option "state $st rc=$rc"
 
+# ---- 8b. guest_mac reaches the guest; a command run through boot_args ----
+S=$T/h.sock
+start_vmm h --api-sock "$S" --console stdio
+wait_for 10 test -S "$S"
+api "$S" PUT /boot-source "{\"kernel_image_path\": \"$IMG/Image\", \"initrd_path\": \"$IMG/initramfs.cpio.gz\", \"boot_args\": \"console=ttyS0 vmkit.net=0 vmkit.run=cat%20/sys/class/net/eth0/address\"}"
+api "$S" PUT /network-interfaces/eth0 '{"iface_id": "eth0", "guest_mac": "06:00:ac:10:00:02", "vmkit_net": "user"}'
+api "$S" PUT /actions '{"action_type": "InstanceStart"}'; c1=$CODE
+wait "$PID_h"; rc=$?
+[ "$c1" = 204 ] && [ $rc = 0 ] && grep -q "^06:00:ac:10:00:02" "$T/h.con" && pass guest_mac_applied \
+  || fail guest_mac_applied "start $c1 rc=$rc: $(grep -A1 VMKIT-RUN-BEGIN "$T/h.con" | tr '\r\n' '  ')"
+
 # ---- 9. live migration to `vmkit run --incoming` ----
 if command -v python3 >/dev/null; then
   PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
