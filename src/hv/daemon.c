@@ -281,7 +281,7 @@ static void on_exit_vm(vm *v)
         char last[200];
         last_log_line(v, last, sizeof(last));
         next = "crashed";
-        if (last[0] && strncmp(status, "signal", 6)) snprintf(reason, sizeof(reason), "VMM %s: %s", status, last);
+        if (last[0] && strncmp(status, "signal", 6)) snprintf(reason, sizeof(reason), "VMM %.60s: %.180s", status, last);
         else snprintf(reason, sizeof(reason), "VMM %s", status);
     }
     vmk_info("%s: %s (%s)", v->def.name, next, reason);
@@ -931,7 +931,7 @@ static void h_restore(const vmk_http_req *req, vmk_http_resp *resp, bool clone)
     int status = 200;
     for (int i = 0; i < count; i++) {
         char name[HV_NAME_MAX + 1];
-        if (clone) snprintf(name, sizeof(name), "%s-%d", base, i);
+        if (clone) snprintf(name, sizeof(name), "%.50s-%d", base, i);
         else snprintf(name, sizeof(name), "%s", base);
         cJSON_ReplaceItemInObjectCaseSensitive(defj, "name", cJSON_CreateString(name));
         cJSON_DeleteItemFromObjectCaseSensitive(defj, "created_at");
