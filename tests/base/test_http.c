@@ -21,7 +21,7 @@ static void handler(void *opaque, const vmk_http_req *req, vmk_http_resp *resp)
     atomic_fetch_add(&g_calls, 1);
     if (!strcmp(req->path, "/err")) { vmk_http_error(resp, 400, "bad \"thing\" %d", 7); return; }
     if (!strcmp(req->path, "/none")) { resp->status = 204; return; }
-    if (!strcmp(req->path, "/sleep")) { usleep(300000); resp->status = 204; return; }
+    if (!strcmp(req->path, "/sleep")) { usleep(500000); resp->status = 204; return; }
     size_t n = strlen(req->method) + strlen(req->path) + strlen(req->query) + req->body_len + 16;
     resp->body = vmk_xmalloc(n);
     snprintf(resp->body, n, "%s|%s|%s|%s", req->method, req->path, req->query, req->body);
@@ -182,7 +182,7 @@ int main(void)
     TEST_END();
 
     TEST_BEGIN("http: a slow client times out (408) without blocking other connections");
-    vmk_http_read_timeout_ms = 500;
+    vmk_http_read_timeout_ms = 1500;
     int slow = connect_raw(sock);
     send_str(slow, "GET / HTTP/1.1\r\nHost: sl");
     struct slow_arg fa = { .sock = sock };
@@ -190,12 +190,12 @@ int main(void)
     pthread_create(&th, NULL, fast_client, &fa);
     pthread_join(th, NULL);
     CHECK_EQ_U64(fa.status, 200);
-    CHECK(fa.ms < 400);
+    CHECK(fa.ms < 1000);                     /* long before the slow one times out */
     uint64_t t0 = vmk_now_ns();
-    r = recv_until(slow, NULL, 3000);
+    r = recv_until(slow, NULL, 5000);
     uint64_t waited = (vmk_now_ns() - t0) / 1000000;
     CHECK(strncmp(r, "HTTP/1.1 408 ", 13) == 0);
-    CHECK(waited < 1500);
+    CHECK(waited < 3000);
     close(slow);
     vmk_http_read_timeout_ms = 10000;
     TEST_END();
@@ -212,7 +212,7 @@ int main(void)
         CHECK(strncmp(r, "HTTP/1.1 204 ", 13) == 0 && !strstr(r, "Content-Length"));
         close(fds[i]);
     }
-    CHECK((vmk_now_ns() - c0) / 1000000 < 1000);
+    CHECK((vmk_now_ns() - c0) / 1000000 < 1500);   /* one after the other would take 2 s */
     TEST_END();
 
     TEST_BEGIN("http: client errors: no server, timeout");
@@ -232,7 +232,7 @@ int main(void)
     t0 = vmk_now_ns();
     vmk_http_server_free(s);
     uint64_t free_ms = (vmk_now_ns() - t0) / 1000000;
-    CHECK(free_ms < 1000);
+    CHECK(free_ms < 1500);
     r = recv_until(busy, NULL, 1000);
     CHECK(strncmp(r, "HTTP/1.1 204 ", 13) == 0);   /* the request in progress got its answer */
     close(busy);

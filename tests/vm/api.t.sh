@@ -155,6 +155,8 @@ bad balloon_unsupported PUT /balloon '{"amount_mib": 1}'
 bad test_hook_disabled  PUT /vmkit/test/forbidden-syscall '{}' 404
 bad bad_state           PATCH /vm '{"state": "Frozen"}'
 bad migrate_no_dest     PUT /vmkit/migrate '{"destination": "127.0.0.1:1"}'
+api "$S" GET /vmkit/migration
+grep -q '"phase":"failed"' <<<"$BODY" && pass migration_status_failed || fail migration_status_failed "$CODE $BODY"
 api "$S" GET /
 [ "$CODE" = 200 ] && grep -q '"state":"Running"' <<<"$BODY" && pass still_answers_after_bad_requests || fail still_answers_after_bad_requests "$CODE $BODY"
 
@@ -221,6 +223,22 @@ api "$S" PUT /actions '{"action_type": "InstanceStart"}'; c1=$CODE
 wait "$PID_h"; rc=$?
 [ "$c1" = 204 ] && [ $rc = 0 ] && grep -q "^06:00:ac:10:00:02" "$T/h.con" && pass guest_mac_applied \
   || fail guest_mac_applied "start $c1 rc=$rc: $(grep -A1 VMKIT-RUN-BEGIN "$T/h.con" | tr '\r\n' '  ')"
+
+# ---- 8c. vmkit_arch x86_64 selects the KVM engine (the freestanding test guest of make kvm-guests) ----
+XK=$ROOT/build/kvm-guests/hello.bzimage
+if [ ! -f "$XK" ]; then echo "SKIP api_x86_64_engine: $XK not built (make kvm-guests)"
+elif [ ! -w /dev/kvm ]; then echo "SKIP api_x86_64_engine: /dev/kvm not usable"
+else
+  S=$T/x.sock
+  start_vmm x --api-sock "$S" --console stdio
+  wait_for 10 test -S "$S"
+  api "$S" PATCH /machine-config '{"vmkit_arch": "x86_64", "mem_size_mib": 64}'; c1=$CODE
+  api "$S" PUT /boot-source "{\"kernel_image_path\": \"$XK\"}"; c2=$CODE
+  api "$S" PUT /actions '{"action_type": "InstanceStart"}'; c3=$CODE
+  wait "$PID_x"; rc=$?
+  [ "$c1$c2$c3" = 204204204 ] && [ $rc = 0 ] && grep -q "vmkit-x86 hello" "$T/x.con" && pass x86_64_engine \
+    || fail x86_64_engine "$c1 $c2 $c3 rc=$rc $(tail -n 2 "$T/x.con" "$T/x.err" | tr '\r\n' '  ')"
+fi
 
 # ---- 9. live migration to `vmkit run --incoming` ----
 if command -v python3 >/dev/null; then
