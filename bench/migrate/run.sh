@@ -9,18 +9,20 @@
 #  - QEMU: qemu-system-riscv64 -M virt (TCG) source and an `-incoming tcp:` destination on loopback;
 #    HMP `migrate -d`, then `info migrate` for "total time" and "downtime" (QEMU's defaults: 300 ms
 #    downtime limit, 32 MiB/s... bandwidth raised to unlimited here so that only the algorithm differs).
-# Not a test: it never fails on slowness. Usage: bench/migrate/run.sh [--sizes "256 1024"]
+# Each case runs N times (-n, default 3), vmkit and QEMU alternating; the table shows medians.
+# Not a test: it never fails on slowness. Usage: bench/migrate/run.sh [-n N] [--sizes "256 1024"]
 #   [--workloads "idle dirty"] [--vmkit-only|--qemu-only]. Env: VMKIT_IMAGES, QEMU.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 IMG=${VMKIT_IMAGES:-$ROOT/build/images}
 QEMU=${QEMU:-qemu-system-riscv64}
-SIZES="256 1024" WORKLOADS="idle dirty" DO_V=1 DO_Q=1
+SIZES="256 1024" WORKLOADS="idle dirty" DO_V=1 DO_Q=1 N=3
 while [ $# -gt 0 ]; do
   case "$1" in
+    -n) N=$2; shift ;;
     --sizes) SIZES=$2; shift ;; --workloads) WORKLOADS=$2; shift ;;
     --vmkit-only) DO_Q=0 ;; --qemu-only) DO_V=0 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "bench/migrate/run.sh: unknown option $1"; exit 1 ;;
   esac; shift
 done
@@ -101,6 +103,7 @@ qemu_one() {
 }
 
 RES=$W/results
+for rep in $(seq "$N"); do
 for mem in $SIZES; do
   for wl in $WORKLOADS; do
     warm=4; [ "$wl" = dirty ] && warm=10
@@ -114,16 +117,20 @@ for mem in $SIZES; do
     fi
   done
 done
+done
 
-# ratios vmkit/qemu per case
-if [ $DO_V = 1 ] && [ $DO_Q = 1 ]; then
-  echo
-  printf '%-16s %12s %12s %8s   %12s %12s %8s\n' case vmkit_total qemu_total ratio vmkit_down qemu_down ratio
-  awk '
-    { split($2,m,"="); split($3,w,"="); key=m[2]" "w[2]; vm=$1
-      for (i=4;i<=NF;i++) { split($i,kv,"="); v[vm,key,kv[1]]=kv[2] } keys[key]=1 }
-    END { for (k in keys) {
-      vt=v["vmkit",k,"total_ms"]; qt=v["qemu",k,"total_ms"]; vd=v["vmkit",k,"downtime_ms"]; qd=v["qemu",k,"downtime_ms"]
-      rt=(qt+0>0 && vt!="") ? sprintf("%.2f",vt/qt) : "-"; rd=(qd+0>0 && vd!="") ? sprintf("%.3f",vd/qd) : "-"
-      printf "%-16s %12s %12s %8s   %12s %12s %8s\n", k, vt, qt, rt, vd, qd, rd } }' "$RES" | sort
-fi
+# medians per case (ms), and vmkit/qemu ratios
+echo
+printf '%-14s %11s %11s %7s   %11s %11s %7s\n' "case (N=$N)" vmkit_total qemu_total ratio vmkit_down qemu_down ratio
+awk '
+  function med(vm, k, f,   n, i, j, t, a) {
+    n = cnt[vm, k]; if (!n) return ""
+    for (i = 1; i <= n; i++) a[i] = val[vm, k, f, i] + 0
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+  $0 ~ /total_ms=[0-9]/ { split($2, m, "="); split($3, w, "="); k = m[2] " " w[2]; vm = $1; keys[k] = 1
+    c = ++cnt[vm, k]; for (i = 4; i <= NF; i++) { split($i, kv, "="); val[vm, k, kv[1], c] = kv[2] } }
+  END { for (k in keys) {
+    vt = med("vmkit", k, "total_ms"); qt = med("qemu", k, "total_ms"); vd = med("vmkit", k, "downtime_ms"); qd = med("qemu", k, "downtime_ms")
+    rt = (qt + 0 > 0 && vt != "") ? sprintf("%.2f", vt / qt) : "-"; rd = (qd + 0 > 0 && vd != "") ? sprintf("%.2f", vd / qd) : "-"
+    printf "%-14s %11s %11s %7s   %11s %11s %7s\n", k, vt, qt, rt, vd, qd, rd } }' "$RES" | sort -k1,1n -k2,2
