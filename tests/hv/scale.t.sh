@@ -11,6 +11,7 @@ IMG=${VMKIT_IMAGES:-$ROOT/build/images}
 N=hv_scale
 NVM=${HV_SCALE_VMS:-20}
 NCYC=${HV_SCALE_CYCLES:-200}
+HV_SCALE_JAIL=${HV_SCALE_JAIL---no-jail}   # HV_SCALE_JAIL= (empty): jailed VMMs
 if [ ! -x "$VMKIT" ]; then echo "SKIP $N: $VMKIT not built"; exit 0; fi
 if [ ! -f "$IMG/Image" ]; then echo "SKIP $N: no guest image $IMG/Image (run make images)"; exit 0; fi
 if [ "$(id -u)" != 0 ]; then echo "SKIP $N: needs root (cgroups)"; exit 0; fi
@@ -34,7 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 V() { timeout 120 "$VMKIT" "$@"; }
-if ! "$VMKIT" serve --sock "$VMKIT_SOCK" --state-dir "$T/state" --no-jail --overcommit-cpu 16 2>"$T/err"; then
+if ! "$VMKIT" serve --sock "$VMKIT_SOCK" --state-dir "$T/state" $HV_SCALE_JAIL --overcommit-cpu 16 2>"$T/err"; then
   echo "FAIL hv_scale_daemon: $(cat "$T/err")"; exit 0
 fi
 CGB=$(curl -s --unix-socket "$VMKIT_SOCK" http://d/host | sed -n 's/.*"cgroup_base":"\([^"]*\)".*/\1/p')
@@ -64,6 +65,7 @@ fi
 rss=0
 for i in $(seq $NVM); do
   p=$(V inspect $P-$i | sed -n 's/^\t"vmm_pid":\t\([0-9]*\),$/\1/p')
+  [ -z "$HV_SCALE_JAIL" ] && p=$(tr -d ' ' <"/proc/$p/task/$p/children" 2>/dev/null)
   r=$(awk '/VmRSS/ {print $2}' /proc/$p/status 2>/dev/null); rss=$((rss + ${r:-0}))
 done
 echo "mean VMM RSS of a booted 64 MiB guest: $((rss / NVM / 1024)) MiB"
