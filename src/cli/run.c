@@ -493,7 +493,7 @@ static int run_main(int argc, char **argv)
         if (!S_ISDIR(st.st_mode)) return bad("--restore '%s': not a snapshot directory", restore);
     }
 
-    bool api_wait = api_sock && !start;        /* the images may come later, through the API */
+    bool api_wait = api_sock && !start && !sources;   /* the images may come later, through the API */
     bool no_initrd = cfg.initrd && !strcmp(cfg.initrd, "none");
     if (no_initrd) cfg.initrd = NULL;
     if (net_none && cfg.nnets) return bad("--net none cannot be combined with other --net options");
@@ -610,7 +610,8 @@ static int run_main(int argc, char **argv)
     if (api_sock) {
         vmk_api_opts ao = { .sock_path = api_sock, .vm_id = name, .initial = &cfg, .x86_kernel = x86_kernel,
                             .x86_initrd = x86_initrd, .x86_cmdline = X86_CMDLINE,
-                            .test_forbidden_syscall = jail_dir ? vmk_jail_test_forbidden_syscall : NULL };
+                            .test_forbidden_syscall = jail_dir ? vmk_jail_test_forbidden_syscall : NULL,
+                            .external_start = !api_wait };
         if (!(api = vmk_api_new(&ao, err, sizeof(err)))) return bad("--api-sock: %s", err);
         g_api = api;
     }

@@ -1152,6 +1152,7 @@ vmk_api *vmk_api_new(const vmk_api_opts *o, char *err, size_t errlen)
     a->x86_cmdline = dup0(o->x86_cmdline);
     a->test_hook = o->test_forbidden_syscall;
     a->metrics_fd = -1;
+    a->st = o->external_start ? ST_BUSY : ST_IDLE;
     pthread_mutex_init(&a->mu, NULL);
     pthread_mutex_init(&a->ctl, NULL);
     pthread_cond_init(&a->cv, NULL);

@@ -166,6 +166,8 @@ typedef struct vmk_api_opts {
     const char *x86_kernel, *x86_initrd, *x86_cmdline;
     const char *restore_console;         /* console spec for PUT /snapshot/load (default: initial's) */
     void (*test_forbidden_syscall)(void);   /* PUT /vmkit/test/forbidden-syscall (VMKIT_TEST_HOOKS=1) */
+    bool external_start;                 /* the caller builds the VM (--start, --restore, --incoming):
+                                          * configuration, InstanceStart and loads are refused */
 } vmk_api_opts;
 /* Listens; NULL with a one-line err (bad socket path, ...). */
 vmk_api *vmk_api_new(const vmk_api_opts *o, char *err, size_t errlen);
