@@ -7,6 +7,10 @@
 #include "hv.h"
 #include "../base/base.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
 #include <linux/fs.h>
 #include <linux/if_tun.h>
 #include <sched.h>
@@ -17,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -164,6 +169,53 @@ static int kind_bit(const char *kind)
     return -1;
 }
 
+static scmp_filter_ctx build(int k, bool kvm, char *err, size_t errlen)
+{
+    scmp_filter_ctx c = seccomp_init(SCMP_ACT_KILL_PROCESS);
+    if (!c) {
+        vmk_seterr(err, errlen, "seccomp: cannot create a filter");
+        return NULL;
+    }
+    int e = seccomp_rule_add(c, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+    for (size_t i = 0; !e && i < sizeof(rules) / sizeof(rules[0]); i++)
+        if (rules[i].kinds & k) e = add_rule(c, &rules[i]);
+    if (!e) e = add_ioctls(c, (unsigned)k, kvm);
+    if (e) {
+        vmk_seterr(err, errlen, "seccomp: building a filter: %s", strerror(-e));
+        seccomp_release(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Compiled programs per [kvm][kind], made on a kind's first install and kept: installing it on
+ * later threads (an API thread per connection) is then two syscalls, no libseccomp work. */
+static struct sock_filter *g_prog[2][4];
+static unsigned short g_prog_len[2][4];
+
+static int kind_index(int k) { return k == K_VCPU ? 0 : k == K_IO ? 1 : k == K_API ? 2 : 3; }
+
+static void precompile(int k, bool kvm)
+{
+    int i = kind_index(k), pfd[2];
+    if (g_prog[kvm][i]) return;
+    scmp_filter_ctx c = build(k, kvm, NULL, 0);
+    if (!c) return;
+    if (pipe2(pfd, O_CLOEXEC) == 0) {
+        static uint8_t buf[65536];           /* a pipe's default capacity; our programs are ~2 KiB */
+        fcntl(pfd[1], F_SETFL, O_NONBLOCK);
+        ssize_t n = seccomp_export_bpf(c, pfd[1]) == 0 ? read(pfd[0], buf, sizeof(buf)) : -1;
+        if (n > 0 && n % sizeof(struct sock_filter) == 0 && n / sizeof(struct sock_filter) <= BPF_MAXINSNS) {
+            g_prog[kvm][i] = vmk_xmalloc((size_t)n);
+            memcpy(g_prog[kvm][i], buf, (size_t)n);
+            g_prog_len[kvm][i] = (unsigned short)(n / sizeof(struct sock_filter));
+        }
+        close(pfd[0]);
+        close(pfd[1]);
+    }
+    seccomp_release(c);
+}
+
 int vmk_seccomp_install(const char *kind, bool engine_kvm, char *err, size_t errlen)
 {
     int k = kind_bit(kind);
@@ -171,21 +223,22 @@ int vmk_seccomp_install(const char *kind, bool engine_kvm, char *err, size_t err
         vmk_seterr(err, errlen, "seccomp: unknown thread kind '%s'", kind ? kind : "(null)");
         return -1;
     }
-    scmp_filter_ctx c = seccomp_init(SCMP_ACT_KILL_PROCESS);
-    if (!c) {
-        vmk_seterr(err, errlen, "seccomp: cannot create a filter");
+    int i = kind_index(k);
+    static pthread_mutex_t mtx = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&mtx);
+    precompile(k, engine_kvm);
+    pthread_mutex_unlock(&mtx);
+    if (g_prog[engine_kvm][i]) {
+        struct sock_fprog prog = { .len = g_prog_len[engine_kvm][i], .filter = g_prog[engine_kvm][i] };
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+            syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0)
+            return 0;
+        vmk_seterr(err, errlen, "seccomp: loading the '%s' filter: %s", kind, strerror(errno));
         return -1;
     }
-    int e = seccomp_rule_add(c, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-    for (size_t i = 0; !e && i < sizeof(rules) / sizeof(rules[0]); i++)
-        if (rules[i].kinds & k) e = add_rule(c, &rules[i]);
-    if (!e) e = add_ioctls(c, (unsigned)k, engine_kvm);
-    if (e) {
-        vmk_seterr(err, errlen, "seccomp: building the '%s' filter: %s", kind, strerror(-e));
-        seccomp_release(c);
-        return -1;
-    }
-    e = seccomp_load(c);
+    scmp_filter_ctx c = build(k, engine_kvm, err, errlen);
+    if (!c) return -1;
+    int e = seccomp_load(c);
     seccomp_release(c);
     if (e) {
         vmk_seterr(err, errlen, "seccomp: loading the '%s' filter: %s", kind, strerror(-e));
