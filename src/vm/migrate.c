@@ -32,12 +32,14 @@
  *   ERROR (7)      str message: the destination gave up (the source reports it and keeps running).
  * The source also sends ERROR before closing when it gives up, so the destination can say why.
  *
- * Source algorithm: with the engine briefly paused, start the dirty log and let the engine forget its
+ * Source algorithm: with the VM briefly paused, start the dirty log and let the engine forget its
  * cached writable translations (dirty_sync), resume, then send all of RAM while the guest runs
  * (each page is copied out of guest RAM before its CRC is taken; a page written meanwhile is in the
- * log and goes again; pages the host never mapped, per /proc/self/pagemap, go as zero pages unread). Rounds: pause the engine, dirty_sync, harvest, resume, send those pages;
- * iteration stops when at most max_downtime_pages are dirty, after max_rounds, or when the set stops
- * shrinking. Final phase: vmk_vm_pause (vCPUs and devices), last harvest, pages, state, END, then wait
+ * log and goes again; pages the host never mapped, per /proc/self/pagemap, go as zero pages unread).
+ * Rounds: pause the VM (vCPUs and the I/O loop: devices mark a page before writing it, so a harvest
+ * must not split the two), dirty_sync, harvest, resume, send those pages; iteration stops when at
+ * most max_downtime_pages are dirty, after max_rounds, or when the set stops shrinking; the VM then
+ * stays paused for the final phase: last harvest, pages, (disks), state, END, then wait
  * (10 s) for ACK. Any error, EOF, ERROR or timeout resumes the VM here. Downtime = time paused in the
  * final phase until ACK. The dirty log is shared with diff snapshots: pages harvested here are given
  * back to the log when the migration fails and a snapshot base exists. */
@@ -740,12 +742,14 @@ int vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *opts, vmk_mi
     vmk_sb_free(&cb);
     if (k < 0) { src_ioerr(&s, "the configuration"); goto fail; }
 
-    /* start the log (keeping what a snapshot base had logged so far) with the engine parked */
-    vm->eng->pause(vm->e);
+    /* start the log (keeping what a snapshot base had logged so far) with the VM paused. Devices
+     * mark a page before they write it, so every harvest happens with the I/O loop parked too:
+     * a page marked, harvested and copied before the device's write lands would be lost. */
+    vmk_vm_pause(vm);
     if (log_was_on) { vm->eng->dirty_sync(vm->e); vmk_mem_log_harvest(&vm->mem, s.given, false); }
     else vmk_mem_log_start(&vm->mem);
     vm->eng->dirty_sync(vm->e);
-    vm->eng->resume(vm->e);
+    vmk_vm_resume(vm);
 
     /* round 1: all of RAM, the guest running */
     p->round = 1;
@@ -759,8 +763,8 @@ int vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *opts, vmk_mi
     unsigned grow = 0;
     for (unsigned round = 2;; round++) {
         uint64_t tstop = vmk_now_ns();
-        vm->eng->pause(vm->e);
-        vmk_debug("migrate: +%.2f ms engine paused (took %.2f ms)", (vmk_now_ns() - t0) / 1e6, (vmk_now_ns() - tstop) / 1e6);
+        vmk_vm_pause(vm);
+        vmk_debug("migrate: +%.2f ms paused (took %.2f ms)", (vmk_now_ns() - t0) / 1e6, (vmk_now_ns() - tstop) / 1e6);
         vm->eng->dirty_sync(vm->e);
         uint64_t n = src_harvest(&s, false);
         uint64_t now = vmk_now_ns();
@@ -769,14 +773,12 @@ int vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *opts, vmk_mi
         tr = now;
         if (n >= prev) grow++;
         bool last = n <= o.max_downtime_pages || round > o.max_rounds || grow >= 2;
-        if (last) {
-            vmk_vm_pause(vm);           /* vCPUs and devices; the engine is parked already */
-            tpause = tstop;             /* the guest stopped at the harvest */
+        if (last) {                     /* stay paused: the guest stopped at this harvest */
+            tpause = tstop;
             paused = true;
+            break;
         }
-        vm->eng->resume(vm->e);
-        if (last) vmk_debug("migrate: +%.2f ms VM paused", (vmk_now_ns() - t0) / 1e6);
-        if (last) break;
+        vmk_vm_resume(vm);
         p->round = round;
         progress(&s, "dirty");
         if (src_send_bits(&s) < 0 || src_round_end(&s, round, n) < 0 || src_wait_round(&s, round) < 0) goto fail;
