@@ -1,11 +1,137 @@
 /* test_snapshot.c — unit tests of the snapshot state-file framing (src/vm/snapshot.c, vm_impl.h):
  * round trip, truncation at every byte, every single-bit flip, wrong version/engine/magic, and the
- * restore entry point's messages for directories that are not (valid) snapshots. */
+ * restore entry point's messages for directories that are not (valid) snapshots. With the default
+ * guest images (build/images or $VMKIT_IMAGES): an exact round trip in process — a busy guest is
+ * snapshotted (full, then diff) and each restore holds byte-identical RAM, engine state and device
+ * state; a restore started paused retires no instruction until resumed. */
 #include "../test.h"
 #include "vm/vm_impl.h"
+#include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+static void *run_thread(void *vm) { vmk_vm_run(vm); return NULL; }
+static uint64_t instret(vmk_vm *vm) { vmk_vm_stats st; vmk_vm_get_stats(vm, &st); return st.instret; }
+
+/* Same RAM, engine state and device state (both VMs paused or not yet run). */
+static int same_machine(vmk_vm *a, vmk_vm *b, char *why, size_t n)
+{
+    if (a->mem.size != b->mem.size || memcmp(a->mem.host, b->mem.host, a->mem.size)) {
+        uint64_t off = 0;
+        while (off < a->mem.size && a->mem.host[off] == b->mem.host[off]) off++;
+        snprintf(why, n, "RAM differs at offset 0x%llx", (unsigned long long)off);
+        return -1;
+    }
+    vmk_sbuf x = { 0 }, y = { 0 };
+    a->eng->save(a->e, &x);
+    b->eng->save(b->e, &y);
+    int r = x.len == y.len && !memcmp(x.data, y.data, x.len) ? 0 : -1;
+    if (r) {
+        size_t off = 0;
+        while (off < x.len && off < y.len && x.data[off] == y.data[off]) off++;
+        snprintf(why, n, "engine state differs (%zu vs %zu bytes, first at %zu)", x.len, y.len, off);
+    }
+    for (unsigned i = 0; !r && i < a->ndevs && i < b->ndevs; i++) {
+        x.len = y.len = 0;
+        virtio_dev_save(a->devs[i], &x);
+        virtio_dev_save(b->devs[i], &y);
+        if (x.len != y.len || memcmp(x.data, y.data, x.len)) {
+            snprintf(why, n, "device %u (%s) state differs", i, virtio_dev_name(a->devs[i]));
+            r = -1;
+        }
+    }
+    vmk_sb_free(&x);
+    vmk_sb_free(&y);
+    return r;
+}
+
+static void round_trip_guest(void)
+{
+    const char *img = getenv("VMKIT_IMAGES") ? getenv("VMKIT_IMAGES") : "build/images";
+    char k[512], i[512], b[512], d[512], why[200], err[VMK_ERRLEN];
+    snprintf(k, sizeof k, "%s/Image", img);
+    snprintf(i, sizeof i, "%s/initramfs.cpio.gz", img);
+    snprintf(b, sizeof b, "%s/fw_dynamic.bin", img);
+    snprintf(d, sizeof d, "%s/disk.ext4", img);
+    if (access(k, R_OK) || access(i, R_OK) || access(b, R_OK) || access(d, R_OK)) {
+        SKIP("snapshot_guest_round_trip_exact", "no guest images (make images)");
+        return;
+    }
+    char dir[] = "/tmp/vmk-snapguest.XXXXXX", s1[600], s2[600], disk[600], cmd[1200];
+    if (!mkdtemp(dir)) return;
+    snprintf(s1, sizeof s1, "%s/full", dir);
+    snprintf(s2, sizeof s2, "%s/diff", dir);
+    snprintf(disk, sizeof disk, "%s/disk.ext4", dir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", d, disk);
+    if (system(cmd) != 0) return;
+    vmk_vm_config c;
+    memset(&c, 0, sizeof(c));
+    c.engine = VMK_ENGINE_RISCV;
+    c.mem_size = 64ull << 20;
+    c.ncpus = 1;
+    c.bios = b; c.kernel = k; c.initrd = i; c.console = "null";
+    /* "while :; do i=$((i+1)); done": always running */
+    c.cmdline = "console=ttyS0 vmkit.net=0 vmkit.run=b64:d2hpbGUgOjsgZG8gaT0kKChpKzEpKTsgZG9uZQ==";
+    c.disks[0].path = disk; c.disks[0].readonly = true; c.ndisks = 1;   /* shared by the restores */
+    c.nets[0] = "user"; c.nnets = 1;
+
+    TEST_BEGIN("snapshot_guest_round_trip_exact");
+    vmk_vm *vm = vmk_vm_new(&c, err, sizeof(err)), *r1 = NULL, *r2 = NULL;
+    CHECK(vm != NULL);
+    if (!vm) { printf("  %s\n", err); TEST_END(); return; }
+    vmk_snapshot_opts full = { .leave_paused = true }, diff = { .diff = true, .leave_paused = true };
+    CHECK(vmk_vm_snapshot(vm, s1, &full, err, sizeof(err)) < 0 && strstr(err, "not running"));
+    pthread_t t;
+    pthread_create(&t, NULL, run_thread, vm);
+    usleep(1500000);
+    CHECK(vmk_vm_snapshot(vm, s1, &diff, err, sizeof(err)) < 0 && strstr(err, "take a full snapshot first"));
+    CHECK(vmk_vm_snapshot(vm, s1, &full, err, sizeof(err)) == 0);
+    CHECK(vmk_vm_is_paused(vm));
+    vmk_restore_opts ro = { .console = "null" };
+    r1 = vmk_vm_restore(s1, &ro, err, sizeof(err));
+    CHECK(r1 != NULL);
+    if (!r1) printf("  %s\n", err);
+    if (r1) {
+        CHECK(same_machine(vm, r1, why, sizeof why) == 0);
+        if (why[0]) printf("  full: %s\n", why);
+    }
+    /* a diff after the guest ran on */
+    vmk_vm_resume(vm);
+    usleep(300000);
+    why[0] = 0;
+    CHECK(vmk_vm_snapshot(vm, s1, &diff, err, sizeof(err)) < 0 && strstr(err, "other than its parent"));
+    CHECK(vmk_vm_snapshot(vm, s2, &diff, err, sizeof(err)) == 0);
+    ro.start_paused = true;
+    r2 = vmk_vm_restore(s2, &ro, err, sizeof(err));
+    CHECK(r2 != NULL);
+    if (r2) {
+        CHECK(same_machine(vm, r2, why, sizeof why) == 0);
+        if (why[0]) printf("  diff: %s\n", why);
+        /* started paused: no instruction until resumed */
+        pthread_t t2;
+        uint64_t i0 = instret(r2);
+        pthread_create(&t2, NULL, run_thread, r2);
+        usleep(200000);
+        CHECK_EQ_U64(instret(r2), i0);
+        CHECK(vmk_vm_is_paused(r2));
+        vmk_vm_resume(r2);
+        usleep(200000);
+        CHECK(instret(r2) > i0);
+        vmk_vm_request_stop(r2, 0);
+        pthread_join(t2, NULL);
+    }
+    vmk_vm_resume(vm);
+    vmk_vm_request_stop(vm, 0);
+    pthread_join(t, NULL);
+    vmk_vm_free(vm);
+    vmk_vm_free(r1);
+    vmk_vm_free(r2);
+    TEST_END();
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) printf("  cannot remove %s\n", dir);
+}
 
 static void build(vmk_sbuf *b, const char *engine, uint32_t *crc)
 {
@@ -167,5 +293,6 @@ int main(void)
     TEST_END();
 
     vmk_sb_free(&b);
+    round_trip_guest();
     TEST_EXIT();
 }
