@@ -200,7 +200,7 @@ static int get_uint(cJSON *o, const char *k, bool required, uint64_t lo, uint64_
         return -1;
     }
     if (v->valuedouble < (double)lo || v->valuedouble > (double)hi) {
-        vmk_seterr(err, errlen, "field '%s' = %.0f is out of range (%llu..%llu)", k, v->valuedouble,
+        vmk_seterr(err, errlen, "field '%s' = %.6g is out of range (%llu..%llu)", k, v->valuedouble,
                    (unsigned long long)lo, (unsigned long long)hi);
         return -1;
     }
