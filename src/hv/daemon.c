@@ -558,6 +558,12 @@ static void add_vm(const hv_def *d, const hv_rt *rt)    /* lock held; takes d */
     *pp = v;
 }
 
+/* The VM's sockets (<state>/vms/NAME/root/console.sock) must fit a unix socket path. */
+static bool name_fits(const char *name)
+{
+    return strlen(D.state_dir) + strlen(name) + sizeof("/vms//root/console.sock") <= 108;
+}
+
 static void h_create(const vmk_http_req *req, vmk_http_resp *resp)
 {
     cJSON *j = parse_body(req, resp, true);
@@ -567,6 +573,11 @@ static void h_create(const vmk_http_req *req, vmk_http_resp *resp)
     int rc = hv_def_from_json(j, &d, D.images_root, err, sizeof(err));
     cJSON_Delete(j);
     if (rc < 0) { reply_err(resp, 400, "%s", err); return; }
+    if (!name_fits(d.name)) {
+        reply_err(resp, 400, "VM name '%s' is too long for socket paths under %s", d.name, D.state_dir);
+        hv_def_free(&d);
+        return;
+    }
     if (find(d.name)) {
         reply_err(resp, 409, "a VM named '%s' already exists", d.name);
         hv_def_free(&d);
@@ -950,6 +961,7 @@ static void h_restore(const vmk_http_req *req, vmk_http_resp *resp, bool clone)
         hv_def d;
         if (hv_def_from_json(defj, &d, D.images_root, err, sizeof(err)) < 0) { status = 400; break; }
         if (find(name)) { hv_def_free(&d); snprintf(err, sizeof(err), "a VM named '%s' already exists", name); status = 409; break; }
+        if (!name_fits(name)) { hv_def_free(&d); snprintf(err, sizeof(err), "VM name '%s' is too long here", name); status = 400; break; }
         if (admit(&d, err, sizeof(err)) < 0) { hv_def_free(&d); status = 409; break; }
         hv_rt rt = { .state = "created" };
         if (hv_db_insert(D.db, &d, &rt, err, sizeof(err)) < 0) { hv_def_free(&d); status = 500; break; }
@@ -1091,6 +1103,9 @@ static void mig_accept_one(int fd)
     pthread_mutex_lock(&D.lock);
     if (find(d.name)) {
         snprintf(err, sizeof(err), "a VM named '%s' already exists on the destination", d.name);
+        rc = -1;
+    } else if (!name_fits(d.name)) {
+        snprintf(err, sizeof(err), "VM name '%s' is too long for the destination's state directory", d.name);
         rc = -1;
     } else if (admit(&d, err, sizeof(err)) < 0) {
         rc = -1;

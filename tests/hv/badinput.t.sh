@@ -69,6 +69,7 @@ expect 400 "'mem_mib' = 1 is out of range" POST /vms "{\"name\":\"$P-x\",\"mem_m
 expect 400 "invalid VM name" POST /vms '{"name":"../etc"}' name_traversal
 expect 400 "invalid VM name" POST /vms '{"name":"Bad Name"}' name_chars
 expect 400 "missing field 'name'" POST /vms '{"vcpus":1}' no_name
+expect 400 "too long for socket paths" POST /vms "{\"name\":\"$P-$(printf 'x%.0s' $(seq 55))\"}" name_too_long_for_sockets
 expect 400 "must be absolute" POST /vms "{\"name\":\"$P-x\",\"disks\":[{\"path\":\"disk.img\"}]}" relative_drive
 expect 400 "contains '.' or '..'" POST /vms "{\"name\":\"$P-x\",\"disks\":[{\"path\":\"$T/images/../outside/disk.img\"}]}" dotdot_drive
 expect 400 "outside the allowed root" POST /vms "{\"name\":\"$P-x\",\"disks\":[{\"path\":\"$T/outside/disk.img\"}]}" drive_outside_root
