@@ -344,6 +344,34 @@ int main(void)
     vmk_mem_free(&fm);
     TEST_END();
 
+    /* A real Linux bzImage (the x86-64 guest kernel, when `make images-x86` built it). */
+    const char *real = "build/images/x86_64/bzImage";
+    if (access(real, R_OK) != 0) {
+        SKIP("kvm_boot_real_linux", "no build/images/x86_64/bzImage (make images-x86)");
+    } else {
+        TEST_BEGIN("kvm_boot_real_linux");
+        CHECK(x86_check_kernel(real, err, sizeof err) == 0);
+        vmk_mem lm;
+        CHECK(vmk_mem_init(&lm, 0, 256ull << 20, err, sizeof err) == 0);
+        cfg = (x86_boot_cfg){ .kernel = real, .initrd = ipath, .cmdline = "console=ttyS0", .ncpus = 2 };
+        rc = x86_boot_load(&lm, &cfg, &bi, err, sizeof err);
+        CHECK(rc == 0);
+        if (rc) printf("  load: %s\n", err);
+        const uint8_t *z = vmk_mem_ptr(&lm, X86_ZERO_PAGE_ADDR, 4096);
+        if (rc == 0 && z) {
+            CHECK(ld(z + X86_BP_VERSION, 2) >= 0x20f);
+            CHECK(ld(z + X86_BP_XLOADFLAGS, 2) & X86_XLF_KERNEL_64);
+            uint64_t init = ld(z + X86_BP_INIT_SIZE, 4), pref = ld(z + X86_BP_PREF_ADDRESS, 8);
+            CHECK(init > (1u << 20) && pref >= 0x100000);
+            CHECK(bi.initrd_addr >= pref + init);                       /* clear of the decompressor */
+            printf("  real bzImage: protocol 0x%llx, pref_address 0x%llx, init_size 0x%llx, initrd at 0x%llx\n",
+                   (unsigned long long)ld(z + X86_BP_VERSION, 2), (unsigned long long)pref,
+                   (unsigned long long)init, (unsigned long long)bi.initrd_addr);
+        }
+        vmk_mem_free(&lm);
+        TEST_END();
+    }
+
     char cmdbuf[400];
     snprintf(cmdbuf, sizeof cmdbuf, "rm -rf '%s'", tmpdir);
     if (system(cmdbuf) != 0) printf("  (could not remove %s)\n", tmpdir);
