@@ -10,7 +10,9 @@
 # keeps counting; the source killed -9 mid-stream -> the destination exits non-zero with a clear
 # error; a destination that refuses the device state of a VM with a disk -> the source locks its
 # disk again and keeps running. Also a migration with a writable disk on shared storage (the same
-# file). Needs root (netns); SKIPs otherwise.
+# file), with the disk copied in the stream (copy_disks), and of a guest rewriting 24 MiB of page
+# cache per loop and checking each copy (several dirty rounds; no copy may differ after the move).
+# Needs root (netns); SKIPs otherwise.
 set -u
 ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 VMKIT=${VMKIT:-$ROOT/build/vmkit}
@@ -123,6 +125,33 @@ else
   tail -n 3 "$W/s1.out" | sed 's/^/    source: /'
 fi
 { kill -9 $DPID; wait $DPID; } 2>/dev/null
+
+# ---------------- 1a. a guest rewriting 8 MiB of page cache in a loop, checking each copy ----------------
+GCMDX='dd if=/dev/urandom of=/tmp/a bs=1M count=8 2>/dev/null; s=$(md5sum </tmp/a); i=0; while :; do cp /tmp/a /tmp/c; cp /tmp/c /tmp/b; cp /tmp/a /tmp/c; i=$((i+1)); if [ "$(md5sum </tmp/b)" = "$s" ]; then echo "CNT $i ${s%% *}"; else echo "BAD $i"; fi; done'
+B64X=$(printf '%s' "$GCMDX" | base64 -w0)
+VMKIT_LOG=info ip netns exec $NSA "$VMKIT" run --name s1a --api-sock "$W/s1a.api" --start --mem 128M --net none \
+   --console "socket=$W/s1a.con,log=$W/s1a.log" --append "vmkit.net=0 vmkit.run=b64:$B64X" >"$W/s1a.out" 2>&1 </dev/null &
+SPID=$!; PIDS+=($SPID)
+if wait_count "$W/s1a.log" 3 120; then
+  PORT=42$((RANDOM % 900 + 100))
+  start_dest d1a $PORT || fail migrate_dirtying "the destination is not listening" "$W/d1a.out"
+  code=$(migrate "$W/s1a.api" 10.200.0.2:$PORT)
+  for _ in $(seq 100); do kill -0 $SPID 2>/dev/null || break; sleep 0.1; done
+  slast=$(last_count "$W/s1a.log")
+  wait_count "$W/d1a.log" $((slast + 3)) 30
+  read -r dfirst dlast _ <<<"$(counts "$W/d1a.log")"
+  figs=$(grep -o 'migration: done.*' "$W/s1a.out" | tr -d '\r')
+  bad=$(cat "$W/s1a.log" "$W/d1a.log" | tr -d '\r' | grep -c '^BAD')
+  if [ "$code" = 204 ] && [ "$bad" = 0 ] && [ "$dfirst" -ge "$slast" ] && [ "$dfirst" -le $((slast + 1)) ] &&
+     [ "$dlast" -ge $((slast + 3)) ] && ! grep -q "guest ready" "$W/d1a.log"; then
+    echo "PASS migrate_dirtying (${figs:-no figures}; copies verified $slast times on the source, $dfirst..$dlast on the destination)"
+  else
+    fail migrate_dirtying "http=$code body=$(head -c 200 "$W/resp") BAD lines=$bad source_last=$slast dest=$dfirst..$dlast ($figs)" "$W/d1a.log"
+  fi
+else
+  fail migrate_dirtying "the source guest never counted" "$W/s1a.log"
+fi
+{ kill -9 $SPID $DPID; wait $SPID $DPID; } 2>/dev/null
 
 # ---------------- 1b. with a writable disk (shared storage: the same file for both VMMs) ----------------
 if [ -f "$IMAGES/disk.ext4" ] && cp "$IMAGES/disk.ext4" "$W/disk.img"; then
