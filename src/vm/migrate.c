@@ -42,8 +42,12 @@
  * stays paused for the final phase: last harvest, pages, (disks), state, END, then wait
  * (10 s) for ACK. Any error, EOF, ERROR or timeout resumes the VM here. Downtime = time paused in the
  * final phase until ACK. The dirty log is shared with diff snapshots: pages harvested here are given
- * back to the log when the migration fails and a snapshot base exists. */
+ * back to the log when the migration fails and a snapshot base exists.
+ * Limits: an ACK lost after the destination started (connection cut at that instant) leaves the
+ * guest running on both sides once the source resumes; user-mode (slirp) network connections do not
+ * survive the move (the destination starts a fresh slirp; TAP networking does). */
 #include "vm_impl.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -52,7 +56,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
