@@ -76,7 +76,7 @@ B64=$(printf '%s' "$GCMD" | base64 -w0)
 if "$VMKIT" run --help 2>&1 | grep -q -- '--jail'; then MODE=vmkit; else MODE=driver; fi
 CON=$T/console.txt
 if [ $MODE = vmkit ]; then
-  VMKIT_TEST_HOOKS=1 "$VMKIT" run --jail "$T/vm" --uid "$JUID" --gid "$JUID" --jail-root "$F" \
+  VMKIT_LOG=info VMKIT_TEST_HOOKS=1 "$VMKIT" run --jail "$T/vm" --uid "$JUID" --gid "$JUID" --jail-root "$F" \
      --kernel "$F/Image" --initrd "$F/initramfs.cpio.gz" --bios "$F/fw_dynamic.bin" --disk "$F/disk.ext4" \
      --mem 64M --net user --console "socket=$T/vm/root/console.sock" --api-sock "$T/vm/root/api.sock" --start \
      --append "vmkit.run=b64:$B64" </dev/null >"$T/vmm.log" 2>&1 &
@@ -97,7 +97,8 @@ for _ in $(seq 240); do
   kill -0 "$waiter" 2>/dev/null || break
   sleep 0.25
 done
-if [ $ok = 1 ] && grep -aq "jail-disk-42" "$CON"; then echo "PASS jail_guest_disk ($MODE: the guest wrote and read back its disk)"
+jt=$(grep -ao "jail: entered .* in [0-9.]* ms" "$T/vmm.log" | grep -o "[0-9.]* ms" | tail -n1)
+if [ $ok = 1 ] && grep -aq "jail-disk-42" "$CON"; then echo "PASS jail_guest_disk ($MODE: the guest wrote and read back its disk; jail entered in ${jt:-? ms})"
 else echo "FAIL jail_guest_disk: checkpoint=$ok; vmm: $(tail -n 3 "$T/vmm.log" | tr '\r\n' '  '); console: $(tail -n 5 "$CON" 2>/dev/null | tr '\r\n' '  ')"; fi
 if [ $ok = 1 ] && grep -aq "jail-http-ok" "$CON"; then echo "PASS jail_guest_network (user networking from the io thread's allowlist)"
 else echo "FAIL jail_guest_network: the guest did not fetch http://10.0.2.2:$PORT/"; fi
