@@ -51,6 +51,7 @@ cc -O2 -Wall -o "$T/apiready" "$ROOT/bench/hv/apiready.c" || exit 1
 qemu_args() {   # LOGFILE: the QEMU command line for one guest, serial console to LOGFILE
   echo "$QEMU -M virt -smp 1 -m 64M -nodefaults -display none -no-reboot -bios $IMG/fw_dynamic.bin -kernel $IMG/Image -initrd $IMG/initramfs.cpio.gz -serial file:$1"
 }
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "host: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo); vmkit $("$VMKIT" --version | cut -d' ' -f2); $($QEMU --version 2>/dev/null | head -1)"
 
 # 1. API-ready
@@ -139,3 +140,4 @@ if [ $HAVE_Q = 1 ]; then
   stop_qemu
 fi
 echo "idle_cpu: $IDLE idle guests over 10 s: vmkit ${cv} ms CPU (booted in ${bi} s), qemu ${cq} ms CPU (booted in ${bq:-0} s), ratio vmkit/qemu $(ratio "$cv" "$cq")"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
