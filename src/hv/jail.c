@@ -115,11 +115,18 @@ static int cfail(char *err, size_t errlen, const char *what, const char *arg)
     return -1;
 }
 
-/* An empty file or directory to mount over (an existing one is reused). */
+/* An empty file or directory to mount over. One left by an earlier run is reused if it has the
+ * right type; anything else there (a symlink or a file the VM's uid planted in its root, which it
+ * owns) is removed first, so that no mount ever follows a link out of the jail directory. */
 static int placeholder(const char *path, bool dir)
 {
-    if (dir) return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -1;
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)) return 0;
+        if (S_ISDIR(st.st_mode) ? rmdir(path) < 0 : unlink(path) < 0) return -1;
+    }
+    if (dir) return mkdir(path, 0755);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return -1;
     close(fd);
     return 0;
@@ -238,8 +245,10 @@ static int drop_privileges(uid_t uid, gid_t gid, char *err, size_t errlen)
         vmk_seterr(err, errlen, "jail: capabilities are still held after dropping them");
         return -1;
     }
-    /* the VMM dies with its waiter (after the credential change, which clears this setting) */
+    /* the VMM dies with its waiter (after the credential change, which clears this setting); other
+     * processes of the same uid (other VMs' VMMs) may not ptrace it or read its /proc files */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     return 0;
 }
 

@@ -393,6 +393,7 @@ static void test_jail(void)
     if (!root_ok()) { SKIP("jail: enter and inspect", "needs root"); return; }
 
     TEST_BEGIN("jail: PID 1, unprivileged, no capabilities, only its files, exit file written");
+    char p0[160];
     snprintf(g_vmroot, sizeof(g_vmroot), "%s/files", g_dir);
     mkdir(g_vmroot, 0755);
     snprintf(g_file, sizeof(g_file), "%s/data.img", g_vmroot);
@@ -404,6 +405,13 @@ static void test_jail(void)
     if (f) fclose(f);
     chown(g_file2, 65534, 65534);
     chmod(g_file, 0666);                                  /* only the read-only bind stops writes */
+    /* links a previous (compromised) VMM could have planted in its root: the jail must not follow them */
+    snprintf(p0, sizeof(p0), "%s/root", g_dir);
+    mkdir(p0, 0700);
+    snprintf(p0, sizeof(p0), "%s/root/dev", g_dir);
+    CHECK(symlink("/etc", p0) == 0);
+    snprintf(p0, sizeof(p0), "%s/root/data.img", g_dir);
+    CHECK(symlink("/etc/hostname", p0) == 0);
     for (int i = 0; i < 40; i++) dup2(1, 3 + i);          /* inherited fds the jail must close */
     int st = in_child(jail_probe, NULL);
     for (int i = 0; i < 40; i++) close(3 + i);
@@ -428,6 +436,8 @@ static void test_jail(void)
         w += n + 1;
     }
     struct stat sb;
+    snprintf(p0, sizeof(p0), "%s/root/dev", g_dir);
+    CHECK(lstat(p0, &sb) == 0 && S_ISDIR(sb.st_mode));       /* the planted link was replaced */
     snprintf(p, sizeof(p), "%s/root", g_dir);
     CHECK(stat(p, &sb) == 0 && sb.st_uid == 65534 && (sb.st_mode & 0777) == 0700);
     snprintf(p, sizeof(p), "%s/root/api.sock", g_dir);      /* the socket is visible from the host */
