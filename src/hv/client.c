@@ -110,7 +110,8 @@ static int v_create(int argc, char **argv)
         fprintf(f, "usage: vmkit create NAME [options]\n"
                    "Defines a VM in the daemon (not started). Options as `vmkit run`:\n"
                    "  --kernel F --initrd F|none --bios F --cmdline S --append S --mem SIZE (default 256M)\n"
-                   "  --cpus N (default 1) --disk PATH[,ro] (up to 6) --net SPEC|none (default user) --arch riscv64|x86_64\n"
+                   "  --cpus N (default 1) --disk PATH[,ro] (up to 6) --net SPEC|none (default user)\n"
+                   "  --arch riscv64|x86_64 (or --accel tcg|kvm)\n"
                    "and limits: --cpu-limit CPUS (e.g. 0.5: cgroup CPU quota), --cpu-weight 1..10000 (default 100),\n"
                    "  --pids-max N (default 256)\n"
                    "Paths are made absolute here; the daemon checks them. NAME: 1-63 of a-z 0-9 _ . -\n");
@@ -148,6 +149,9 @@ static int v_create(int argc, char **argv)
                                        : !strcmp(a, "--pids-max") ? "pids_max" : "cpu_limit", x);
         } else if (!strcmp(a, "--arch")) {
             cJSON_AddStringToObject(j, "engine", v);
+        } else if (!strcmp(a, "--accel")) {
+            if (strcmp(v, "tcg") && strcmp(v, "kvm")) { fail("--accel: '%s' is not tcg or kvm", v); goto out; }
+            cJSON_AddStringToObject(j, "engine", !strcmp(v, "kvm") ? "x86_64" : "riscv64");
         } else if (!strcmp(a, "--disk")) {
             char path[PATH_MAX];
             snprintf(path, sizeof(path), "%s", v);

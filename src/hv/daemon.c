@@ -1402,6 +1402,11 @@ int hv_serve_main(int argc, char **argv)
         char *sl = strrchr(sd, '/');
         if (sl && sl != sd) { *sl = 0; mkdir_p(sd, 0755); }
     }
+    {   /* a live daemon on this socket (another state directory): do not steal it */
+        char e[VMK_ERRLEN];
+        if (vmk_http_call_unix(D.sock, "GET", "/host", NULL, NULL, 1000, e, sizeof(e)) > 0)
+            return sbad("serve: a daemon is already serving on %s", D.sock);
+    }
     snprintf(p, sizeof(p), "%s/daemon.lock", D.state_dir);
     int lockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) != 0)
