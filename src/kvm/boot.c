@@ -1,4 +1,5 @@
-/* boot.c — the x86-64 Linux boot protocol for the KVM engine: bzImage setup-header checks, loading of
+/* boot.c — the x86-64 Linux boot protocol for the KVM engine: bzImage setup-header checks (or an ELF
+ * vmlinux's PT_LOAD segments, entered at e_entry in 64-bit mode like Firecracker does), loading of
  * kernel/initrd/command line into guest RAM, the zero page (struct boot_params) with its e820 map, the
  * boot GDT and the identity page tables. Everything read from the kernel file is untrusted. */
 #include "x86.h"
@@ -17,7 +18,17 @@ static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v
 static void wr32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
 static void wr64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
 
+#define ELF_MAX_LOAD 16u
+typedef struct elf_seg { uint64_t off, paddr, filesz, memsz; } elf_seg;
+
+/* What the loader knows about the kernel file: a bzImage's setup header, or for an ELF vmlinux its
+ * loadable segments (and a setup header synthesised into the probe buffer, so the zero page is built
+ * the same way). */
 typedef struct bz_hdr {
+    bool elf;
+    uint64_t entry, lo, hi;            /* ELF: entry point and [lo, hi) physical extent of the segments */
+    unsigned nseg;
+    elf_seg seg[ELF_MAX_LOAD];
     uint64_t file_size, pm_off, pm_size;
     uint64_t pref_address;
     uint32_t init_size, cmdline_size, initrd_addr_max, kernel_alignment;
@@ -83,6 +94,79 @@ static int parse_hdr(const uint8_t *buf, size_t n, uint64_t file_size, bz_hdr *h
     return 0;
 }
 
+static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+
+/* An x86-64 ELF vmlinux (as Firecracker boots it): PT_LOAD segments at their physical addresses, entered
+ * at e_entry in 64-bit mode with the zero page in rsi, like a bzImage's startup_64. */
+static int parse_elf(int fd, const uint8_t *buf, size_t n, uint64_t file_size, uint8_t *hdrbuf, bz_hdr *h,
+                     char *err, size_t errlen)
+{
+    memset(h, 0, sizeof *h);
+    h->elf = true;
+    h->file_size = file_size;
+    if (n < 64 || buf[4] != 2 || buf[5] != 1 || rd16(buf + 16) != 2 || rd16(buf + 18) != 62) {
+        vmk_seterr(err, errlen, "not an x86-64 vmlinux: ELF file is not a little-endian 64-bit x86-64 executable");
+        return -1;
+    }
+    uint64_t phoff = rd64(buf + 32);
+    unsigned phentsize = rd16(buf + 54), phnum = rd16(buf + 56);
+    h->entry = rd64(buf + 24);
+    if (phentsize != 56 || phnum == 0 || phnum > 64 || phoff > file_size || (uint64_t)phnum * 56 > file_size - phoff) {
+        vmk_seterr(err, errlen, "not an x86-64 vmlinux: bad program header table (%u entries of %u bytes at %llu)",
+                   phnum, phentsize, (unsigned long long)phoff);
+        return -1;
+    }
+    uint8_t ph[64 * 56];
+    if (pread(fd, ph, (size_t)phnum * 56, (off_t)phoff) != (ssize_t)(phnum * 56)) {
+        vmk_seterr(err, errlen, "not an x86-64 vmlinux: cannot read its program headers");
+        return -1;
+    }
+    h->lo = UINT64_MAX;
+    bool entry_ok = false;
+    for (unsigned i = 0; i < phnum; i++) {
+        const uint8_t *p = ph + 56 * i;
+        if (rd32(p) != 1) continue;                                   /* PT_LOAD */
+        elf_seg sg = { rd64(p + 8), rd64(p + 24), rd64(p + 32), rd64(p + 40) };
+        if (sg.memsz == 0) continue;
+        if (h->nseg == ELF_MAX_LOAD || sg.filesz > sg.memsz || sg.off > file_size || sg.filesz > file_size - sg.off ||
+            sg.paddr < X86_KERNEL_ADDR || sg.paddr > X86_RAM_MAX || sg.memsz > X86_RAM_MAX - sg.paddr) {
+            vmk_seterr(err, errlen, "not an x86-64 vmlinux: segment %u (0x%llx+0x%llx) is outside [1 MiB, 3 GiB) or the file",
+                       i, (unsigned long long)sg.paddr, (unsigned long long)sg.memsz);
+            return -1;
+        }
+        h->seg[h->nseg++] = sg;
+        if (sg.paddr < h->lo) h->lo = sg.paddr;
+        if (sg.paddr + sg.memsz > h->hi) h->hi = sg.paddr + sg.memsz;
+        if (h->entry >= sg.paddr && h->entry < sg.paddr + sg.filesz) entry_ok = true;
+    }
+    if (!h->nseg) { vmk_seterr(err, errlen, "not an x86-64 vmlinux: no loadable segment"); return -1; }
+    if (!entry_ok) {
+        vmk_seterr(err, errlen, "not an x86-64 vmlinux: entry point 0x%llx is not in a loaded segment",
+                   (unsigned long long)h->entry);
+        return -1;
+    }
+    /* The setup header a bzImage would carry, for the zero page. */
+    memset(hdrbuf, 0, HDR_PROBE);
+    wr16(hdrbuf + X86_BP_BOOT_FLAG, 0xaa55);
+    hdrbuf[0x201] = X86_BP_SETUP_HDR_END - 0x202;
+    memcpy(hdrbuf + X86_BP_HEADER, "HdrS", 4);
+    wr16(hdrbuf + X86_BP_VERSION, 0x20f);
+    hdrbuf[X86_BP_LOADFLAGS] = X86_LOADED_HIGH;
+    wr32(hdrbuf + X86_BP_INITRD_ADDR_MAX, 0x7fffffff);
+    wr32(hdrbuf + X86_BP_KERNEL_ALIGNMENT, 0x200000);
+    wr16(hdrbuf + X86_BP_XLOADFLAGS, X86_XLF_KERNEL_64);
+    wr32(hdrbuf + X86_BP_CMDLINE_SIZE, 2047);
+    wr64(hdrbuf + X86_BP_PREF_ADDRESS, h->lo);
+    wr32(hdrbuf + X86_BP_INIT_SIZE, (uint32_t)(h->hi - h->lo));
+    h->version = 0x20f;
+    h->hdr_end = X86_BP_SETUP_HDR_END;
+    h->loadflags = X86_LOADED_HIGH;
+    h->xloadflags = X86_XLF_KERNEL_64;
+    h->cmdline_size = 2047;
+    h->initrd_addr_max = 0x7fffffff;
+    return 0;
+}
+
 static int open_kernel(const char *path, uint8_t *buf, size_t *n, bz_hdr *h, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -97,7 +181,15 @@ static int open_kernel(const char *path, uint8_t *buf, size_t *n, bz_hdr *h, cha
     if (r < 0) { vmk_seterr(err, errlen, "cannot read kernel %s: %s", path, strerror(errno)); close(fd); return -1; }
     *n = (size_t)r;
     char e2[VMK_ERRLEN];
-    if (parse_hdr(buf, *n, (uint64_t)st.st_size, h, e2, sizeof e2) < 0) {
+    int prc;
+    if (*n >= 4 && !memcmp(buf, "\177ELF", 4)) {
+        uint8_t ehdr[64];
+        memcpy(ehdr, buf, *n < 64 ? *n : 64);
+        prc = parse_elf(fd, ehdr, *n, (uint64_t)st.st_size, buf, h, e2, sizeof e2);
+    } else {
+        prc = parse_hdr(buf, *n, (uint64_t)st.st_size, h, e2, sizeof e2);
+    }
+    if (prc < 0) {
         vmk_seterr(err, errlen, "%s: %s", path, e2);
         close(fd);
         return -1;
@@ -199,6 +291,23 @@ int x86_boot_load(vmk_mem *mem, const x86_boot_cfg *cfg, x86_boot_info *out, cha
     int kfd = open_kernel(cfg->kernel, buf, &n, &h, err, errlen);
     if (kfd < 0) return -1;
 
+    uint64_t kernel_end;
+    if (h.elf) {
+        if (h.hi > ram_top) {
+            vmk_seterr(err, errlen, "kernel %s needs %llu MiB of RAM (its segments end at 0x%llx); the guest has %llu MiB",
+                       cfg->kernel, (unsigned long long)((h.hi + 0xfffff) >> 20), (unsigned long long)h.hi,
+                       (unsigned long long)(ram_top >> 20));
+            close(kfd);
+            return -1;
+        }
+        for (unsigned i = 0; i < h.nseg; i++) {
+            const elf_seg *sg = &h.seg[i];
+            if (read_into(mem, kfd, sg->off, sg->paddr, sg->filesz, "kernel", err, errlen) < 0) { close(kfd); return -1; }
+            memset(vmk_mem_ptr_w(mem, sg->paddr + sg->filesz, sg->memsz - sg->filesz), 0, sg->memsz - sg->filesz);
+        }
+        close(kfd);
+        kernel_end = (h.hi + 0xfff) & ~0xfffull;
+    } else {
     /* The decompressor runs the kernel at max(load address aligned to kernel_alignment, pref_address)
      * and needs init_size bytes there (decompression buffer + bss); nothing else may live there. */
     uint64_t run_at = X86_KERNEL_ADDR;
@@ -217,7 +326,8 @@ int x86_boot_load(vmk_mem *mem, const x86_boot_cfg *cfg, x86_boot_info *out, cha
     int rc = read_into(mem, kfd, h.pm_off, X86_KERNEL_ADDR, h.pm_size, "kernel", err, errlen);
     close(kfd);
     if (rc < 0) return -1;
-    uint64_t kernel_end = (end + 0xfff) & ~0xfffull;
+    kernel_end = (end + 0xfff) & ~0xfffull;
+    }
 
     /* Command line. */
     const char *cmd = cfg->cmdline ? cfg->cmdline : "";
@@ -255,7 +365,7 @@ int x86_boot_load(vmk_mem *mem, const x86_boot_cfg *cfg, x86_boot_info *out, cha
             return -1;
         }
         iaddr = (top - isize) & ~0xfffull;
-        rc = isize ? read_into(mem, ifd, 0, iaddr, isize, "initrd", err, errlen) : 0;
+        int rc = isize ? read_into(mem, ifd, 0, iaddr, isize, "initrd", err, errlen) : 0;
         close(ifd);
         if (rc < 0) return -1;
         if (!isize) iaddr = 0;
@@ -300,7 +410,7 @@ int x86_boot_load(vmk_mem *mem, const x86_boot_cfg *cfg, x86_boot_info *out, cha
         vmk_seterr(err, errlen, "cannot build the MP table for %u CPUs", cfg->ncpus);
         return -1;
     }
-    out->entry = X86_KERNEL_ADDR + 0x200;
+    out->entry = h.elf ? h.entry : X86_KERNEL_ADDR + 0x200;
     out->zero_page = X86_ZERO_PAGE_ADDR;
     out->pml4 = X86_PML4_ADDR;
     out->gdt = X86_GDT_ADDR;

@@ -1,5 +1,6 @@
 # tests/kvm/guests.mk — the freestanding x86-64 test guests of the KVM engine (tests/kvm/guests/), built
-# with the host gcc as bzImage-shaped files into build/kvm-guests/<name>.bzimage (`make kvm-guests`;
+# with the host gcc as bzImage-shaped files into build/kvm-guests/<name>.bzimage, plus ELF <name>.vmlinux
+# variants of hello and bootcheck (`make kvm-guests`;
 # `make` builds them too on x86-64 hosts). Also `make images-x86` (guest/x86/build.sh: the x86-64 Linux
 # guest images) and `make bench-kvm` (bench/kvm/run.sh).
 KG_DIR   := build/kvm-guests
@@ -13,7 +14,7 @@ KG_COMMON := $(KG_SRC)/header.S $(KG_SRC)/start.S $(KG_SRC)/lib.c
 
 .PHONY: kvm-guests images-x86 bench-kvm
 .PRECIOUS: $(KG_DIR)/%.elf
-kvm-guests: $(foreach g,$(KG_NAMES),$(KG_DIR)/$(g).bzimage)
+kvm-guests: $(foreach g,$(KG_NAMES),$(KG_DIR)/$(g).bzimage) $(KG_DIR)/hello.vmlinux $(KG_DIR)/bootcheck.vmlinux
 
 $(KG_DIR)/%.elf: $(KG_SRC)/%.c $(KG_COMMON) $(KG_SRC)/lib.h $(KG_SRC)/guest.ld
 	@mkdir -p $(dir $@)
@@ -21,6 +22,11 @@ $(KG_DIR)/%.elf: $(KG_SRC)/%.c $(KG_COMMON) $(KG_SRC)/lib.h $(KG_SRC)/guest.ld
 
 $(KG_DIR)/%.bzimage: $(KG_DIR)/%.elf
 	objcopy -O binary $< $@.tmp && mv $@.tmp $@
+
+# The same guests as ELF vmlinux files (no setup area): booted at their ELF entry point, as Firecracker does.
+$(KG_DIR)/%.vmlinux: $(KG_DIR)/%.elf
+	@objcopy --remove-section=.setup $< $@.tmp 2>$@.log || { cat $@.log; exit 1; }   # (warns: empty segment)
+	@rm -f $@.log; mv $@.tmp $@
 
 ifeq ($(shell uname -m),x86_64)
 all: kvm-guests

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/kvm/guests.t.sh — the KVM engine end to end with the freestanding test guests of tests/kvm/guests/
-# (bzImage-shaped, booted by `vmkit run --arch x86_64` exactly like Linux): hello (COM1 + exit port),
+# (bzImage-shaped, booted by `vmkit run --arch x86_64` exactly like Linux; hello and bootcheck also as ELF
+# vmlinux files): hello (COM1 + exit port),
 # bootcheck (zero page, e820 vs --mem, initrd, CPUID, paging, GDT in vmkit's strict layout), virtio
 # (virtio-blk read/write/flush by polling, checked on the host file afterwards; virtio-rng; a hostile guest
 # programming garbage), smp (MP table,
@@ -59,6 +60,12 @@ run bootinitrd --mem 128M --kernel "$G/bootcheck.bzimage" --initrd "$T/initrd" \
 if [ $RC -eq 0 ] && grep -q '^ok initrd' "$T/bootinitrd.out" && grep -q '^bootcheck: 0 failures' "$T/bootinitrd.out"; then
   echo "PASS kvm_bootcheck_initrd ($isz bytes: $(grep '^ok initrd' "$T/bootinitrd.out" | cut -d' ' -f3 | tr -d ','))"
 else echo "FAIL kvm_bootcheck_initrd: rc=$RC: $(grep '^FAIL' "$T/bootinitrd.out" | tr '\r\n' '  ') $(last bootinitrd)"; fi
+# the same guests as ELF vmlinux files, entered at their ELF entry point (the Firecracker way)
+run elfhello --mem 64M --kernel "$G/hello.vmlinux"
+run elfboot --mem 64M --kernel "$G/bootcheck.vmlinux" --initrd "$T/initrd" --cmdline "bootcheck.mem=64M bootcheck.strict=vmkit bootcheck.initrd=$isz"
+if [ $RC -eq 0 ] && grep -q '^bootcheck: 0 failures' "$T/elfboot.out" && grep -q '^vmkit-x86 hello' "$T/elfhello.out"; then
+  echo "PASS kvm_elf_vmlinux (hello and bootcheck strict with initrd, booted from ELF files)"
+else echo "FAIL kvm_elf_vmlinux: rc=$RC: $(grep '^FAIL' "$T/elfboot.out" | tr '\r\n' '  ') $(last elfboot) $(last elfhello)"; fi
 # the guest's exit status reaches vmkit's: a wrong expectation gives 1 failure -> status 1
 run bootwrong --mem 64M --kernel "$G/bootcheck.bzimage" --cmdline "bootcheck.mem=32M bootcheck.strict=vmkit"
 if [ $RC -eq 1 ] && grep -q '^FAIL e820_mem' "$T/bootwrong.out" && grep -q '^bootcheck: 1 failures' "$T/bootwrong.out"; then

@@ -135,7 +135,7 @@ int main(void)
     mk_image(&m, 1, 4096); st(m.buf + X86_BP_KERNEL_ALIGNMENT, 0x3000, 4);
     CHECK(x86_check_kernel(wr_file("align", m.buf, m.len), err, sizeof err) < 0);
     uint8_t elf[4096] = { 0x7f, 'E', 'L', 'F' };
-    CHECK(x86_check_kernel(wr_file("elf", elf, sizeof elf), err, sizeof err) < 0 && strstr(err, "not a bzImage"));
+    CHECK(x86_check_kernel(wr_file("elf", elf, sizeof elf), err, sizeof err) < 0 && strstr(err, "not an x86-64 vmlinux"));
     TEST_END();
 
     TEST_BEGIN("kvm_boot_load_zero_page");
@@ -342,6 +342,76 @@ int main(void)
     printf("  mutated bzImages: %u loaded, %u refused\n", loaded, refused);
     CHECK(loaded > 0 && refused > 0);
     vmk_mem_free(&fm);
+    TEST_END();
+
+    TEST_BEGIN("kvm_boot_elf_vmlinux");
+    {
+        /* ELF64 x86-64 EXEC: two PT_LOAD segments (text at 2 MiB with a bss tail, data at 4 MiB), a note */
+        static uint8_t e[3 * 4096];
+        memset(e, 0, sizeof e);
+        memcpy(e, "\177ELF", 4); e[4] = 2; e[5] = 1; e[6] = 1;
+        st(e + 16, 2, 2); st(e + 18, 62, 2); st(e + 20, 1, 4);
+        st(e + 24, 0x200010, 8);                       /* entry */
+        st(e + 32, 64, 8);                             /* phoff */
+        st(e + 52, 64, 2); st(e + 54, 56, 2); st(e + 56, 3, 2);
+        uint8_t *ph = e + 64;
+        st(ph, 1, 4); st(ph + 8, 4096, 8); st(ph + 16, 0xffffffff80200000ull, 8); st(ph + 24, 0x200000, 8);
+        st(ph + 32, 4096, 8); st(ph + 40, 8192, 8);
+        ph += 56;
+        st(ph, 1, 4); st(ph + 8, 8192, 8); st(ph + 24, 0x400000, 8); st(ph + 32, 100, 8); st(ph + 40, 100, 8);
+        ph += 56;
+        st(ph, 4, 4); st(ph + 8, 8192, 8); st(ph + 24, 0x10, 8); st(ph + 32, 4, 8); st(ph + 40, 4, 8);   /* PT_NOTE: ignored */
+        for (int i = 0; i < 4096; i++) e[4096 + i] = (uint8_t)(i * 3 + 1);
+        memcpy(e + 8192, "DATA-SEGMENT", 12);
+        vmk_mem em;
+        CHECK(vmk_mem_init(&em, 0, 16ull << 20, err, sizeof err) == 0);
+        memset(em.host, 0xcc, em.size);
+        cfg = (x86_boot_cfg){ .kernel = wr_file("vmlinux", e, sizeof e), .initrd = ipath, .cmdline = "console=ttyS0", .ncpus = 1 };
+        CHECK(x86_check_kernel(cfg.kernel, err, sizeof err) == 0);
+        rc = x86_boot_load(&em, &cfg, &bi, err, sizeof err);
+        CHECK(rc == 0);
+        if (rc) printf("  load: %s\n", err);
+        CHECK_EQ_U64(bi.entry, 0x200010);
+        CHECK(memcmp(vmk_mem_ptr(&em, 0x200000, 4096), e + 4096, 4096) == 0);
+        const uint8_t *bss = vmk_mem_ptr(&em, 0x201000, 4096);
+        int zero = 1;
+        for (int i = 0; bss && i < 4096; i++) zero &= bss[i] == 0;
+        CHECK(bss && zero);                                                 /* memsz beyond filesz is zeroed */
+        CHECK(memcmp(vmk_mem_ptr(&em, 0x400000, 12), "DATA-SEGMENT", 12) == 0);
+        CHECK(bi.initrd_addr >= 0x401000);
+        const uint8_t *z = vmk_mem_ptr(&em, X86_ZERO_PAGE_ADDR, 4096);
+        CHECK(z && ld(z + X86_BP_BOOT_FLAG, 2) == 0xaa55 && !memcmp(z + X86_BP_HEADER, "HdrS", 4) && z[X86_BP_TYPE_OF_LOADER] == 0xff);
+        CHECK(z && ld(z + X86_BP_CMD_LINE_PTR, 4) == X86_CMDLINE_ADDR && ld(z + X86_BP_RAMDISK_IMAGE, 4) == bi.initrd_addr);
+        /* hostile variants */
+        struct { unsigned off, n; uint64_t v; const char *why; } bad[] = {
+            { 18, 2, 3, "vmlinux" },                                          /* e_machine i386 */
+            { 4, 1, 1, "vmlinux" },                                           /* 32-bit class */
+            { 24, 8, 0x300000, "entry point" },                               /* entry outside segments */
+            { 24, 8, 0x201800, "entry point" },                               /* entry in the bss part */
+            { 56, 2, 60000, "program header" },                               /* phnum huge */
+            { 32, 8, 0xfffffffffffff000ull, "program header" },               /* phoff past the file */
+            { 64 + 24, 8, 0x80000, "segment 0" },                             /* below 1 MiB */
+            { 64 + 24, 8, 0xfffffffffffff000ull, "segment 0" },               /* paddr + memsz overflows */
+            { 64 + 40, 8, 100, "segment 0" },                                 /* filesz > memsz */
+            { 64 + 8, 8, 0x100000, "segment 0" },                             /* offset past the file */
+            { 64 + 32, 8, 0xffffffffffff0000ull, "segment 0" },               /* filesz huge */
+            { 64 + 56 + 40, 8, 0x20000000, "needs" },                         /* fits 3 GiB, not this RAM */
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            uint8_t save[8];
+            memcpy(save, e + bad[i].off, 8);
+            st(e + bad[i].off, bad[i].v, bad[i].n);
+            if (bad[i].off == 64 + 56 + 40) st(e + 64 + 56 + 32, 100, 8);
+            cfg.kernel = wr_file("badelf", e, sizeof e);
+            int r2 = x86_boot_load(&em, &cfg, &bi, err, sizeof err);
+            CHECK(r2 < 0 && strstr(err, bad[i].why));
+            if (!(r2 < 0 && strstr(err, bad[i].why))) printf("  case %zu: rc %d err '%s'\n", i, r2, err);
+            memcpy(e + bad[i].off, save, 8);
+        }
+        cfg.kernel = wr_file("truncelf", e, 100);
+        CHECK(x86_check_kernel(cfg.kernel, err, sizeof err) < 0 && strstr(err, "vmlinux"));
+        vmk_mem_free(&em);
+    }
     TEST_END();
 
     /* A real Linux bzImage (the x86-64 guest kernel, when `make images-x86` built it). */
