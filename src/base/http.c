@@ -419,7 +419,14 @@ vmk_http_server *vmk_http_listen_unix(const char *path, unsigned mode, vmk_http_
             vmk_seterr(err, errlen, "API socket path '%s' exists and is not a socket", path);
             return NULL;
         }
-        unlink(path);                              /* a stale socket */
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        bool live = probe >= 0 && (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN);
+        if (probe >= 0) close(probe);
+        if (live) {
+            vmk_seterr(err, errlen, "API socket '%s' is in use by a running process", path);
+            return NULL;
+        }
+        unlink(path);                              /* a stale socket: nobody listens */
     }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) { vmk_seterr(err, errlen, "socket: %s", strerror(errno)); return NULL; }

@@ -84,6 +84,12 @@ int main(void)
     TEST_END();
     if (!s) { printf("  %s\n", err); TEST_EXIT(); }
 
+    TEST_BEGIN("http: a socket in use by a live server is not taken over");
+    vmk_http_server *s2 = vmk_http_listen_unix(sock, 0600, handler, NULL, err, sizeof(err));
+    CHECK(s2 == NULL && strstr(err, "in use"));
+    if (s2) vmk_http_server_free(s2);
+    TEST_END();
+
     TEST_BEGIN("http: client round trip (method, decoded path, query, body)");
     char *body = NULL;
     int code = vmk_http_call_unix(sock, "PUT", "/a%20b/c?x=1&y=%20", "{\"k\": 1}", &body, 2000, err, sizeof(err));
@@ -243,7 +249,14 @@ int main(void)
     CHECK(access(sock, F_OK) != 0);            /* socket unlinked */
     TEST_END();
 
-    TEST_BEGIN("http: listen replaces a stale socket and refuses a regular file");
+    TEST_BEGIN("http: listen replaces a stale socket (nobody listening) and refuses a regular file");
+    {   /* a stale socket: bound, then its owner gone without unlinking it */
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+        int st_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        CHECK(bind(st_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+        close(st_fd);
+    }
     s = vmk_http_listen_unix(sock, 0600, handler, NULL, err, sizeof(err));
     CHECK(s != NULL);
     vmk_http_server_free(s);

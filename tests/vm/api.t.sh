@@ -47,6 +47,8 @@ wait_for 10 test -S "$S" || { fail getting_started "no API socket: $(cat "$T/a.e
 api "$S" GET /
 [ "$CODE" = 200 ] && grep -q '"state":"Not started"' <<<"$BODY" && grep -q '"id":"api-test"' <<<"$BODY" \
   && pass state_not_started || fail state_not_started "$CODE $BODY"
+timeout 10 "$VMKIT" run --api-sock "$S" --console null </dev/null >/dev/null 2>"$T/dup.err"; rc=$?
+[ $rc = 1 ] && grep -q "in use" "$T/dup.err" && pass second_vmm_same_socket_refused || fail second_vmm_same_socket_refused "rc=$rc $(cat "$T/dup.err")"
 mode=$(stat -c %a "$S"); [ "$mode" = 600 ] && pass socket_mode_0600 || fail socket_mode_0600 "mode $mode"
 
 api "$S" PATCH /vm '{"state": "Paused"}'
