@@ -224,6 +224,25 @@ static void fatal(kvm_machine *m, const char *fmt, ...)
     kvm_stop_with(m, 1, false);
 }
 
+/* " at rip 0x... (cpl N; bytes 0f 01 ...)" for error messages: the guest's next instruction. */
+static void describe_rip(kvm_vcpu *v, char *out, size_t outlen)
+{
+    struct kvm_regs r;
+    struct kvm_sregs sr;
+    out[0] = 0;
+    if (kvm_ioctl(v->fd, KVM_GET_REGS, &r) < 0 || kvm_ioctl(v->fd, KVM_GET_SREGS, &sr) < 0) return;
+    uint64_t rip = r.rip + ((sr.efer & 0x400) && sr.cs.l ? 0 : sr.cs.base);
+    size_t n = (size_t)snprintf(out, outlen, " at rip 0x%llx (cpl %u", (unsigned long long)r.rip, sr.cs.dpl);
+    struct kvm_translation t = { .linear_address = rip };
+    const uint8_t *p = NULL;
+    if (kvm_ioctl(v->fd, KVM_TRANSLATE, &t) == 0 && t.valid) p = vmk_mem_ptr(v->m->mem, t.physical_address, 8);
+    if (p && n < outlen) {
+        n += (size_t)snprintf(out + n, outlen - n, "; bytes");
+        for (unsigned i = 0; i < 8 && n < outlen; i++) n += (size_t)snprintf(out + n, outlen - n, " %02x", p[i]);
+    }
+    if (n < outlen) snprintf(out + n, outlen - n, ")");
+}
+
 static void park(kvm_machine *m)
 {
     pthread_mutex_lock(&m->ctl);
@@ -272,9 +291,9 @@ static void handle_exit(kvm_vcpu *v)
         atomic_fetch_add_explicit(&m->exits_other, 1, memory_order_relaxed);
         if (atomic_load(&m->shutdown_pending)) { kvm_stop_with(m, 0, false); return; }
         {
-            struct kvm_regs r;
-            bool have = kvm_ioctl(v->fd, KVM_GET_REGS, &r) == 0;
-            fatal(m, "guest vCPU %u shut down (triple fault) at rip 0x%llx", v->idx, have ? (unsigned long long)r.rip : 0ull);
+            char where[160];
+            describe_rip(v, where, sizeof(where));
+            fatal(m, "guest vCPU %u shut down (triple fault)%s", v->idx, where);
         }
         return;
     case KVM_EXIT_SYSTEM_EVENT:
@@ -289,10 +308,13 @@ static void handle_exit(kvm_vcpu *v)
         fatal(m, "KVM could not enter the guest on vCPU %u (hardware entry failure reason 0x%llx)", v->idx,
               (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
         return;
-    case KVM_EXIT_INTERNAL_ERROR:
-        fatal(m, "KVM internal error on vCPU %u (suberror %u%s)", v->idx, run->internal.suberror,
-              run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? ": instruction emulation failed" : "");
+    case KVM_EXIT_INTERNAL_ERROR: {
+        char where[160];
+        describe_rip(v, where, sizeof(where));
+        fatal(m, "KVM internal error on vCPU %u (suberror %u%s)%s", v->idx, run->internal.suberror,
+              run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? ": instruction emulation failed" : "", where);
         return;
+    }
     default:
         fatal(m, "unexpected KVM exit reason %u on vCPU %u", run->exit_reason, v->idx);
         return;
