@@ -655,7 +655,8 @@ static void h_stop(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
     }
     if (t) tmo = t->valuedouble;
     cJSON_Delete(j);
-    if (strcmp(v->rt.state, "running") && strcmp(v->rt.state, "paused") && strcmp(v->rt.state, "starting")) {
+    if (strcmp(v->rt.state, "running") && strcmp(v->rt.state, "paused") && strcmp(v->rt.state, "starting") &&
+        strcmp(v->rt.state, "migrating")) {
         reply_err(resp, 409, "%s is %s, not running", v->def.name, v->rt.state);
         return;
     }

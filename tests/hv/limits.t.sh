@@ -87,8 +87,20 @@ if [ $rb = 0 ] && [ $rc != 0 ] && echo "$out" | grep -q "cannot start $P-c: need
   echo "PASS hv_admission_refuses_memory ($out)"
 else echo "FAIL hv_admission_refuses_memory: b=$rb c=$rc $out"; fi
 
-# 4. stopping removes the cgroup
-V kill $A >/dev/null; V kill $P-b >/dev/null
+# 4. the CPU quota is in effect: a guest spinning in a busy loop under --cpu-limit 0.2 gets ~20% of a CPU
+V kill $P-b >/dev/null
+V create $P-spin --mem 64M --cpu-limit 0.2 --net none --append 'vmkit.net=0 vmkit.run=while%20:;%20do%20:;%20done' >/dev/null
+V start $P-spin >/dev/null
+sleep 2
+use() { V stats $P-spin --json | sed -n 's/^\t\t"cpu_usage_ns":\t\([0-9.e+]*\),\{0,1\}$/\1/p'; }
+u1=$(use); sleep 3; u2=$(use)
+pct=$(awk -v a="$u1" -v b="$u2" 'BEGIN { printf "%.0f", (b - a) / 3e9 * 100 }')
+if [ -n "$u1" ] && [ -n "$u2" ] && [ "$pct" -ge 5 ] && [ "$pct" -le 26 ]; then echo "PASS hv_cgroup_cpu_quota_in_effect (busy guest used ${pct}% of a CPU under a 20% quota)"
+else echo "FAIL hv_cgroup_cpu_quota_in_effect: ${pct}% of a CPU ($u1 -> $u2)"; fi
+V kill $P-spin >/dev/null
+
+# 5. stopping removes the cgroup
+V kill $A >/dev/null
 sleep 0.3
 [ ! -d "$cgdir" ] && echo "PASS hv_cgroup_removed_on_stop" || echo "FAIL hv_cgroup_removed_on_stop: $cgdir still there"
 exit 0
