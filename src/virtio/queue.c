@@ -164,6 +164,16 @@ int vq_pop(virtio_dev *d, virtq *q)
 void vq_push(virtio_dev *d, virtq *q, uint32_t len)
 {
     if (!q->ready) return;
+    vmk_mem *m = d->env.mem;
+    if (m->track_dirty) {
+        /* the buffers were marked when popped (vmk_mem_ptr_w), but the device wrote them after:
+         * a dirty-log harvest in between (live migration rounds run while devices work) would have
+         * taken the page before the data. Marking again now, after the writes and before the used
+         * entry is published, means every harvest either sees the data or sees the page dirty. */
+        const vq_elem *e = &q->elem;
+        for (unsigned i = e->n_out; i < e->n_out + e->n_in; i++)
+            vmk_mem_mark_dirty(m, m->base + (uint64_t)((uint8_t *)e->iov[i].iov_base - m->host), e->iov[i].iov_len);
+    }
     size_t slot = 4 + 8 * (size_t)(q->used_idx & (q->num - 1));
     uint32_t ent[2] = { q->elem.head, len };
     memcpy(q->used + slot, ent, 8);

@@ -4,6 +4,8 @@
  * stops A, waits PAUSE_MS (guest time must not jump), builds machine B with fresh devices on the
  * same disk, copies RAM, loads the state and runs B to the guest's poweroff. Prints "[harness]" lines.
  * RH_NET=<--net spec> adds a virtio-net device (a restored slirp starts fresh: connections are lost).
+ * RH_PRECOPY=N moves RAM like live migration: a full copy while running, N rounds of dirty pages
+ * (dirty sync + log harvest), a final round while paused; B starts from that copy only.
  * usage: restore_harness IMAGES_DIR DISK CMDLINE AFTER_MS PAUSE_MS */
 #include "base/base.h"
 #include "riscv/riscv.h"
@@ -17,11 +19,45 @@
 
 #define MEM (64u << 20)
 typedef struct vmx { vmk_loop *l; vmk_chardev *c; vmk_mem mem; rv_machine *m; virtio_dev *blk, *rng, *net; } vmx;
+static void msleep(unsigned ms) { struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L }; nanosleep(&ts, NULL); }
 static vmx a;
 static vmk_sbuf st;
 static unsigned after_ms;
+static uint8_t *copy;                    /* RH_PRECOPY: RAM as moved by rounds of dirty pages */
 
-static void msleep(unsigned ms) { struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L }; nanosleep(&ts, NULL); }
+static uint64_t copy_dirty(uint64_t *bm)
+{
+    uint64_t pages = MEM >> 12, n = 0;
+    for (uint64_t pg = 0; pg < pages; pg++)
+        if ((bm[pg / 64] >> (pg % 64)) & 1) { memcpy(copy + (pg << 12), a.mem.host + (pg << 12), 4096); n++; }
+    return n;
+}
+
+/* live-migration-style pre-copy: log on, copy all RAM while running, then rounds of (pause, dirty
+ * sync, harvest, resume, copy those pages); the final round runs with everything paused. */
+static void precopy(unsigned rounds)
+{
+    uint64_t *bm = calloc((MEM >> 12) / 64, 8);
+    copy = malloc(MEM);
+    /* log on, then forget cached writable translations (stores through them would not be logged),
+     * both while paused; then the full copy runs while the guest does */
+    rv_machine_pause(a.m);
+    vmk_mem_log_start(&a.mem);
+    rv_machine_dirty_sync(a.m);
+    rv_machine_resume(a.m);
+    memcpy(copy, a.mem.host, MEM);
+    for (unsigned r = 0; r < rounds; r++) {
+        msleep(100);
+        rv_machine_pause(a.m);
+        rv_machine_dirty_sync(a.m);
+        vmk_mem_log_harvest(&a.mem, bm, false);
+        rv_machine_resume(a.m);
+        uint64_t n = copy_dirty(bm);
+        fprintf(stderr, "\n[harness] pre-copy round %u: %llu dirty pages\n", r + 1, (unsigned long long)n);
+    }
+    free(bm);
+}
+
 
 static int build(vmx *v, const char *disk)
 {
@@ -52,9 +88,21 @@ static void *controller(void *o)
 {
     (void)o;
     msleep(after_ms);
+    const char *pc = getenv("RH_PRECOPY");
+    if (pc && atoi(pc) > 0) precopy((unsigned)atoi(pc));
     uint64_t t0 = vmk_now_ns();
     rv_machine_pause(a.m);
     vmk_loop_pause(a.l);
+    if (copy) {
+        uint64_t *bm = calloc((MEM >> 12) / 64, 8);
+        rv_machine_dirty_sync(a.m);
+        vmk_mem_log_harvest(&a.mem, bm, false);
+        uint64_t n = copy_dirty(bm);
+        free(bm);
+        bool same = memcmp(copy, a.mem.host, MEM) == 0;
+        fprintf(stderr, "\n[harness] final round: %llu dirty pages; copied RAM %s\n", (unsigned long long)n,
+                same ? "identical" : "DIFFERS (a write was not logged)");
+    }
     uint64_t t1 = vmk_now_ns();
     rv_machine_save(a.m, &st);
     virtio_dev_save(a.blk, &st);
@@ -90,7 +138,8 @@ int main(int argc, char **argv)
     msleep((unsigned)atoi(argv[5]));
     vmx v = { 0 };
     if (build(&v, argv[2]) < 0) return 1;
-    memcpy(v.mem.host, a.mem.host, MEM);
+    memcpy(v.mem.host, copy ? copy : a.mem.host, MEM);   /* pre-copy: only what the dirty log moved */
+    free(copy);
     rv_machine_free(a.m);
     vmk_chr_close(a.c);
     vmk_loop_free(a.l);
