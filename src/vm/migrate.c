@@ -151,14 +151,15 @@ static int send_all(int fd, struct iovec *iov, int n, int tmo_ms)
     return 0;
 }
 
-/* 1 = got n bytes, 0 = clean EOF before the first byte, -1 with errno (ECONNRESET on a short EOF). */
+/* 1 = got n bytes, 0 = clean EOF before the first byte, -1 with errno (EPIPE on a short EOF). */
 static int recv_all(int fd, void *buf, size_t n, int tmo_ms)
 {
     size_t got = 0;
+    errno = 0;
     while (got < n) {
         ssize_t r = recv(fd, (uint8_t *)buf + got, n - got, MSG_DONTWAIT);
         if (r > 0) { got += (size_t)r; continue; }
-        if (r == 0) { if (got == 0) return 0; errno = ECONNRESET; return -1; }
+        if (r == 0) { if (got == 0) return 0; errno = EPIPE; return -1; }
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
         if (wait_fd(fd, POLLIN, tmo_ms) < 0) return -1;
@@ -188,6 +189,10 @@ static int recv_rec(int fd, mig_rec *r, int tmo_ms, const char *peer, char *err,
     uint8_t h[5], t[4];
     int k = recv_all(fd, h, 5, tmo_ms);
     if (k == 0) return 0;
+    if (k < 0 && errno == ECONNRESET) {
+        vmk_seterr(err, errlen, "migration stream: the %s reset the connection", peer);
+        return -1;
+    }
     if (k < 0) goto ioerr;
     uint32_t len = (uint32_t)h[1] | (uint32_t)h[2] << 8 | (uint32_t)h[3] << 16 | (uint32_t)h[4] << 24;
     if (h[0] == 0 || h[0] >= MIG_NTYPES) {
@@ -228,16 +233,26 @@ ioerr:
     return -1;
 }
 
-/* Best effort: tell the peer why we give up (never blocks long). */
-static void send_error(int fd, const char *msg)
+/* Best effort: tell the peer why we give up, then read (and drop) what it still sends for up to
+ * drain_ms or until it closes: closing a socket with unread data makes the kernel reset the
+ * connection, and the reset would destroy the ERROR record before the peer reads it. */
+static void send_error(int fd, const char *msg, int drain_ms)
 {
     vmk_sbuf b = { 0 };
     size_t n = strlen(msg);
     if (n > 1000) n = 1000;
     vmk_sb_u32(&b, (uint32_t)n);
     vmk_sb_bytes(&b, msg, n);
-    send_rec(fd, MIG_ERROR, b.data, b.len, NULL, 0, 200);
+    int rc = send_rec(fd, MIG_ERROR, b.data, b.len, NULL, 0, 200);
     vmk_sb_free(&b);
+    if (rc < 0 || shutdown(fd, SHUT_WR) < 0) return;
+    uint64_t end = vmk_now_ns() + (uint64_t)drain_ms * 1000000ull;
+    static uint8_t junk[65536];
+    for (uint64_t now; (now = vmk_now_ns()) < end;) {
+        if (wait_fd(fd, POLLIN, (int)((end - now) / 1000000) + 1) < 0) return;
+        ssize_t k = recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
+        if (k == 0 || (k < 0 && errno != EINTR && errno != EAGAIN)) return;
+    }
 }
 
 static void error_text(const mig_rec *r, char *out, size_t outlen)
@@ -812,7 +827,7 @@ int vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *opts, vmk_mi
     rc = 0;                        /* the VM stays paused: the caller stops it */
     goto out;
 fail:
-    send_error(fd, err);
+    send_error(fd, err, 200);
     disks_relock(disk_fds, ndisk_fds);
     if (paused) vmk_vm_resume(vm);
     if (log_was_on) {              /* give the harvested pages back to the snapshot base's log */
@@ -1147,7 +1162,7 @@ order:
     vmk_seterr(err, errlen, "migration stream: unexpected %s record%s", mig_type_name[r.type],
                have_state ? " after the device state" : "");
 fail:
-    send_error(fd, err);
+    send_error(fd, err, 2000);
 fail_quiet:
     if (vm) { vm->migrate_ack_fd = -1; vmk_vm_free(vm); }
     dd_abort(&dd);

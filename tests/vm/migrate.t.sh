@@ -11,7 +11,8 @@
 # error; a destination that refuses the device state of a VM with a disk -> the source locks its
 # disk again and keeps running. Also a migration with a writable disk on shared storage (the same
 # file), with the disk copied in the stream (copy_disks), and of a guest rewriting 24 MiB of page
-# cache per loop and checking each copy (several dirty rounds; no copy may differ after the move).
+# cache per loop and checking each copy (several dirty rounds; no copy may differ after the move);
+# and a destination whose filesystem fills up while it copies the disk -> clear error, no partial copy.
 # Needs root (netns); SKIPs otherwise.
 set -u
 ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -32,6 +33,7 @@ W=$(mktemp -d /tmp/vmkit-migrate.XXXXXX)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  mountpoint -q "$W/full" 2>/dev/null && umount -l "$W/full"
   ip netns del $NSA 2>/dev/null; ip netns del $NSB 2>/dev/null
   rm -rf "$W"
 }
@@ -335,5 +337,34 @@ EOF
     fail migrate_refused_state_disk "the source guest never counted" "$W/s5.log"
   fi
   { kill -9 $JPID $SPID; wait $JPID $SPID; } 2>/dev/null
+fi
+
+# ---------------- 6. disk full on the destination while copying a disk ----------------
+# a 3 MiB tmpfs holds the (sparse) disk; the destination's copy of it does not fit
+mkdir -p "$W/full"
+if [ -f "$IMAGES/disk.ext4" ] && mount -t tmpfs -o size=3m vmkit-migtest "$W/full" 2>/dev/null; then
+  cp --sparse=always "$IMAGES/disk.ext4" "$W/full/disk.img"
+  sum0=$(md5sum <"$W/full/disk.img")
+  start_source s6 "$W/full/disk.img"
+  PORT=41$((RANDOM % 900 + 100))
+  if wait_count "$W/s6.log" 3 120 && start_dest d6 $PORT; then
+    code=$(migrate "$W/s6.api" 10.200.0.2:$PORT '"copy_disks": true')
+    for _ in $(seq 50); do kill -0 $DPID 2>/dev/null || break; sleep 0.1; done
+    left=$(ls "$W/full" | grep -c vmkmig)
+    if [ "$code" = 400 ] && grep -qi 'no space' "$W/resp" && still_counting "$W/s6.log" && [ "$left" = 0 ] &&
+       ! kill -0 $DPID 2>/dev/null; then
+      echo "PASS migrate_disk_full (error: $(tr -d '\n' <"$W/resp" | head -c 160); no partial copy left; the source keeps counting)"
+    else
+      fail migrate_disk_full "http=$code body=$(head -c 200 "$W/resp") partial copies left=$left dest alive=$(kill -0 $DPID 2>/dev/null && echo yes || echo no)" "$W/d6.out"
+    fi
+  else
+    fail migrate_disk_full "setup: the source never counted or the destination is not listening" "$W/d6.out"
+  fi
+  { kill -9 $SPID $DPID; wait $SPID $DPID; } 2>/dev/null
+  # the guest wrote its counter to sector 0 only: the rest of the image is untouched
+  cmp -s <(tail -c +4097 "$W/full/disk.img") <(tail -c +4097 "$IMAGES/disk.ext4") || echo "FAIL migrate_disk_full_image: the source's disk image changed beyond sector 0"
+  umount -l "$W/full"
+else
+  echo "SKIP migrate_disk_full: cannot mount a small tmpfs (or no disk image)"
 fi
 exit 0
