@@ -142,17 +142,32 @@ static int bind_one(const char *src, const char *dst, bool dir, unsigned long fl
     return 0;
 }
 
+/* The files were opened (O_PATH) and checked when validating. A bind mount's source must be in the
+ * caller's mount namespace, so the child opens each canonical path again in its new namespace,
+ * makes sure it is the same inode that was checked, and binds that fd ("/proc/self/fd/N"): the
+ * object mounted is the object checked, whatever happened to its path in between. */
+static int g_pin[VMK_JAIL_MAX_FILES];
+
 static int setup_mounts(const vmk_jail_cfg *cfg, const char *root, char real[][PATH_MAX], char *err, size_t errlen)
 {
-    char p[PATH_MAX + NAME_MAX + 8];
+    char p[2 * PATH_MAX];
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) return cfail(err, errlen, "cannot make / private", NULL);
     if (mount(root, root, NULL, MS_BIND, NULL) < 0) return cfail(err, errlen, "cannot bind-mount", root);
     for (unsigned i = 0; i < cfg->nfiles; i++) {
-        struct stat st;
-        if (stat(real[i], &st) < 0) return cfail(err, errlen, "cannot stat", real[i]);
-        snprintf(p, sizeof(p), "%s%s", root, g_inside[i]);
+        struct stat st, now;
+        char src[64];
+        int fd = open(real[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 || fstat(fd, &now) < 0 || fstat(g_pin[i], &st) < 0) return cfail(err, errlen, "cannot open", real[i]);
+        if (now.st_dev != st.st_dev || now.st_ino != st.st_ino) {
+            vmk_seterr(err, errlen, "jail: %s was replaced while the jail was being set up", real[i]);
+            return -1;
+        }
+        snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+        snprintf(p, sizeof(p), "%s%.*s", root, NAME_MAX + 1, g_inside[i]);
         unsigned long fl = (cfg->ro[i] ? MS_RDONLY : 0) | (S_ISBLK(st.st_mode) ? 0 : MS_NODEV);
-        if (bind_one(real[i], p, S_ISDIR(st.st_mode), fl, err, errlen) < 0) return -1;
+        if (bind_one(src, p, S_ISDIR(st.st_mode), fl, err, errlen) < 0) return -1;
+        close(fd);
+        close(g_pin[i]);
     }
     /* /dev: a small tmpfs with fresh nodes (the VM's own ones owned by it, so that a host node's
      * root-only mode does not matter); a bind of the host's node where mknod is not permitted */
@@ -252,6 +267,12 @@ static int drop_privileges(uid_t uid, gid_t gid, char *err, size_t errlen)
     return 0;
 }
 
+static int unpin(unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) close(g_pin[i]);
+    return -1;
+}
+
 int vmk_jail_enter(vmk_jail_cfg *cfg, char *err, size_t errlen)
 {
     static char real[VMK_JAIL_MAX_FILES][PATH_MAX];
@@ -289,21 +310,32 @@ int vmk_jail_enter(vmk_jail_cfg *cfg, char *err, size_t errlen)
     }
     for (unsigned i = 0; i < cfg->nfiles; i++) {
         const char *f = *cfg->files[i];
-        if (!f || !*f) { vmk_seterr(err, errlen, "jail: file %u has an empty path", i); return -1; }
-        if (!realpath(f, real[i])) { vmk_seterr(err, errlen, "%s: %s", f, strerror(errno)); return -1; }
+        if (!f || !*f) { vmk_seterr(err, errlen, "jail: file %u has an empty path", i); return unpin(i); }
+        char link[64];
+        ssize_t n;
+        if ((g_pin[i] = open(f, O_PATH | O_CLOEXEC)) < 0) {
+            vmk_seterr(err, errlen, "%s: %s", f, strerror(errno));
+            return unpin(i);
+        }
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", g_pin[i]);
+        if ((n = readlink(link, real[i], PATH_MAX - 1)) <= 0 || real[i][0] != '/') {
+            vmk_seterr(err, errlen, "%s: cannot resolve its path (is /proc mounted?)", f);
+            return unpin(i + 1);
+        }
+        real[i][n] = 0;
         if (cfg->allowed_root && !path_within(real[i], aroot)) {
             vmk_seterr(err, errlen, "drive path %s is outside the VM's directory %s", f, cfg->allowed_root);
-            return -1;
+            return unpin(i + 1);
         }
-        if (stat(real[i], &st) < 0) { vmk_seterr(err, errlen, "%s: %s", f, strerror(errno)); return -1; }
+        if (fstat(g_pin[i], &st) < 0) { vmk_seterr(err, errlen, "%s: %s", f, strerror(errno)); return unpin(i + 1); }
         if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISBLK(st.st_mode)) {
             vmk_seterr(err, errlen, "%s is not a file, directory or block device", f);
-            return -1;
+            return unpin(i + 1);
         }
         if (!mode_allows(&st, cfg->uid, cfg->gid, !cfg->ro[i])) {
             vmk_seterr(err, errlen, "%s is not %s by uid %u gid %u (the VMM runs as them: chown or chmod it)",
                        f, cfg->ro[i] ? "readable" : "readable and writable", (unsigned)cfg->uid, (unsigned)cfg->gid);
-            return -1;
+            return unpin(i + 1);
         }
         /* "/<basename>", unique */
         const char *base = strrchr(real[i], '/');
@@ -318,26 +350,26 @@ int vmk_jail_enter(vmk_jail_cfg *cfg, char *err, size_t errlen)
     for (unsigned i = 0; i < cfg->nkeep && i < 8; i++)
         if (fcntl(cfg->keep_fds[i], F_GETFD) < 0) {
             vmk_seterr(err, errlen, "jail: fd %d to keep is not open", cfg->keep_fds[i]);
-            return -1;
+            return unpin(cfg->nfiles);
         }
     if (cfg->need_kvm && access("/dev/kvm", R_OK | W_OK) != 0) {
         vmk_seterr(err, errlen, "/dev/kvm: %s", strerror(errno));
-        return -1;
+        return unpin(cfg->nfiles);
     }
     if (cfg->need_tun && access("/dev/net/tun", R_OK | W_OK) != 0) {
         vmk_seterr(err, errlen, "/dev/net/tun: %s", strerror(errno));
-        return -1;
+        return unpin(cfg->nfiles);
     }
     /* <dir>/root: a real directory (not a symlink), owned by uid:gid, mode 0700 */
     snprintf(root, sizeof(root), "%s/root", dir);
-    if (mkdir(root, 0700) < 0 && errno != EEXIST) { vmk_seterr(err, errlen, "cannot create %s: %s", root, strerror(errno)); return -1; }
+    if (mkdir(root, 0700) < 0 && errno != EEXIST) { vmk_seterr(err, errlen, "cannot create %s: %s", root, strerror(errno)); return unpin(cfg->nfiles); }
     if (lstat(root, &st) < 0 || !S_ISDIR(st.st_mode)) {
         vmk_seterr(err, errlen, "%s exists and is not a directory", root);
-        return -1;
+        return unpin(cfg->nfiles);
     }
     if (chown(root, cfg->uid, cfg->gid) < 0 || chmod(root, 0700) < 0) {
         vmk_seterr(err, errlen, "cannot give %s to %u:%u: %s", root, (unsigned)cfg->uid, (unsigned)cfg->gid, strerror(errno));
-        return -1;
+        return unpin(cfg->nfiles);
     }
     char exitpath[PATH_MAX + 8];
     snprintf(exitpath, sizeof(exitpath), "%s/exit", dir);
@@ -349,21 +381,21 @@ int vmk_jail_enter(vmk_jail_cfg *cfg, char *err, size_t errlen)
     int flags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | (cfg->new_netns ? CLONE_NEWNET : 0);
     if (unshare(flags) < 0) {
         vmk_seterr(err, errlen, "cannot create the jail's namespaces: %s", strerror(errno));
-        return -1;
+        return unpin(cfg->nfiles);
     }
     pid_t pid = fork();
     if (pid < 0) {
         vmk_seterr(err, errlen, "jail: fork: %s", strerror(errno));
-        return -1;
+        return unpin(cfg->nfiles);
     }
     if (pid > 0) waiter(dir, pid);    /* never returns */
 
     /* the VMM: PID 1 of the new PID namespace. From here on a failure ends it with status 1. */
     char e[VMK_ERRLEN];
-    close_fds(cfg);
     if (unshare(CLONE_NEWNS) < 0) { cfail(e, sizeof(e), "cannot create the mount namespace", NULL); goto die; }
     if (sethostname("vmkit", 5) < 0) { cfail(e, sizeof(e), "sethostname", NULL); goto die; }
     if (setup_mounts(cfg, root, real, e, sizeof(e)) < 0) goto die;
+    close_fds(cfg);
     if (drop_privileges(cfg->uid, cfg->gid, e, sizeof(e)) < 0) goto die;
     for (unsigned i = 0; i < cfg->nfiles; i++) *cfg->files[i] = g_inside[i];
     struct timespec t1;
