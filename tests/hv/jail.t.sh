@@ -27,6 +27,7 @@ cleanup() {
   exec 2>/dev/null            # no "Killed" job notices for the helpers we end
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
   wait 2>/dev/null
+  [ -n "${TAP:-}" ] && ip link del "$TAP" 2>/dev/null
   rm -rf "$T"
 }
 trap cleanup EXIT
@@ -193,5 +194,21 @@ elif [ $MODE = driver ]; then
   for _ in $(seq 40); do kill -0 "$waiter" 2>/dev/null || break; sleep 0.25; done
   kill -9 "$waiter" 2>/dev/null; wait "$waiter" 2>/dev/null
   echo "SKIP jail_forbidden_syscall_sigsys: needs vmkit run --jail with the API test hook (unit test test_seccomp covers SIGSYS + the exit file)"
+fi
+# TAP networking jailed: /dev/net/tun is the VM's own node, TUNSETIFF on a tap owned by its uid
+if [ $MODE = vmkit ] && command -v ip >/dev/null; then
+  TAP=vmkj$$
+  TAP=${TAP:0:15}
+  if ip tuntap add dev "$TAP" mode tap user "$JUID" group "$JUID" 2>/dev/null; then
+    ip link set "$TAP" up; ip addr add 192.168.231.1/24 dev "$TAP"
+    mkdir -p "$T/vm3"
+    timeout 90 "$VMKIT" run --jail "$T/vm3" --uid "$JUID" --gid "$JUID" --kernel "$F/Image" --initrd "$F/initramfs.cpio.gz" \
+      --bios "$F/fw_dynamic.bin" --mem 64M --net "tap=$TAP" --console stdio \
+      --append 'vmkit.net=0 vmkit.run=ip%20addr%20add%20192.168.231.2/24%20dev%20eth0;ip%20link%20set%20eth0%20up;ping%20-c2%20-W5%20192.168.231.1' \
+      </dev/null >"$T/tap.out" 2>&1; rc=$?
+    ip link del "$TAP" 2>/dev/null
+    if [ $rc -eq 0 ] && grep -aq "2 packets received" "$T/tap.out"; then echo "PASS jail_tap_network (guest pings the host over a TAP device, jailed)"
+    else echo "FAIL jail_tap_network: rc=$rc; $(grep -a "vmkit:\|packets" "$T/tap.out" | tail -n 3 | tr '\n' ' ')"; fi
+  else echo "SKIP jail_tap_network: cannot create a TAP device here"; fi
 fi
 exit 0
