@@ -242,7 +242,11 @@ static int jail_probe(void *arg)
     c.allowed_root = g_vmroot;
     c.files[0] = &f1; c.ro[0] = true;
     c.files[1] = &f2; c.ro[1] = false;
-    c.nfiles = 2;
+    static char subdir[160];
+    snprintf(subdir, sizeof(subdir), "%s/sub", g_vmroot);
+    const char *f3 = subdir;                  /* a directory (a snapshot, say), read-only */
+    c.files[2] = &f3; c.ro[2] = true;
+    c.nfiles = 3;
     c.need_kvm = access("/dev/kvm", R_OK | W_OK) == 0;
     char err[256];
     clock_gettime(CLOCK_MONOTONIC, &g_t0);
@@ -252,7 +256,8 @@ static int jail_probe(void *arg)
 #define EXPECT(cond) do { if (!(cond)) { printf("  jailed: %s failed\n", #cond); fflush(stdout); bad++; } } while (0)
     EXPECT(getpid() == 1);
     EXPECT(getuid() == 65534 && geteuid() == 65534 && getgid() == 65534 && getegid() == 65534);
-    EXPECT(!strcmp(f1, "/data.img") && !strcmp(f2, "/data.img-1"));
+    EXPECT(!strcmp(f1, "/data.img") && !strcmp(f2, "/data.img-1") && !strcmp(f3, "/sub"));
+    EXPECT(access("/sub/data.img", R_OK) == 0 && mkdir("/sub/new", 0700) < 0 && errno == EROFS);
     char h[64] = "";
     gethostname(h, sizeof(h));
     EXPECT(!strcmp(h, "vmkit"));
@@ -426,7 +431,7 @@ static void test_jail(void)
     if (f) { if (!fgets(names, sizeof(names), f) || !fgets(ms, sizeof(ms), f)) names[0] = 0; fclose(f); }
     printf("  jailed root holds: %s", names);
     printf("  vmk_jail_enter took %.3f ms (to the jailed child's return)\n", atof(ms));
-    for (const char *w = "data.img data.img-1 dev etc api.sock "; *w; ) {   /* same set, any order */
+    for (const char *w = "data.img data.img-1 sub dev etc api.sock "; *w; ) {   /* same set, any order */
         char one[32];
         size_t n = strcspn(w, " ");
         snprintf(one, sizeof(one), " %.*s ", (int)n, w);
