@@ -105,8 +105,9 @@ static int add_rule(scmp_filter_ctx c, const sc_rule *r)
     case A_NOEXEC:
         a[0] = masked(2, PROT_EXEC, 0);
         return add(c, r->nr, 1, a);
-    case A_THREAD:
-        a[0] = masked(0, CLONE_THREAD, CLONE_THREAD);
+    case A_THREAD:              /* a thread of this process: no new process, no namespace flags */
+        a[0] = masked(0, CLONE_THREAD | CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
+                      CLONE_NEWUTS | CLONE_NEWCGROUP, CLONE_THREAD);
         return add(c, r->nr, 1, a);
     case A_SELF:
         a[0] = eq(0, (scmp_datum_t)getpid());

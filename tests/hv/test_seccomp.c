@@ -105,10 +105,11 @@ static int allowed_probe(void *arg)
 
 typedef struct { const char *kind; int what; unsigned raw; } bad_probe;
 enum { B_PTRACE, B_MOUNT, B_UNSHARE, B_EXECVE, B_FORK, B_EXECMEM, B_NETLINK, B_BPF, B_SOCKET, B_OPEN, B_KILL,
-       B_RAW, B_N };
+       B_RAW, B_THREADNS, B_N };
 static const char *const bad_names[B_N] = { "ptrace", "mount", "unshare", "execve", "fork (clone without CLONE_THREAD)",
                                             "mmap PROT_EXEC", "socket(AF_NETLINK)", "bpf", "socket (vcpu)",
-                                            "openat (vcpu)", "kill(other pid)", "raw syscall list" };
+                                            "openat (vcpu)", "kill(other pid)", "raw syscall list",
+                                            "clone(CLONE_THREAD | CLONE_NEWUTS)" };
 /* the rest of the never-allowed list, by number (arguments do not matter: the filter runs first) */
 static const long never[] = { SYS_umount2, SYS_pivot_root, SYS_setns, SYS_kexec_load, SYS_kexec_file_load,
                               SYS_init_module, SYS_finit_module, SYS_delete_module, SYS_perf_event_open,
@@ -129,7 +130,13 @@ static int forbidden_probe(void *arg)
     case B_MOUNT: mount("none", "/mnt", "tmpfs", 0, NULL); break;
     case B_UNSHARE: unshare(CLONE_NEWNS); break;
     case B_EXECVE: { char *av[] = { "/bin/true", NULL }; execve(av[0], av, environ); break; }
-    case B_FORK: syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0); break;
+    case B_FORK:
+        syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+        break;
+    case B_THREADNS: {         /* a "thread" asking for a new namespace: refused by the flag mask */
+        syscall(SYS_clone, CLONE_THREAD | CLONE_SIGHAND | CLONE_VM | CLONE_NEWUTS, 0, 0, 0, 0);
+        break;
+    }
     case B_EXECMEM: mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0); break;
     case B_NETLINK: socket(AF_NETLINK, SOCK_RAW, 0); break;
     case B_BPF: syscall(SYS_bpf, 0, NULL, 0); break;
