@@ -2,6 +2,7 @@
 # guest/x86/build.sh — builds the x86-64 guest images for the KVM engine (`vmkit run --arch x86_64`) from
 # Debian packages only (owned by the KVM builders+guests part), with guest/build.sh's conventions:
 #   build/images/x86_64/bzImage            Linux 6.1 (Debian linux-source-6.1 + guest/x86/kernel.config)
+#   build/images/x86_64/vmlinux            the same kernel uncompressed (ELF, stripped; no decompressor run)
 #   build/images/x86_64/initramfs.cpio.gz  static busybox (Debian busybox-static, amd64) + guest/init.sh,
 #                                          /sbin/poweroff through vmkit's exit port (guest/x86/vmkit-exit.c)
 #   build/images/x86_64/manifest           what was built from what
@@ -21,7 +22,7 @@ EPOCH=1735689600
 T0=$(date +%s.%N)
 
 case "${1:-}" in
-  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   "") ;;
   *) echo "guest/x86/build.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 esac
@@ -64,7 +65,7 @@ build_kernel() {
   srcver=$(pkgver linux-source-6.1); gccver=$(pkgver gcc)
   key=$( { declare -f build_kernel run_logged; cat "$GX/kernel.config"; echo "$srcver $gccver"; } | hash_of)
   dir=$CACHE/x86-kernel/$key
-  if [ -f "$dir/bzImage" ]; then
+  if [ -f "$dir/bzImage" ] && [ -f "$dir/vmlinux" ]; then
     step "kernel: cached ($key)"
   else
     src=$CACHE/src/linux-source-6.1_$srcver
@@ -99,12 +100,13 @@ build_kernel() {
     run_logged kernel "$LOGS/kernel.log" "${mk[@]}" -j"$JOBS" bzImage
     mkdir -p "$dir.tmp"
     cp "$work/arch/x86/boot/bzImage" "$work/.config" "$dir.tmp/"
+    strip -o "$dir.tmp/vmlinux" "$work/vmlinux"      # uncompressed ELF: vmkit enters it at e_entry
     cp "$work/System.map" "$dir.tmp/" 2>/dev/null || true
     rm -rf "$dir"; mv "$dir.tmp" "$dir"
     step "kernel: built ($key, $(du -k "$dir/bzImage" | cut -f1) KiB)"
   fi
-  cp "$dir/bzImage" "$OUT/bzImage"; cp "$dir/.config" "$OUT/kernel.config"
-  MANIFEST+=("bzImage  key=$key  from Debian linux-source-6.1 $srcver, guest/x86/kernel.config on x86_64 tinyconfig, gcc $gccver")
+  cp "$dir/bzImage" "$OUT/bzImage"; cp "$dir/vmlinux" "$OUT/vmlinux"; cp "$dir/.config" "$OUT/kernel.config"
+  MANIFEST+=("bzImage, vmlinux  key=$key  from Debian linux-source-6.1 $srcver, guest/x86/kernel.config on x86_64 tinyconfig, gcc $gccver")
 }
 
 # ---------------------------------------------------------------- busybox (Debian's static amd64 build)
@@ -214,6 +216,6 @@ build_initramfs
 {
   echo "# vmkit x86-64 guest images — written by guest/x86/build.sh; keys are input hashes under $CACHE"
   for m in "${MANIFEST[@]}"; do echo "$m"; done
-  ( cd "$OUT" && sha256sum bzImage initramfs.cpio.gz | sed 's/^/sha256 /' )
+  ( cd "$OUT" && sha256sum bzImage vmlinux initramfs.cpio.gz | sed 's/^/sha256 /' )
 } > "$OUT/manifest"
-step "done: $OUT/{bzImage,initramfs.cpio.gz,manifest}"
+step "done: $OUT/{bzImage,vmlinux,initramfs.cpio.gz,manifest}"
