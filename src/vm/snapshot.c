@@ -547,8 +547,12 @@ int vmk_vm_snapshot(vmk_vm *vm, const char *dir, const vmk_snapshot_opts *o, cha
         goto out;
     }
     struct stat dst;
-    if (!realpath(dir, adir) || stat(adir, &dst) != 0 || !S_ISDIR(dst.st_mode)) {
-        vmk_seterr(err, errlen, "snapshot directory %s: %s", dir, errno ? strerror(errno) : "not a directory");
+    if (!realpath(dir, adir) || stat(adir, &dst) != 0) {
+        vmk_seterr(err, errlen, "snapshot directory %s: %s", dir, strerror(errno));
+        goto out;
+    }
+    if (!S_ISDIR(dst.st_mode)) {
+        vmk_seterr(err, errlen, "snapshot directory %s: not a directory", dir);
         goto out;
     }
     if (o->diff && !vm->has_snapshot_base) {
@@ -818,6 +822,7 @@ vmk_vm *vmk_vm_restore(const char *dir, const vmk_restore_opts *o, char *err, si
     bool mem_ok = false;
     vmk_vm *vm = NULL;
     char e2[VMK_ERRLEN];
+    char *made[VMK_VM_MAX_DISKS] = { 0 };     /* overlays created here: removed if the restore fails */
 
     if (img_load(&chain[n++], dir, err, errlen) < 0) goto fail;
     while (chain[n - 1].diff) {
@@ -887,6 +892,7 @@ vmk_vm *vmk_vm_restore(const char *dir, const vmk_restore_opts *o, char *err, si
                 vmk_seterr(err, errlen, "clone disk overlay %s: %s", path, e2);
                 goto fail;
             }
+            made[i] = vmk_xstrdup(path);
             free((char *)cfg.disks[i].path);
             cfg.disks[i].path = vmk_xstrdup(path);
         }
@@ -926,12 +932,17 @@ vmk_vm *vmk_vm_restore(const char *dir, const vmk_restore_opts *o, char *err, si
     vmk_mem_log_start(&vm->mem);          /* a diff snapshot of this VM is relative to dir */
     if (o->start_paused) vmk_vm_pause(vm);
     for (unsigned i = 0; i < n; i++) img_free(&chain[i]);
+    for (unsigned i = 0; i < VMK_VM_MAX_DISKS; i++) free(made[i]);
     free(chain);
     vm_cfg_free(&cfg);
     return vm;
 fail:
     if (vm) vmk_vm_free(vm);
     if (mem_ok) vmk_mem_free(&mem);
+    for (unsigned i = 0; i < VMK_VM_MAX_DISKS; i++) {
+        if (made[i]) unlink(made[i]);
+        free(made[i]);
+    }
     for (unsigned i = 0; i < n; i++) img_free(&chain[i]);
     free(chain);
     vm_cfg_free(&cfg);
