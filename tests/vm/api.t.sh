@@ -250,6 +250,30 @@ if command -v python3 >/dev/null; then
   start_vmm f --incoming "tcp:127.0.0.1:$PORT" --api-sock "$S2" --console stdio
   wait_for 10 test -S "$S"; wait_for 60 grep -q "vmkit guest ready" "$T/e.con"
   wait_for 10 grep -q "waiting for the migration" "$T/f.err"
+  # a destination that refuses: 400 with its reason, the VM keeps running here
+  RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  python3 - "$RPORT" "$T/hello.json" <<'PY' &
+import socket, struct, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); s.settimeout(60)
+c, _ = s.accept(); c.settimeout(10)
+h = b""
+while len(h) < 16: h += c.recv(16 - len(h))
+n = struct.unpack("<I", h[12:16])[0]; js = b""
+while len(js) < n: js += c.recv(n - len(js))
+open(sys.argv[2], "wb").write(h[:8] + b" " + js)
+msg = b"no room for this VM"
+c.sendall(b"R" + struct.pack("<I", len(msg)) + msg); c.close()
+PY
+  RPID=$!; PIDS+=($RPID)
+  sleep 0.5
+  api "$S" PUT /vmkit/migrate "{\"destination\": \"127.0.0.1:$RPORT\"}"; c1=$CODE b1=$BODY
+  wait $RPID
+  api "$S" GET /
+  if [ "$c1" = 400 ] && grep -q "no room for this VM" <<<"$b1" && grep -q '"state":"Running"' <<<"$BODY" &&
+     grep -q '^VMKITMIG {"name":"mig-src","definition":{}}' "$T/hello.json"; then pass migrate_refused_keeps_running
+  else fail migrate_refused_keeps_running "$c1 $b1; $BODY; hello: $(head -c 100 "$T/hello.json")"; fi
+
   api "$S" PUT /vmkit/migrate "{\"destination\": \"127.0.0.1:$PORT\", \"definition\": {\"name\": \"mig-src\"}, \"max_rounds\": 10}"
   c1=$CODE b1=$BODY
   wait "$PID_e"; rc=$?
@@ -265,6 +289,23 @@ if command -v python3 >/dev/null; then
   fi
 else
   echo "SKIP api_migrate_to_incoming: python3 not installed (used to pick a free port)"
+fi
+
+# ---- 9b. --incoming refuses a stream that is not a migration hello ----
+if command -v python3 >/dev/null; then
+  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  start_vmm i --incoming "tcp:127.0.0.1:$PORT" --console null
+  wait_for 10 grep -q "waiting for the migration" "$T/i.err"
+  ans=$(python3 - "$PORT" <<'PY'
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+c.sendall(b"GET / HTTP/1.1\r\n\r\n")
+print(c.recv(100)[:1].decode(errors="replace"))
+PY
+)
+  wait "$PID_i"; rc=$?
+  [ "$ans" = R ] && [ $rc = 1 ] && [ "$(grep -c . "$T/i.err")" = 2 ] && grep -q "not a vmkit migration stream" "$T/i.err" \
+    && pass incoming_refuses_bad_hello || fail incoming_refuses_bad_hello "answer '$ans' rc=$rc $(cat "$T/i.err" | tr '\n' '|')"
 fi
 
 # ---- 10. bad `vmkit run` options: one line, non-zero, nothing started ----
