@@ -62,10 +62,17 @@ static bool mode_allows(const struct stat *st, uid_t uid, gid_t gid, bool write)
 /* ---------------- waiter (the parent, outside the PID namespace) ---------------- */
 
 static volatile pid_t g_child;
+static volatile sig_atomic_t g_stop_sig;
 
+/* The VMM is PID 1 of its namespace: a signal it has no handler for yet (it is still starting) is
+ * dropped, so a stop request is repeated every second until the VMM ends. */
 static void forward_signal(int sig)
 {
-    if (g_child > 0) kill(g_child, sig);
+    if (sig != SIGALRM) g_stop_sig = sig;
+    if (g_child > 0 && g_stop_sig) {
+        kill(g_child, g_stop_sig);
+        alarm(1);
+    }
 }
 
 static void close_from(int lowest)
@@ -74,7 +81,7 @@ static void close_from(int lowest)
         for (int fd = lowest; fd < 1024; fd++) close(fd);
 }
 
-static void waiter(const char *dir, pid_t child)
+static void waiter(const char *dir, pid_t child, const sigset_t *mask)
 {
     g_child = child;
     struct sigaction sa;
@@ -85,7 +92,9 @@ static void waiter(const char *dir, pid_t child)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGALRM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    sigprocmask(SIG_SETMASK, mask, NULL);
     close_from(3);                 /* the VMM's fds (an accepted API or migration socket) are its own */
     int status = 0;
     while (waitpid(child, &status, 0) < 0)
@@ -383,12 +392,21 @@ int vmk_jail_enter(vmk_jail_cfg *cfg, char *err, size_t errlen)
         vmk_seterr(err, errlen, "cannot create the jail's namespaces: %s", strerror(errno));
         return unpin(cfg->nfiles);
     }
+    /* a stop signal arriving around the fork must find the waiter's handlers, not kill it */
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
+    sigprocmask(SIG_BLOCK, &stop, &old);
     pid_t pid = fork();
     if (pid < 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
         vmk_seterr(err, errlen, "jail: fork: %s", strerror(errno));
         return unpin(cfg->nfiles);
     }
-    if (pid > 0) waiter(dir, pid);    /* never returns */
+    if (pid > 0) waiter(dir, pid, &old);    /* never returns */
+    sigprocmask(SIG_SETMASK, &old, NULL);
 
     /* the VMM: PID 1 of the new PID namespace. From here on a failure ends it with status 1. */
     char e[VMK_ERRLEN];

@@ -354,6 +354,31 @@ static int jail_term_probe(void *arg)
     return g_term == SIGTERM ? 0 : 5;
 }
 
+/* The stop request arrives while the jailed process has no handler yet (PID 1 drops it): the waiter
+ * repeats it until it is handled. */
+static int jail_late_handler_probe(void *arg)
+{
+    (void)arg;
+    const char *f1 = g_file;
+    vmk_jail_cfg c = small_cfg(&f1);
+    char err[256];
+    pid_t self = getpid();
+    pid_t killer = fork();
+    if (killer == 0) {
+        usleep(200000);
+        kill(self, SIGTERM);
+        _exit(0);
+    }
+    if (vmk_jail_enter(&c, err, sizeof(err)) < 0) { printf("  %s\n", err); return 2; }
+    usleep(1300000);                     /* SIGTERM forwarded meanwhile: dropped */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    for (int i = 0; i < 300 && !g_term; i++) usleep(10000);
+    return g_term == SIGTERM ? 0 : 5;
+}
+
 static int jail_time_probe(void *arg)
 {
     (void)arg;
@@ -469,6 +494,11 @@ static void test_jail(void)
 
     TEST_BEGIN("jail: SIGTERM to the waiter reaches the jailed process");
     st = in_child(jail_term_probe, NULL);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    TEST_END();
+
+    TEST_BEGIN("jail: a stop request sent before the jailed process has its handler is repeated");
+    st = in_child(jail_late_handler_probe, NULL);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     TEST_END();
 
