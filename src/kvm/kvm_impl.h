@@ -54,6 +54,7 @@ struct kvm_machine {
     unsigned nmsrs;
     bool dirty_logging;            /* the RAM slot has KVM_MEM_LOG_DIRTY_PAGES */
     bool booted;
+    bool pvm;                      /* /dev/kvm is kvm_pvm: guest CPL0 code is emulated instruction by instruction */
     /* port devices (pio.c) */
     pthread_mutex_t pio_mtx;
     uint8_t cmos_idx;

@@ -100,6 +100,11 @@ static int set_cpuid(kvm_vcpu *v, char *err, size_t errlen)
             .flags = out[i].flags, .eax = out[i].eax, .ebx = out[i].ebx, .ecx = out[i].ecx, .edx = out[i].edx };
     free(in);
     free(out);
+    if (m->pvm)                            /* see kvm_machine_new: features PVM's emulator cannot run at CPL0 */
+        for (unsigned i = 0; i < c->nent; i++) {
+            struct kvm_cpuid_entry2 *e = &c->entries[i];
+            if (e->function == 1) e->ecx &= ~(1u << 13);          /* CX16: cmpxchg16b (SLUB's cmpxchg_double) */
+        }
     int r = kvm_ioctl(v->fd, KVM_SET_CPUID2, c);
     free(c);
     if (r < 0) { vmk_seterr(err, errlen, "KVM_SET_CPUID2 (vCPU %u): %s", v->idx, strerror(errno)); return -1; }
