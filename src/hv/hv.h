@@ -27,7 +27,8 @@
  *    "<dir>/exit" atomically (one line: "exited N" or "signal N (SIGNAME)") when the child ends, and
  *    exits with the same status (128+N for a signal). It never returns.
  *    As PID 1, the VMM ignores every signal it has no handler for (SIGKILL aside): install the
- *    SIGTERM/SIGINT/SIGHUP handlers right after entering.
+ *    SIGTERM/SIGINT/SIGHUP handlers right after entering (the waiter repeats a forwarded stop
+ *    signal every second until the VMM ends, so one sent during start-up is not lost).
  * files[i] paths are rewritten in place to their path inside the jail ("/<basename>", made unique
  * with "-1", "-2"...; static storage). Refused before anything irreversible (-1 with err): not root,
  * dir not absolute / not a directory, uid or gid 0, a missing file, a file outside allowed_root
