@@ -94,7 +94,10 @@ qemu_one() {
   local runs=0
   if [ "$st" = completed ]; then
     sleep 0.3
-    hmp "$W/dst.mon" "info status" | grep -q 'running' && runs=1
+    for _ in 1 2 3; do   # the monitor may drop a connection made while the VM starts: retry
+      hmp "$W/dst.mon" "info status" 2>/dev/null | grep -q 'running' && { runs=1; break; }
+      sleep 0.2
+    done
   fi
   [ -n "${MIGBENCH_VERBOSE:-}" ] && echo "$out" >&2
   kill -9 $spid $dpid 2>/dev/null; wait $spid $dpid 2>/dev/null
