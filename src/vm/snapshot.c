@@ -11,8 +11,10 @@
  *           parent's state CRC) and "dirtymap" (page bitmap), then "engine" and one "devN:<name>"
  *           per virtio device.
  * Both are written to NAME.tmp, fsynced and renamed, "memory" first and "state" last. The id ties
- * them: a crash between the two renames leaves an old state with a new memory file, which restore
- * rejects ("does not belong to its state"); a directory without a valid state is not a snapshot.
+ * them. An earlier snapshot's memory is first hard-linked as memory-<its id> and unlinked once the
+ * new state is in: a crash between the two renames leaves the old state, whose memory restore finds
+ * under that name, so the earlier snapshot survives. A directory without a valid state is not a
+ * snapshot; a state whose memory file is missing or has another id is refused.
  * The memory itself has no checksum: restore-to-running would have to read all of it (the file
  * records its size and id; the state has both CRCs). */
 #include "vm_impl.h"
@@ -521,6 +523,25 @@ static uint64_t random_u64(void)
     return v;
 }
 
+static void sync_dir(const char *dir)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) { fsync(dfd); close(dfd); }
+}
+
+/* The id in a memory file's header; -1 when it is not one. */
+static int mem_file_id(const char *path, uint64_t *id)
+{
+    uint8_t hdr[32];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int e = pread_all(fd, hdr, sizeof(hdr), 0);
+    close(fd);
+    if (e || memcmp(hdr, MEM_MAGIC, 8)) return -1;
+    *id = get_le(hdr + 24, 8);
+    return 0;
+}
+
 /* ---------------- snapshot ---------------- */
 
 int vmk_vm_snapshot(vmk_vm *vm, const char *dir, const vmk_snapshot_opts *o, char *err, size_t errlen)
@@ -609,13 +630,23 @@ int vmk_vm_snapshot(vmk_vm *vm, const char *dir, const vmk_snapshot_opts *o, cha
     uint64_t written = 0;
     if (write_memory(&vm->mem, mem_tmp, id, map, &written, err, errlen) < 0) goto out;
     if (write_state(st_tmp, &b, err, errlen) < 0) goto out;
+    /* an earlier snapshot here keeps its memory reachable as memory-<id> until the new state is in */
+    char keep[PATH_MAX + 40];
+    keep[0] = 0;
+    uint64_t old_id;
+    if (mem_file_id(mem_path, &old_id) == 0) {
+        snprintf(keep, sizeof(keep), "%s/memory-%016llx", adir, (unsigned long long)old_id);
+        unlink(keep);
+        if (link(mem_path, keep) != 0) keep[0] = 0;
+        else sync_dir(adir);
+    }
     if (rename(mem_tmp, mem_path) != 0 || rename(st_tmp, st_path) != 0) {
         vmk_seterr(err, errlen, "cannot rename the snapshot files in %s: %s", adir, strerror(errno));
         goto out;
     }
     mem_tmp[0] = st_tmp[0] = 0;
-    int dfd = open(adir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) { fsync(dfd); close(dfd); }
+    sync_dir(adir);
+    if (keep[0]) unlink(keep);
     if (!o->diff) vmk_mem_log_start(&vm->mem);    /* diffs are relative to this snapshot from now on */
     vm->has_snapshot_base = true;
     free(vm->last_snap_dir);
@@ -746,8 +777,14 @@ static int img_load(snap_img *im, const char *dir, char *err, size_t errlen)
 /* Opens the image's memory file and checks its header against the state. fd or -1 with err. */
 static int mem_open(const snap_img *im, char *err, size_t errlen)
 {
-    char path[PATH_MAX + 16];
+    char path[PATH_MAX + 40];
+    uint64_t id;
+    /* a snapshot interrupted between its two renames left this state's memory as memory-<id> */
     snprintf(path, sizeof(path), "%s/memory", im->dir);
+    if (mem_file_id(path, &id) == 0 && id != im->mem_id) {
+        snprintf(path, sizeof(path), "%s/memory-%016llx", im->dir, (unsigned long long)im->mem_id);
+        if (access(path, F_OK) != 0) snprintf(path, sizeof(path), "%s/memory", im->dir);
+    }
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         vmk_seterr(err, errlen, "snapshot %s: memory file: %s", im->dir, strerror(errno));

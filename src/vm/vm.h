@@ -93,8 +93,9 @@ void    vmk_vm_get_stats(vmk_vm *vm, vmk_vm_stats *st);
  *    first touch, clones share them through the page cache) and copies each diff's pages over it.
  * Both are written to NAME.tmp, fsynced and renamed ("memory" first, "state" last, then the
  * directory fsynced). A failed write (ENOSPC, EIO) removes the temp files: an earlier snapshot in the
- * directory stays valid. A crash between the two renames leaves an old "state" with a new "memory":
- * the ids differ and restore refuses it. Not checksummed: guest RAM itself (restore would have to read
+ * directory stays valid. Its memory is hard-linked as "memory-<id>" until the new state is in, so a
+ * crash between the two renames leaves the earlier snapshot restorable (restore looks for its id's
+ * file); a state whose memory file has another id is refused. Not checksummed: guest RAM itself (restore would have to read
  * all of it; the state records its size and id). A diff snapshot must go to another directory than
  * its parent; a restored VM's diffs are relative to the snapshot it was restored from. */
 typedef struct vmk_snapshot_opts {

@@ -5,7 +5,8 @@
 # (fd 3 on /tmp/f): after a restore the counter continues from where it was (not from 0) and the open
 # file keeps growing with it. Then: a diff snapshot of the restored VM (parent = the first snapshot)
 # restored in turn; damaged snapshots (truncated / corrupt / wrong version state, truncated or foreign
-# memory file, a changed disk) refused with their message; a snapshot that runs out of space (tmpfs)
+# memory file, a changed disk) refused with their message; the state left by a crash between the
+# two renames of a second snapshot restores the first; a snapshot that runs out of space (tmpfs)
 # leaves no valid-looking snapshot, the previous snapshot in that directory intact, the VM running.
 set -u
 ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -142,6 +143,21 @@ if [ -f "$W/s2/memory" ]; then
   refused restore_rejects_foreign_memory "$W/bf" 'does not belong to its state'
 fi
 mkdir -p "$W/empty"; refused restore_rejects_empty_dir "$W/empty" 'is not a snapshot'
+# a crash between the two renames of a second snapshot into s1: old state, new memory, and the old
+# memory kept as memory-<id> (what vmk_vm_snapshot links before renaming): the old snapshot restores
+if [ -f "$W/s2/memory" ]; then
+  mk bk; id=$(od -An -tx8 -j24 -N8 "$W/s1/memory" | tr -d ' \n')
+  ln "$W/bk/memory" "$W/bk/memory-$id" && cp "$W/s2/memory" "$W/bk/memory.new" && mv "$W/bk/memory.new" "$W/bk/memory"
+  "$VMKIT" run --restore "$W/bk" --console stdio </dev/null >"$W/out7" 2>&1 &
+  P7=$!; PIDS+=($P7)
+  read -r bc0 _ <<<"$(num "$before")"
+  if wait_for "$W/out7" 'c=[0-9]+ ' 30 && [ "$(num "$(first_c "$W/out7")" | cut -d' ' -f1)" = $((bc0 + 1)) ]; then
+    echo "PASS restore_after_interrupted_snapshot (old state found its memory as memory-$id)"
+  else
+    fail restore_after_interrupted_snapshot "expected c=$((bc0 + 1)) first" "$W/out7"
+  fi
+  kill -9 $P7 2>/dev/null; wait $P7 2>/dev/null
+fi
 sleep 0.01; echo >>"$W/disk.ext4"; truncate -s "$(stat -c %s "$IMAGES/disk.ext4")" "$W/disk.ext4"
 refused restore_rejects_changed_disk "$W/s1" 'changed since the snapshot.*--force-disks'
 "$VMKIT" run --restore "$W/s1" --force-disks --console stdio </dev/null >"$W/out4" 2>&1 &
