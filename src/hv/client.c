@@ -419,7 +419,7 @@ static int v_console(int argc, char **argv)
     }
     struct pollfd p[2] = { { .fd = 0, .events = POLLIN }, { .fd = fd, .events = POLLIN } };
     char buf[4096];
-    bool in_open = true;
+    bool in_open = true, got_any = false;
     for (;;) {
         /* input ended (a script piping commands): leave once the console has been quiet for 1 s */
         int pr = poll(p, 2, in_open ? -1 : 1000);
@@ -427,7 +427,16 @@ static int v_console(int argc, char **argv)
         if (pr == 0) break;
         if (p[1].revents) {
             ssize_t n = read(fd, buf, sizeof(buf));
-            if (n <= 0) { restore_tty(); fprintf(stderr, "\n[console of %s closed]\n", argv[1]); break; }
+            if (n <= 0) {
+                restore_tty();
+                if (!got_any) {   /* closed before any history arrived: the single client slot is taken */
+                    close(fd);
+                    return fail("the console of %s is in use by another client", argv[1]);
+                }
+                fprintf(stderr, "\n[console of %s closed]\n", argv[1]);
+                break;
+            }
+            got_any = true;
             if (write(1, buf, (size_t)n) < 0) break;
         }
         if (in_open && p[0].revents) {
