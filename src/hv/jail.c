@@ -416,9 +416,12 @@ int vmk_jail_enter(vmk_jail_cfg *cfg, char *err, size_t errlen)
     close_fds(cfg);
     if (drop_privileges(cfg->uid, cfg->gid, e, sizeof(e)) < 0) goto die;
     for (unsigned i = 0; i < cfg->nfiles; i++) *cfg->files[i] = g_inside[i];
+    /* every thread the VMM creates from now on inherits the "main" allowlist */
+    vmk_jail_set_engine(cfg->need_kvm);
+    if (vmk_seccomp_install("main", cfg->need_kvm, e, sizeof(e)) < 0) goto die;
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    vmk_info("jail: entered %s as %u:%u in %.2f ms (namespaces, fork, mounts, privileges)", root,
+    vmk_info("jail: entered %s as %u:%u in %.2f ms (namespaces, fork, mounts, privileges, seccomp)", root,
              (unsigned)cfg->uid, (unsigned)cfg->gid, (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
     return 0;
 die:

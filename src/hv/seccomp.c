@@ -54,7 +54,7 @@ static const sc_rule rules[] = {
     R(rt_sigreturn, K_ALL, A_ANY), R(rt_sigprocmask, K_ALL, A_ANY), R(rt_sigaction, K_ALL, A_ANY),
     R(sigaltstack, K_ALL, A_ANY), R(restart_syscall, K_ALL, A_ANY), R(tgkill, K_ALL, A_SELF),
     R(getpid, K_ALL, A_ANY), R(gettid, K_ALL, A_ANY), R(getuid, K_ALL, A_ANY), R(geteuid, K_ALL, A_ANY),
-    R(getgid, K_ALL, A_ANY), R(getegid, K_ALL, A_ANY), R(prctl, K_ALL, A_PRNAME),
+    R(getgid, K_ALL, A_ANY), R(getegid, K_ALL, A_ANY), R(prctl, K_ALL, A_PRNAME), R(capget, K_ALL, A_ANY),
     /* a thread adds its own (stricter) filter: libseccomp sets no_new_privs again, then seccomp() */
     R(seccomp, K_ALL, A_ANY),
     R(exit, K_ALL, A_ANY), R(exit_group, K_ALL, A_ANY),
@@ -220,9 +220,12 @@ static void precompile(int k, bool kvm)
     seccomp_release(c);
 }
 
+static __thread bool t_has_main;   /* this thread installed "main" itself */
+
 int vmk_seccomp_install(const char *kind, bool engine_kvm, char *err, size_t errlen)
 {
     int k = kind_bit(kind);
+    if (k == K_MAIN) t_has_main = true;
     if (k < 0) {
         vmk_seterr(err, errlen, "seccomp: unknown thread kind '%s'", kind ? kind : "(null)");
         return -1;
@@ -269,9 +272,10 @@ void vmk_jail_thread_hook(const char *kind)
             nanosleep(&(struct timespec){ 0, 250000 }, NULL);
     }
     if (kind && !strcmp(kind, "vcpu") && !__atomic_load_n(&g_io_started, __ATOMIC_SEQ_CST)) {
-        vmk_info("seccomp: 'vcpu' requested before the I/O thread started: installing 'main' instead");
+        vmk_info("seccomp: 'vcpu' requested before the I/O thread started: keeping 'main'");
         k = "main";
     }
+    if (!strcmp(k, "main") && t_has_main) return;   /* already under it (vmk_jail_enter installs it) */
     if (vmk_seccomp_install(k, g_kvm, err, sizeof(err)) < 0) {
         fprintf(stderr, "vmkit: %s\n", err);
         _exit(1);                  /* a thread without its filter must not run */
