@@ -975,6 +975,32 @@ static int mig_hello(int fd, const char *name, const cJSON *def, char *err, size
     return -1;
 }
 
+/* The VM as a daemon definition (hv.h's JSON shape), for a hello without one: the destination
+ * daemon registers the VM under this name and configuration. */
+static cJSON *definition_of(vmk_api *a, vmk_vm *vm)
+{
+    const vmk_vm_config *c = vmk_vm_config_of(vm);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", a->id);
+    cJSON_AddStringToObject(o, "engine", vmk_engine_name(c->engine));
+    cJSON_AddNumberToObject(o, "vcpus", c->ncpus);
+    cJSON_AddNumberToObject(o, "mem_mib", (double)(c->mem_size >> 20));
+    if (c->kernel) cJSON_AddStringToObject(o, "kernel", c->kernel);
+    cJSON_AddStringToObject(o, "initrd", c->initrd ? c->initrd : "none");
+    if (c->bios) cJSON_AddStringToObject(o, "bios", c->bios);
+    if (c->cmdline) cJSON_AddStringToObject(o, "cmdline", c->cmdline);
+    cJSON *d = cJSON_AddArrayToObject(o, "disks");
+    for (unsigned i = 0; i < c->ndisks; i++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "path", c->disks[i].path);
+        cJSON_AddBoolToObject(x, "ro", c->disks[i].readonly);
+        cJSON_AddItemToArray(d, x);
+    }
+    cJSON *n = cJSON_AddArrayToObject(o, "nets");
+    for (unsigned i = 0; i < c->nnets; i++) cJSON_AddItemToArray(n, cJSON_CreateString(c->nets[i]));
+    return o;
+}
+
 static void put_migrate(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp)
 {
     static const char *const known[] = { "destination", "definition", "max_rounds", "copy_disks", NULL };
@@ -1003,13 +1029,15 @@ static void put_migrate(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp
     if (busy) { release_vm(a); vmk_seterr(err, sizeof(err), "a migration is already in progress"); goto bad; }
     int r = -1;
     int fd = tcp_connect(dest, 10000, err, sizeof(err));
-    if (fd >= 0 && mig_hello(fd, a->id, def, err, sizeof(err)) == 0) {
+    cJSON *mydef = def ? NULL : definition_of(a, vm);
+    if (fd >= 0 && mig_hello(fd, a->id, def ? def : mydef, err, sizeof(err)) == 0) {
         vmk_migrate_opts o = { .max_rounds = (unsigned)rounds, .copy_disks = copy, .cb = mig_progress, .cb_opaque = a };
         vmk_migrate_progress out;
         memset(&out, 0, sizeof(out));
         r = vmk_vm_migrate_send(vm, fd, &o, &out, err, sizeof(err));
         if (r == 0) mig_progress(a, &out);
     }
+    cJSON_Delete(mydef);
     if (fd >= 0) close(fd);
     mig_phase(a, r == 0 ? "done" : "failed");
     pthread_mutex_lock(&a->mu);

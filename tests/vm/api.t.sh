@@ -271,7 +271,7 @@ PY
   wait $RPID
   api "$S" GET /
   if [ "$c1" = 400 ] && grep -q "no room for this VM" <<<"$b1" && grep -q '"state":"Running"' <<<"$BODY" &&
-     grep -q '^VMKITMIG {"name":"mig-src","definition":{}}' "$T/hello.json"; then pass migrate_refused_keeps_running
+     grep -q '^VMKITMIG {"name":"mig-src","definition":{"name":"mig-src","engine":"riscv64","vcpus":1,"mem_mib":64,' "$T/hello.json"; then pass migrate_refused_keeps_running
   else fail migrate_refused_keeps_running "$c1 $b1; $BODY; hello: $(head -c 100 "$T/hello.json")"; fi
 
   api "$S" PUT /vmkit/migrate "{\"destination\": \"127.0.0.1:$PORT\", \"definition\": {\"name\": \"mig-src\"}, \"max_rounds\": 10}"
