@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 enum { K_VCPU = 1, K_IO = 2, K_API = 4, K_MAIN = 8, K_ALL = 15, K_NET = K_IO | K_API | K_MAIN };
-enum { A_ANY, A_NOEXEC, A_THREAD, A_FAMILY, A_SELF, A_PRNAME };
+enum { A_ANY, A_NOEXEC, A_THREAD, A_FAMILY, A_SELF, A_PRNAME, A_APPEND };
 
 typedef struct { int nr; unsigned char kinds, arg; } sc_rule;
 #define R(name, kinds, arg) { SCMP_SYS(name), kinds, arg }
@@ -61,6 +61,8 @@ static const sc_rule rules[] = {
     /* the vCPU thread also writes to the console socket, and tears the VM down at the end */
     R(sendto, K_ALL, A_ANY), R(sendmsg, K_ALL, A_ANY), R(shutdown, K_ALL, A_ANY),
     R(fsync, K_ALL, A_ANY), R(fdatasync, K_ALL, A_ANY), R(unlink, K_ALL, A_ANY), R(unlinkat, K_ALL, A_ANY),
+    /* ... and rotates the console log (socket=PATH,log=FILE): rename, then reopen for appending only */
+    R(rename, K_ALL, A_ANY), R(openat, K_VCPU, A_APPEND),
     /* event loop, disks, networking (libslirp: TCP/UDP sockets to the host), console server */
     R(epoll_wait, K_NET, A_ANY), R(epoll_pwait, K_NET, A_ANY), R(epoll_create1, K_NET, A_ANY),
     R(eventfd2, K_NET, A_ANY), R(timerfd_create, K_NET, A_ANY), R(timerfd_settime, K_NET, A_ANY),
@@ -73,7 +75,7 @@ static const sc_rule rules[] = {
     R(openat, K_NET, A_ANY), R(dup, K_NET, A_ANY), R(dup2, K_NET, A_ANY), R(dup3, K_NET, A_ANY), R(pipe2, K_NET, A_ANY),
     R(uname, K_NET, A_ANY), R(sysinfo, K_NET, A_ANY), R(select, K_NET, A_ANY), R(pselect6, K_NET, A_ANY),
     /* API threads: snapshots (files and directories), migration, per-connection threads */
-    R(ftruncate, K_API | K_MAIN, A_ANY), R(rename, K_API | K_MAIN, A_ANY), R(renameat, K_API | K_MAIN, A_ANY),
+    R(ftruncate, K_API | K_MAIN, A_ANY), R(renameat, K_API | K_MAIN, A_ANY),
     R(renameat2, K_API | K_MAIN, A_ANY), R(mkdir, K_API | K_MAIN, A_ANY), R(mkdirat, K_API | K_MAIN, A_ANY),
     R(rmdir, K_API | K_MAIN, A_ANY), R(getdents64, K_API | K_MAIN, A_ANY), R(fchmod, K_API | K_MAIN, A_ANY),
     R(chmod, K_API | K_MAIN, A_ANY), R(fchmodat, K_API | K_MAIN, A_ANY), R(umask, K_API | K_MAIN, A_ANY),
@@ -111,6 +113,9 @@ static int add_rule(scmp_filter_ctx c, const sc_rule *r)
     case A_THREAD:              /* a thread of this process: no new process, no namespace flags */
         a[0] = masked(0, CLONE_THREAD | CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
                       CLONE_NEWUTS | CLONE_NEWCGROUP, CLONE_THREAD);
+        return add(c, r->nr, 1, a);
+    case A_APPEND:
+        a[0] = masked(2, O_APPEND, O_APPEND);
         return add(c, r->nr, 1, a);
     case A_SELF:
         a[0] = eq(0, (scmp_datum_t)getpid());

@@ -536,7 +536,7 @@ static int boot_driver(int argc, char **argv)
     cfg.mem_size = 64ull << 20;
     cfg.ncpus = 1;
     cfg.kernel = k; cfg.initrd = i; cfg.bios = b; cfg.cmdline = cmd;
-    cfg.console = "stdio";
+    cfg.console = getenv("VMKIT_DRIVER_CONSOLE") ? getenv("VMKIT_DRIVER_CONSOLE") : "stdio";
     cfg.nets[cfg.nnets++] = "user";
     if (argc > 5 && argv[5][0]) { cfg.disks[0].path = argv[5]; cfg.ndisks = 1; }
     vmk_jail_cfg j;
