@@ -195,6 +195,25 @@ elif [ $MODE = driver ]; then
   kill -9 "$waiter" 2>/dev/null; wait "$waiter" 2>/dev/null
   echo "SKIP jail_forbidden_syscall_sigsys: needs vmkit run --jail with the API test hook (unit test test_seccomp covers SIGSYS + the exit file)"
 fi
+# the real "vcpu" list on the guest's thread (installed once the I/O thread runs, which the test
+# driver does; vmkit run keeps "main" there until vm.c installs "vcpu" after starting the loop)
+if [ $MODE = vmkit ] && [ -x "$DRIVER" ]; then
+  mkdir -p "$T/vm4"
+  GCMD4="mount /dev/vda /mnt && echo vcpu-disk-\$((6*7)) > /mnt/k && sync && cat /mnt/k && umount /mnt; wget -q -O- http://10.0.2.2:$PORT/index.html; echo jail-checkpoint; sleep 3"
+  VMKIT_IMAGES=$F "$DRIVER" --boot "$T/vm4" "$JUID" late "$F/disk.ext4" "vmkit.run=b64:$(printf '%s' "$GCMD4" | base64 -w0)" \
+     </dev/null >"$T/drv.out" 2>"$T/drv.err" &
+  dw=$!; pids+=($dw)
+  ok4=0
+  for _ in $(seq 240); do grep -aq jail-checkpoint "$T/drv.out" 2>/dev/null && { ok4=1; break; }; kill -0 $dw 2>/dev/null || break; sleep 0.25; done
+  dv=$(pgrep -P $dw | head -n1)
+  mf=$(awk '$1=="Seccomp_filters:" {print $2}' "/proc/$dv/task/$dv/status" 2>/dev/null)
+  for _ in $(seq 60); do kill -0 $dw 2>/dev/null || break; sleep 0.25; done
+  ex4=$(cat "$T/vm4/exit" 2>/dev/null)
+  if [ $ok4 = 1 ] && [ "$mf" = 2 ] && [ "$ex4" = "exited 0" ] && grep -aq vcpu-disk-42 "$T/drv.out" && grep -aq jail-http-ok "$T/drv.out"; then
+    echo "PASS jail_vcpu_filter (guest thread under main+vcpu: disk, network, console, clean power-off)"
+  else echo "FAIL jail_vcpu_filter: checkpoint=$ok4 guest-thread filters=$mf exit='$ex4'; $(tail -n 2 "$T/drv.err" | tr '\n' ' ')"; fi
+fi
+
 # TAP networking jailed: /dev/net/tun is the VM's own node, TUNSETIFF on a tap owned by its uid
 if [ $MODE = vmkit ] && command -v ip >/dev/null; then
   TAP=vmkj$$
