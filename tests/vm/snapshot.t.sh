@@ -7,7 +7,8 @@
 # restored in turn; damaged snapshots (truncated / corrupt / wrong version state, truncated or foreign
 # memory file, a changed disk) refused with their message; the state left by a crash between the
 # two renames of a second snapshot restores the first; a snapshot that runs out of space (tmpfs)
-# leaves no valid-looking snapshot, the previous snapshot in that directory intact, the VM running.
+# leaves no valid-looking snapshot, the previous snapshot in that directory intact, the VM running;
+# kill -9 of the VMM while it writes a snapshot over an earlier one: the directory still restores.
 set -u
 ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 VMKIT=${VMKIT:-$ROOT/build/vmkit}
@@ -205,4 +206,34 @@ if [ "$(id -u)" = 0 ]; then
 else
   echo "SKIP snapshot_enospc: needs root to mount a small tmpfs"
 fi
+# ---- 6. kill -9 of the VMM in the middle of a snapshot over an earlier one: the directory always
+# restores (the earlier or the new snapshot), never a half-written one ----
+BIG='dd if=/dev/urandom of=/tmp/big bs=1M count=96 2>/dev/null; '"$PROG"
+BIGAPPEND="vmkit.net=0 vmkit.run=b64:$(printf '%s' "$BIG" | base64 -w0)"
+okk=0 detail=
+for it in 1 2 3; do
+  rm -rf "$W/k"
+  "$VMKIT" run --mem 256M --net none --console stdio --api-sock "$W/k.sock" --start --append "$BIGAPPEND" \
+    </dev/null >"$W/outk" 2>&1 &
+  PK=$!; PIDS+=($PK)
+  wait_for "$W/outk" 'c=2 ' 120 || { detail="$detail boot$it"; kill -9 $PK; continue; }
+  api "$W/k.sock" PATCH /vm '{"state": "Paused"}' >/dev/null
+  api "$W/k.sock" PUT /snapshot/create "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$W/k\"}" >/dev/null
+  api "$W/k.sock" PATCH /vm '{"state": "Resumed"}' >/dev/null
+  sleep 0.5
+  api "$W/k.sock" PATCH /vm '{"state": "Paused"}' >/dev/null
+  curl -s --max-time 30 --unix-socket "$W/k.sock" -X PUT -d "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$W/k\"}" \
+    http://localhost/snapshot/create >/dev/null 2>&1 &
+  CP=$!
+  sleep "0.0$((RANDOM % 9))$((RANDOM % 10))"
+  kill -9 $PK; wait $PK 2>/dev/null; wait $CP 2>/dev/null
+  state="$(ls "$W/k" | tr '\n' ' ')"
+  "$VMKIT" run --restore "$W/k" --console stdio </dev/null >"$W/outk2" 2>&1 &
+  PR=$!; PIDS+=($PR)
+  if wait_for "$W/outk2" 'c=[0-9]+ ' 30; then okk=$((okk + 1)); detail="$detail [$state]"
+  else detail="$detail FAILED[$state: $(head -n1 "$W/outk2")]"; fi
+  kill -9 $PR 2>/dev/null; wait $PR 2>/dev/null
+done
+[ $okk = 3 ] && echo "PASS snapshot_kill9_mid_write (3 of 3 restore; files after the kill:$detail)" ||
+  fail snapshot_kill9_mid_write "$okk of 3 restored:$detail"
 exit 0
