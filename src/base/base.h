@@ -177,7 +177,8 @@ typedef struct vmk_http_server vmk_http_server;
 /* Listens on a unix socket path (an existing stale socket is replaced; mode applied with chmod). */
 vmk_http_server *vmk_http_listen_unix(const char *path, unsigned mode, vmk_http_handler h, void *opaque,
                                       char *err, size_t errlen);
-/* Stops accepting, closes every connection, joins the threads, unlinks the socket. */
+/* Stops accepting, shuts every connection down for reading (a request being handled still gets its
+ * response), joins the threads, unlinks the socket. */
 void vmk_http_server_free(vmk_http_server *s);
 /* Client: one request on a unix socket; returns the HTTP status (and *resp_body, malloc'd and
  * NUL-terminated, may be NULL when not wanted) or -1 with err (cannot connect, timeout, bad reply). */
