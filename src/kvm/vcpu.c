@@ -83,6 +83,31 @@ void kvm_vcpu_destroy(kvm_vcpu *v)
     v->fd = -1;
 }
 
+/* kvm_pvm runs guest kernel code through KVM's instruction emulator, which cannot execute cmpxchg16b
+ * nor the XSAVE family (found booting Linux 6.1: SLUB's cmpxchg_double, then xrstor in FPU init).
+ * Hide them, and what needs XSAVE-managed state (AVX, AVX2, AVX-512, PKU, ...): Linux then uses
+ * fxsave/fxrstor, which the emulator handles. */
+static void pvm_mask(struct kvm_cpuid2 *c)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < c->nent; i++) {
+        struct kvm_cpuid_entry2 *e = &c->entries[i];
+        if (e->function == 0xd) continue;                        /* the XSAVE leaf goes */
+        if (e->function == 1)
+            e->ecx &= ~((1u << 13) | (1u << 26) | (1u << 27) | (1u << 28) | (1u << 12) | (1u << 29));  /* CX16 XSAVE OSXSAVE AVX FMA F16C */
+        if (e->function == 7 && e->index == 0) {
+            e->ebx &= ~((1u << 5) | (1u << 16) | (1u << 17) | (1u << 21) | (1u << 26) | (1u << 27) | (1u << 28) |
+                        (1u << 30) | (1u << 31));                 /* AVX2, AVX-512 F DQ IFMA PF ER CD BW VL */
+            e->ecx &= ~((1u << 1) | (1u << 3) | (1u << 4) | (1u << 6) | (1u << 9) | (1u << 10) | (1u << 11) |
+                        (1u << 12) | (1u << 14));                 /* VBMI PKU OSPKE VBMI2 VAES VPCLMULQDQ VNNI BITALG VPOPCNTDQ */
+            e->edx &= ~((1u << 2) | (1u << 3) | (1u << 8) | (1u << 23) | (1u << 22) | (1u << 24) | (1u << 25));  /* 4VNNIW 4FMAPS VP2INTERSECT FP16 AMX */
+        }
+        if (e->function == 7 && e->index == 1) e->eax &= ~((1u << 4) | (1u << 5));   /* AVX-VNNI, AVX512_BF16 */
+        c->entries[k++] = *e;
+    }
+    c->nent = k;
+}
+
 static int set_cpuid(kvm_vcpu *v, char *err, size_t errlen)
 {
     kvm_machine *m = v->m;
@@ -100,11 +125,7 @@ static int set_cpuid(kvm_vcpu *v, char *err, size_t errlen)
             .flags = out[i].flags, .eax = out[i].eax, .ebx = out[i].ebx, .ecx = out[i].ecx, .edx = out[i].edx };
     free(in);
     free(out);
-    if (m->pvm)                            /* see kvm_machine_new: features PVM's emulator cannot run at CPL0 */
-        for (unsigned i = 0; i < c->nent; i++) {
-            struct kvm_cpuid_entry2 *e = &c->entries[i];
-            if (e->function == 1) e->ecx &= ~(1u << 13);          /* CX16: cmpxchg16b (SLUB's cmpxchg_double) */
-        }
+    if (m->pvm) pvm_mask(c);
     int r = kvm_ioctl(v->fd, KVM_SET_CPUID2, c);
     free(c);
     if (r < 0) { vmk_seterr(err, errlen, "KVM_SET_CPUID2 (vCPU %u): %s", v->idx, strerror(errno)); return -1; }
