@@ -1354,6 +1354,7 @@ int hv_serve_main(int argc, char **argv)
     D.oc_mem = 1.0;
     D.jail = true;
     D.uid = D.gid = 65534;
+    close_range(3, ~0u, 0);       /* nothing inherited from the caller stays open in the daemon */
     bool fg = false;
     const char *mig_spec = NULL;
     if (argc >= 1) {      /* argv[-1] is main's argv[0]: the area runs from there to the last argument's end */

@@ -109,9 +109,11 @@ warm=$((NCYC / 10 / 4)); [ $warm -lt 1 ] && warm=1
 rest=$(( (NCYC - warm * 4) / 4 ))
 t0=$(date +%s%N)
 for w in 1 2 3 4; do cycle $w $warm & done; wait
+sleep 1      # let the last connections' threads finish
 f1=$(fds); r1=$(rssk)
 for w in 1 2 3 4; do cycle $((w + 4)) $rest & done; wait
 t1=$(date +%s%N)
+sleep 1
 f2=$(fds); r2=$(rssk)
 ok=$(cat "$T"/cyc.ok.* 2>/dev/null | wc -l)
 total=$((warm * 4 + rest * 4))
