@@ -2,7 +2,27 @@
  * definitions and runtime state in SQLite (registry.c), one VMM process per VM started detached
  * (spawn.c) in its own cgroup (cgroup.c), supervised through pidfds by one thread, re-adopted after
  * a daemon restart, admission control against the host's CPUs and memory. The daemon never kills
- * VMMs when it exits. */
+ * VMMs when it exits.
+ *
+ * API (JSON; errors are 4xx/5xx with {"error": "<one line>"}):
+ *   GET    /host                      capacity, reservations, overcommit ratios, cgroup base
+ *   GET    /vms                       [{name, engine, state, vcpus, mem_mib, uptime_s, reason?}]
+ *   POST   /vms                       create (definition: hv.h hv_def) -> 201 + the VM
+ *   GET    /vms/NAME                  the VM: state, reason, config, pids, sockets, logs, cgroup figures
+ *   DELETE /vms/NAME[?force=1]        remove (force: kill it first)
+ *   POST   /vms/NAME/start            admission, spawn, wait for the VMM's API -> running
+ *   POST   /vms/NAME/stop {"timeout"} SendCtrlAltDel (guest powers off), SIGKILL after timeout (10 s)
+ *   POST   /vms/NAME/kill             SIGKILL now
+ *   POST   /vms/NAME/pause|resume     PATCH /vm on the VMM
+ *   GET    /vms/NAME/stats            VMM stats (GET /vmkit/stats) + cgroup limits/usage + host RSS
+ *   GET    /vms/NAME/logs?offset=N[&vmm=1]  console output (or the VMM's log) from byte N, text
+ *   POST   /vms/NAME/snapshot {"dir", "diff", "leave_paused"}
+ *   POST   /vms/restore {"dir", "name"}, POST /vms/clone {"dir", "count", "prefix"}
+ *   POST   /vms/NAME/migrate {"destination": "HOST:PORT", "max_rounds", "copy_disks"}
+ *   GET    /vms/NAME/migration        the VMM's migration progress
+ * States: created starting running paused stopping stopped crashed migrating migrated incoming.
+ * Files: <state-dir>/vmkit.db, daemon.pid, daemon.log (detached), daemon.lock, vms/NAME/{vmm.log,
+ * exit, root/{api.sock, console.sock, console.log}}. */
 #include "hv.h"
 #include "spawn.h"
 #include "../base/base.h"
