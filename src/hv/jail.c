@@ -372,14 +372,17 @@ int vmk_jail_enter(vmk_jail_cfg *cfg, char *err, size_t errlen)
     /* <dir>/root: a real directory (not a symlink), owned by uid:gid, mode 0700 */
     snprintf(root, sizeof(root), "%s/root", dir);
     if (mkdir(root, 0700) < 0 && errno != EEXIST) { vmk_seterr(err, errlen, "cannot create %s: %s", root, strerror(errno)); return unpin(cfg->nfiles); }
-    if (lstat(root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+    int rfd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (rfd < 0) {
         vmk_seterr(err, errlen, "%s exists and is not a directory", root);
         return unpin(cfg->nfiles);
     }
-    if (chown(root, cfg->uid, cfg->gid) < 0 || chmod(root, 0700) < 0) {
+    if (fchown(rfd, cfg->uid, cfg->gid) < 0 || fchmod(rfd, 0700) < 0) {
         vmk_seterr(err, errlen, "cannot give %s to %u:%u: %s", root, (unsigned)cfg->uid, (unsigned)cfg->gid, strerror(errno));
+        close(rfd);
         return unpin(cfg->nfiles);
     }
+    close(rfd);
     char exitpath[PATH_MAX + 8];
     snprintf(exitpath, sizeof(exitpath), "%s/exit", dir);
     unlink(exitpath);                 /* a stale one from a previous run would be misleading */
