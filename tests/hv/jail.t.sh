@@ -71,7 +71,8 @@ with open(out, "wb", buffering=0) as f:
 EOF
 
 # the guest: disk write+read back, an HTTP fetch from the host, then idles while the host looks
-GCMD="mount /dev/vda /mnt && echo jail-disk-\$((6*7)) > /mnt/j && sync && cat /mnt/j && umount /mnt; wget -q -O- http://10.0.2.2:$PORT/index.html; echo jail-checkpoint; sleep 30"
+GCMD="mount /dev/vda /mnt && echo jail-disk-\$((6*7)) > /mnt/j && sync && cat /mnt/j && umount /mnt; wget -q -O- http://10.0.2.2:$PORT/index.html; mkdir -p /tmp/w; echo jail-fwd-ok > /tmp/w/index.html; httpd -p 80 -h /tmp/w; echo jail-checkpoint; sleep 30"
+FPORT=$((40000 + RANDOM % 20000))
 B64=$(printf '%s' "$GCMD" | base64 -w0)
 
 if "$VMKIT" run --help 2>&1 | grep -q -- '--jail'; then MODE=vmkit; else MODE=driver; fi
@@ -79,7 +80,7 @@ CON=$T/console.txt
 if [ $MODE = vmkit ]; then
   VMKIT_LOG=info VMKIT_TEST_HOOKS=1 "$VMKIT" run --jail "$T/vm" --uid "$JUID" --gid "$JUID" --jail-root "$F" \
      --kernel "$F/Image" --initrd "$F/initramfs.cpio.gz" --bios "$F/fw_dynamic.bin" --disk "$F/disk.ext4" \
-     --mem 64M --net user --console "socket=$T/vm/root/console.sock" --api-sock "$T/vm/root/api.sock" --start \
+     --mem 64M --net "user,hostfwd=tcp::$FPORT-:80" --console "socket=$T/vm/root/console.sock" --api-sock "$T/vm/root/api.sock" --start \
      --append "vmkit.run=b64:$B64" </dev/null >"$T/vmm.log" 2>&1 &
   waiter=$!; pids+=($waiter)
   timeout 120 python3 "$T/con.py" "$T/vm/root/console.sock" "$CON" 110 &
@@ -103,6 +104,12 @@ if [ $ok = 1 ] && grep -aq "jail-disk-42" "$CON"; then echo "PASS jail_guest_dis
 else echo "FAIL jail_guest_disk: checkpoint=$ok; vmm: $(tail -n 3 "$T/vmm.log" | tr '\r\n' '  '); console: $(tail -n 5 "$CON" 2>/dev/null | tr '\r\n' '  ')"; fi
 if [ $ok = 1 ] && grep -aq "jail-http-ok" "$CON"; then echo "PASS jail_guest_network (user networking from the io thread's allowlist)"
 else echo "FAIL jail_guest_network: the guest did not fetch http://10.0.2.2:$PORT/"; fi
+if [ $MODE = vmkit ] && [ $ok = 1 ]; then
+  r=
+  for _ in $(seq 20); do r=$(curl -s --max-time 2 "http://127.0.0.1:$FPORT/index.html"); [ -n "$r" ] && break; sleep 0.25; done
+  if [ "$r" = jail-fwd-ok ]; then echo "PASS jail_hostfwd (host -> 127.0.0.1:$FPORT -> guest httpd through the jailed libslirp)"
+  else echo "FAIL jail_hostfwd: curl got '$r'"; fi
+fi
 
 vmm=$(pgrep -P "$waiter" | head -n1)
 if [ $ok = 1 ] && [ -n "$vmm" ] && [ -r "/proc/$vmm/status" ]; then
