@@ -114,8 +114,10 @@ typedef struct vmk_restore_opts {
      * clone_dir/diskN.cow over it (refused if it exists; read-only disks are shared), and each net
      * device gets a fresh MAC 52:54:RR:RR:II:II (R random, I = clone_index) with a config-change
      * interrupt. Entropy: the restored virtio-rng serves fresh host randomness (getrandom) to every
-     * clone, but the guest's own pools (its crng, the hwrng core's buffer of up to 64 bytes) are
-     * restored as they were, identical in every clone, until the guest reseeds from the device. */
+     * clone, but the guest's own state (its crng, the hwrng core's buffer of up to 64 bytes) is
+     * restored as it was, identical in every clone, until the guest reseeds: measured on the default
+     * guest (Linux 6.1, no VM generation ID on RISC-V before 6.10), two clones' first /dev/urandom
+     * read after the restore was identical and the next one, 0.5 s later, differed. */
     const char *clone_dir;         /* NULL = not a clone */
     unsigned clone_index;          /* feeds the fresh MAC */
     const char *nets[VMK_VM_MAX_NETS]; unsigned nnets; bool nets_set;   /* override net back-ends */
