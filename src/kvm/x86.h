@@ -96,12 +96,16 @@ typedef struct x86_boot_info {
 } x86_boot_info;
 
 /* Checks that a file is a bzImage with a 64-bit entry (setup header magic "HdrS", version >= 2.12,
- * XLF_KERNEL_64) without loading it. 0 or -1 with a clear err ("not a bzImage: ..."). */
+ * XLF_KERNEL_64), or an x86-64 ELF vmlinux (PT_LOAD segments in [1 MiB, 3 GiB), entry inside one),
+ * without loading it. 0 or -1 with a clear err ("...: not a bzImage: ..." / "not an x86-64 vmlinux: ..."). */
 int  x86_check_kernel(const char *path, char *err, size_t errlen);
-/* Loads the kernel, initrd (as high as allowed below initrd_addr_max and the gap), the command line,
- * the zero page (setup header copied from the image, e820 map, loader type, cmdline/initrd fields),
- * the GDT and identity page tables for the first 4 GiB (2 MiB pages), and the MP table for ncpus.
- * mem->base must be 0 and the RAM is [0, size) minus the MMIO gap (see x86_e820). */
+/* Loads the kernel (bzImage: protected-mode part at 1 MiB, entry 1 MiB + 0x200, RAM checked against the
+ * decompressor's area max(aligned load address, pref_address) + init_size; ELF vmlinux: segments at their
+ * physical addresses, entry = e_entry, a setup header synthesised in the zero page), the initrd (as high
+ * as allowed below initrd_addr_max and RAM, above the kernel's area), the command line, the zero page
+ * (setup header copied from the image, e820 map, loader type 0xff, CAN_USE_HEAP, cmdline/initrd
+ * fields), the GDT (X86_SEL_*) and identity page tables for the first 4 GiB (2 MiB pages), and the MP
+ * table for ncpus. mem->base must be 0 and mem->size <= X86_RAM_MAX (3 GiB). */
 int  x86_boot_load(vmk_mem *mem, const x86_boot_cfg *cfg, x86_boot_info *out, char *err, size_t errlen);
 
 typedef struct x86_e820 { uint64_t addr, size; uint32_t type; } x86_e820;
