@@ -429,14 +429,37 @@ static int pread_all(int fd, uint8_t *p, size_t n, uint64_t off)
 
 static bool map_bit(const uint64_t *map, uint64_t pg) { return !map || (map[pg / 64] >> (pg % 64) & 1); }
 
-/* Pages of anonymous guest RAM the host never backed (neither present nor swapped in
- * /proc/self/pagemap) are zero: one bit each in *out (malloc'd), so the writer neither scans them
- * nor faults them in. NULL when unknown (file-backed RAM: an untouched page holds the file's data). */
+/* Guest pages known to be zero without reading them: not backed by the host (neither present nor
+ * swapped in /proc/self/pagemap) and, for RAM mapped from a snapshot's memory file (restore), in a
+ * hole of that file (SEEK_DATA/SEEK_HOLE). One bit each in the result (malloc'd), so the writer
+ * neither scans them nor faults them in. NULL when unknown. */
+static uint64_t *file_data_pages(const vmk_mem *m)
+{
+    uint8_t mg[8];
+    if (pread(m->fd, mg, 8, 0) != 8 || memcmp(mg, MEM_MAGIC, 8)) return NULL;   /* mapped at MEM_HDR_LEN */
+    uint64_t *data = vmk_xcalloc((vmk_mem_pages(m) + 63) / 64, sizeof(uint64_t));
+    off_t pos = MEM_HDR_LEN, end = (off_t)(MEM_HDR_LEN + m->size);
+    while (pos < end) {
+        off_t d = lseek(m->fd, pos, SEEK_DATA);
+        if (d < 0 && errno == ENXIO) break;
+        off_t h = d < 0 ? -1 : lseek(m->fd, d, SEEK_HOLE);
+        if (h < 0) { free(data); return NULL; }
+        if (d >= end) break;
+        if (h > end) h = end;
+        for (uint64_t pg = (uint64_t)(d - MEM_HDR_LEN) / VMK_PAGE_SIZE;
+             pg < ((uint64_t)(h - MEM_HDR_LEN) + VMK_PAGE_SIZE - 1) / VMK_PAGE_SIZE; pg++)
+            data[pg / 64] |= 1ull << (pg % 64);
+        pos = h;
+    }
+    return data;
+}
+
 static uint64_t *untouched_pages(const vmk_mem *m)
 {
-    if (m->fd >= 0) return NULL;
+    uint64_t *data = NULL;
+    if (m->fd >= 0 && !(data = file_data_pages(m))) return NULL;
     int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return NULL;
+    if (fd < 0) { free(data); return NULL; }
     uint64_t pages = vmk_mem_pages(m), chunk = 8192;
     uint64_t *out = vmk_xcalloc((pages + 63) / 64, sizeof(uint64_t)), *ent = vmk_xmalloc(chunk * 8);
     uint64_t first = (uint64_t)(uintptr_t)m->host / VMK_PAGE_SIZE;
@@ -444,12 +467,15 @@ static uint64_t *untouched_pages(const vmk_mem *m)
     for (uint64_t pg = 0; ok && pg < pages; pg += chunk) {
         uint64_t n = pages - pg < chunk ? pages - pg : chunk;
         if (pread_all(fd, (uint8_t *)ent, n * 8, (first + pg) * 8) != 0) ok = false;
-        for (uint64_t i = 0; ok && i < n; i++)
-            if (!(ent[i] >> 62))                     /* bit 63 present, bit 62 swapped */
-                out[(pg + i) / 64] |= 1ull << ((pg + i) % 64);
+        for (uint64_t i = 0; ok && i < n; i++) {
+            uint64_t p = pg + i;
+            if (!(ent[i] >> 62) && !(data && (data[p / 64] >> (p % 64) & 1)))   /* 63 present, 62 swapped */
+                out[p / 64] |= 1ull << (p % 64);
+        }
     }
     close(fd);
     free(ent);
+    free(data);
     if (!ok) { free(out); return NULL; }
     return out;
 }

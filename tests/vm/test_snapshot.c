@@ -121,6 +121,18 @@ static void round_trip_guest(void)
         vmk_vm_resume(r2);
         usleep(200000);
         CHECK(instret(r2) > i0);
+        /* a full snapshot of a VM whose RAM is mapped from a snapshot, restored in turn */
+        char s3[700];
+        snprintf(s3, sizeof s3, "%s/full2", dir);
+        CHECK(vmk_vm_snapshot(r2, s3, &full, err, sizeof(err)) == 0);
+        vmk_restore_opts ro3 = { .console = "null" };
+        vmk_vm *r3 = vmk_vm_restore(s3, &ro3, err, sizeof(err));
+        CHECK(r3 != NULL);
+        why[0] = 0;
+        if (r3) CHECK(same_machine(r2, r3, why, sizeof why) == 0);
+        if (why[0]) printf("  full of a restored VM: %s\n", why);
+        vmk_vm_free(r3);
+        vmk_vm_resume(r2);
         vmk_vm_request_stop(r2, 0);
         pthread_join(t2, NULL);
     }
