@@ -29,6 +29,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <netdb.h>
 #include <sys/socket.h>
@@ -876,6 +877,50 @@ static void h_host(vmk_http_resp *resp)
     reply_json(resp, 200, j);
 }
 
+/* Moves a flat directory of regular files (a snapshot) to dst: rename, or copy + fsync across
+ * filesystems. dst must not exist. */
+static int move_dir(const char *src, const char *dst, char *err, size_t errlen)
+{
+    if (rename(src, dst) == 0) return 0;
+    if (errno != EXDEV) { vmk_seterr(err, errlen, "rename: %s", strerror(errno)); return -1; }
+    if (mkdir(dst, 0700) != 0) { vmk_seterr(err, errlen, "mkdir %s: %s", dst, strerror(errno)); return -1; }
+    DIR *d = opendir(src);
+    if (!d) { vmk_seterr(err, errlen, "%s: %s", src, strerror(errno)); return -1; }
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char a[PATH_MAX], b[PATH_MAX];
+        snprintf(a, sizeof(a), "%.3000s/%.255s", src, e->d_name);
+        snprintf(b, sizeof(b), "%.3000s/%.255s", dst, e->d_name);
+        int in = open(a, O_RDONLY | O_CLOEXEC), out = open(b, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        struct stat st;
+        if (in < 0 || out < 0 || fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) rc = -1;
+        bool plain = false;                 /* copy_file_range refuses some filesystem pairs */
+        static char buf[1 << 16];
+        for (off_t left = rc == 0 ? st.st_size : 0; rc == 0 && left > 0; ) {
+            ssize_t n = plain ? -1 : copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+            if (n < 0 && !plain && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+                plain = true;
+                continue;
+            }
+            if (plain) {
+                n = read(in, buf, left < (off_t)sizeof(buf) ? (size_t)left : sizeof(buf));
+                if (n > 0 && write(out, buf, (size_t)n) != n) n = -1;
+            }
+            if (n <= 0) rc = -1;
+            else left -= n;
+        }
+        if (rc == 0 && fsync(out) != 0) rc = -1;
+        if (rc < 0) vmk_seterr(err, errlen, "copying %s: %s", a, strerror(errno));
+        if (in >= 0) close(in);
+        if (out >= 0) close(out);
+    }
+    closedir(d);
+    if (rc == 0) nftw(src, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    return rc;
+}
+
 /* POST /vms/NAME/snapshot {"dir", "diff", "leave_paused"}: pause, PUT /snapshot/create, resume.
  * The definition is saved next to the snapshot (definition.json) for restore/clone. */
 static void h_snapshot(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
@@ -898,10 +943,19 @@ static void h_snapshot(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
         return;
     }
     if (v->busy) { cJSON_Delete(j); reply_err(resp, 409, "%s is busy", v->def.name); return; }
-    char sdir[PATH_MAX], err[VMK_ERRLEN], *body = NULL;
+    char sdir[PATH_MAX], err[VMK_ERRLEN], *body = NULL, tmp[PATH_MAX];
     snprintf(sdir, sizeof(sdir), "%s", dir->valuestring);
     bool was_paused = !strcmp(v->rt.state, "paused"), leave = cJSON_IsTrue(lp), isdiff = cJSON_IsTrue(diff);
     cJSON_Delete(j);
+    bool jailed = v->rt.jailed;
+    if (jailed) {
+        /* the jailed VMM sees only its root: it writes <vmdir>/root/.snapshot, moved to DIR afterwards */
+        if (isdiff) { reply_err(resp, 409, "diff snapshots of a jailed VM are not supported (its parent stays in the jail)"); return; }
+        struct stat st;
+        if (lstat(sdir, &st) == 0) { reply_err(resp, 409, "snapshot directory %s already exists", sdir); return; }
+        path_in(v, "root/.snapshot", tmp, sizeof(tmp));
+        nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    }
     cJSON *def = hv_def_to_json(&v->def);
     char *defs = cJSON_Print(def);
     cJSON_Delete(def);
@@ -912,7 +966,7 @@ static void h_snapshot(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
         body = NULL;
         cJSON *rq = cJSON_CreateObject();
         cJSON_AddStringToObject(rq, "snapshot_type", isdiff ? "Diff" : "Full");
-        cJSON_AddStringToObject(rq, "snapshot_path", sdir);
+        cJSON_AddStringToObject(rq, "snapshot_path", jailed ? "/.snapshot" : sdir);
         char *rqs = cJSON_PrintUnformatted(rq);
         cJSON_Delete(rq);
         st = vmm_call(&v, "PUT", "/snapshot/create", rqs, &body, 600000, err, sizeof(err));
@@ -923,7 +977,9 @@ static void h_snapshot(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
         vmm_call(&v, "PATCH", "/vm", "{\"state\":\"Resumed\"}", NULL, 5000, e2, sizeof(e2));
     }
     if (!v) { free(body); free(defs); reply_err(resp, 404, "the VM was removed"); return; }
-    if (st != 204 && st != 200) {
+    if ((st == 204 || st == 200) && jailed && move_dir(tmp, sdir, err, sizeof(err)) < 0) {
+        reply_err(resp, 500, "snapshot of %s written but not moved to %s: %s", v->def.name, sdir, err);
+    } else if (st != 204 && st != 200) {
         reply_err(resp, st < 0 ? 502 : 400, "snapshot of %s failed: %s", v->def.name, st < 0 ? err : fault_of(body));
     } else {
         char p[PATH_MAX + 32];
@@ -959,6 +1015,12 @@ static void h_restore(const vmk_http_req *req, vmk_http_resp *resp, bool clone)
     }
     snprintf(sdir, sizeof(sdir), "%s", dir->valuestring);
     if (nm) snprintf(base, sizeof(base), "%.50s", nm->valuestring);
+    if (D.jail) {
+        cJSON_Delete(j);
+        reply_err(resp, 501, "%s needs a daemon started with --no-jail: a jailed VMM cannot open snapshot files yet",
+                  clone ? "clone" : "restore");
+        return;
+    }
     int count = clone ? (int)cnt->valuedouble : 1;
     cJSON_Delete(j);
     char p[PATH_MAX + 32];
@@ -1054,7 +1116,10 @@ static void h_migrate(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
     } else {
         v = find(name);
         if (v && !strcmp(v->rt.state, "migrating")) set_state(v, prev);
-        reply_err(resp, st < 0 ? 502 : 400, "migration of %s failed: %s", name, st < 0 ? err : fault_of(body));
+        const char *why = st < 0 ? err : fault_of(body);
+        bool nonet = v && v->rt.jailed && !v->def.nnets && strstr(why, "unreachable");
+        reply_err(resp, st < 0 ? 502 : 400, "migration of %s failed: %s%s", name, why,
+                  nonet ? " (a jailed VMM without a network has its own empty network namespace: use serve --no-jail)" : "");
     }
     free(body);
 }

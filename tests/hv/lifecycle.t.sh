@@ -143,6 +143,13 @@ if [ "$MODE" = jail ]; then   # a syscall outside the allowlist kills the jailed
   [ "$(state_of $S)" = crashed ] && echo "$reason" | grep -q "SIGSYS" && echo "PASS hv_seccomp_kill_reported ($reason)" ||
     echo "FAIL hv_seccomp_kill_reported: $(state_of $S) '$reason'"
   V rm $S >/dev/null
+  # a jailed VMM writes its snapshot inside its root; the daemon moves it to the requested directory
+  out=$(V snapshot $R "$T/snapj" 2>&1)
+  [ -f "$T/snapj/state" ] && [ -f "$T/snapj/memory" ] && [ "$(state_of $R)" = running ] &&
+    echo "PASS hv_snapshot_jailed ($out)" || echo "FAIL hv_snapshot_jailed: $out"
+  out=$(V restore "$T/snapj" --name $P-rj 2>&1)
+  echo "$out" | grep -q "needs a daemon started with --no-jail" && echo "PASS hv_restore_jailed_refused" ||
+    echo "FAIL hv_restore_jailed_refused: $out"
 fi
 out=$(V stop $R --timeout 5 2>&1)
 gone() { [ ! -e /proc/$1 ] || awk '{exit !($3 == "Z")}' "/proc/$1/stat" 2>/dev/null; }   # exited (maybe unreaped)
