@@ -112,8 +112,10 @@ typedef struct vmk_restore_opts {
     /* clone: memory is shared copy-on-write with every other restore of the same snapshot (it
      * always is); in addition each writable disk is replaced by a new copy-on-write overlay
      * clone_dir/diskN.cow over it (refused if it exists; read-only disks are shared), and each net
-     * device gets a fresh MAC 52:54:RR:RR:II:II (R random, I = clone_index) with a config-change
-     * interrupt. Entropy: the restored virtio-rng serves fresh host randomness (getrandom) to every
+     * device gets a fresh MAC 52:54:RR:RR:II:II (R random, I = clone_index) in its config space with
+     * a config-change interrupt; Linux (6.1) reads the MAC only when the driver probes, so a running
+     * Linux guest keeps sending with its old address (harmless with user networking; on a shared
+     * TAP bridge the clones' guests would need to set it themselves). Entropy: the restored virtio-rng serves fresh host randomness (getrandom) to every
      * clone, but the guest's own state (its crng, the hwrng core's buffer of up to 64 bytes) is
      * restored as it was, identical in every clone, until the guest reseeds: measured on the default
      * guest (Linux 6.1, no VM generation ID on RISC-V before 6.10), two clones' first /dev/urandom
