@@ -181,6 +181,21 @@ int hv_cg_remove(const char *name)
     return rc;
 }
 
+void hv_cg_remove_base(void)
+{
+    if (!strcmp(g_base, "vmkit") || !cg_version()) return;     /* the shared top level stays */
+    char dir[256];
+    if (cg_version() == 2) {
+        snprintf(dir, sizeof(dir), CG_ROOT "/%s", g_base);
+        rmdir(dir);
+    } else {
+        for (unsigned i = 0; i < 4; i++) {
+            snprintf(dir, sizeof(dir), CG_ROOT "/%s/%s", v1_ctrls[i], g_base);
+            rmdir(dir);
+        }
+    }
+}
+
 unsigned hv_cg_pids(const char *name, int *pids, unsigned max)
 {
     int v = cg_version();

@@ -840,6 +840,11 @@ static void h_delete(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
     for (vm **pp = &D.vms; *pp; pp = &(*pp)->next)
         if (*pp == v) { *pp = v->next; break; }
     try_remove_cgroup(v);
+    for (int i = 0; i < 50 && v->cg_pending; i++) {     /* processes still dying: the VM record goes now */
+        usleep(20000);
+        try_remove_cgroup(v);
+    }
+    if (v->cg_pending) vmk_warn("%s: its cgroup could not be removed yet", name);
     /* remove the VM's directory (jail placeholders included; a mount point, were one visible here,
      * cannot be unlinked, so nothing outside is touched) */
     if (nftw(v->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0 && errno != ENOENT)
@@ -1613,6 +1618,7 @@ int hv_serve_main(int argc, char **argv)
     }
     pthread_mutex_unlock(&D.lock);
     hv_db_close(D.db);
+    hv_cg_remove_base();
     close(D.evfd);
     close(lockfd);
     return 0;

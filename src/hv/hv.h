@@ -166,6 +166,7 @@ int  hv_cg_create(const char *name, const hv_cg_limits *l, char *err, size_t err
 /* Paths of the cgroup.procs files the VMM must join (before exec); returns count (<= 4). */
 unsigned hv_cg_procs_paths(const char *name, char paths[][256], unsigned max);
 int  hv_cg_remove(const char *name);         /* 0 when gone (must be empty) */
+void hv_cg_remove_base(void);                /* the daemon's own subtree, if empty (at exit) */
 /* Writes the limits and usage read back from the cgroup files into obj (a cJSON object). */
 void hv_cg_report(const char *name, struct cJSON *obj);
 /* pids currently in the cgroup; returns count. */
