@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -454,10 +455,10 @@ static uint64_t *file_data_pages(const vmk_mem *m)
     return data;
 }
 
-static uint64_t *untouched_pages(const vmk_mem *m)
+static uint64_t *untouched_pages(const vmk_mem *m, bool file_holes_ok)
 {
     uint64_t *data = NULL;
-    if (m->fd >= 0 && !(data = file_data_pages(m))) return NULL;
+    if (m->fd >= 0 && (!file_holes_ok || !(data = file_data_pages(m)))) return NULL;
     int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
     if (fd < 0) { free(data); return NULL; }
     uint64_t pages = vmk_mem_pages(m), chunk = 8192;
@@ -481,8 +482,8 @@ static uint64_t *untouched_pages(const vmk_mem *m)
 }
 
 /* Writes the memory file to path: header, then the selected (map, or all when NULL) non-zero pages. */
-static int write_memory(const vmk_mem *m, const char *path, uint64_t id, const uint64_t *map, uint64_t *written,
-                        char *err, size_t errlen)
+static int write_memory(const vmk_mem *m, bool file_holes_ok, const char *path, uint64_t id, const uint64_t *map,
+                        uint64_t *written, char *err, size_t errlen)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -500,7 +501,7 @@ static int write_memory(const vmk_mem *m, const char *path, uint64_t id, const u
     int e = ftruncate(fd, (off_t)(MEM_HDR_LEN + m->size)) ? errno : 0;
     if (!e) e = pwrite_all(fd, hdr, sizeof(hdr), 0);
     uint64_t pages = vmk_mem_pages(m), n = 0;
-    uint64_t *none = map ? NULL : untouched_pages(m);
+    uint64_t *none = map ? NULL : untouched_pages(m, file_holes_ok);
 #define SKIP_PAGE(p) (!map_bit(map, p) || (none && (none[(p) / 64] >> ((p) % 64) & 1)) || \
                       page_is_zero(m->host + ((p) << VMK_PAGE_SHIFT)))
     for (uint64_t pg = 0; !e && pg < pages;) {
@@ -654,7 +655,7 @@ int vmk_vm_snapshot(vmk_vm *vm, const char *dir, const vmk_snapshot_opts *o, cha
     snprintf(mem_tmp, sizeof(mem_tmp), "%s/memory.tmp", adir);
     snprintf(st_tmp, sizeof(st_tmp), "%s/state.tmp", adir);
     uint64_t written = 0;
-    if (write_memory(&vm->mem, mem_tmp, id, map, &written, err, errlen) < 0) goto out;
+    if (write_memory(&vm->mem, !vm->mem_overlaid, mem_tmp, id, map, &written, err, errlen) < 0) goto out;
     if (write_state(st_tmp, &b, err, errlen) < 0) goto out;
     /* an earlier snapshot here keeps its memory reachable as memory-<id> until the new state is in */
     char keep[PATH_MAX + 40];
@@ -838,22 +839,33 @@ static int mem_open(const snap_img *im, char *err, size_t errlen)
     return fd;
 }
 
-/* Copies a diff image's pages over RAM already holding its parent's. */
-static int apply_diff(vmk_mem *m, const snap_img *im, char *err, size_t errlen)
+/* Lays a diff image's pages over RAM already holding its parent's: each run of pages is mapped
+ * MAP_PRIVATE|MAP_FIXED from the diff's memory file (lazy like the base; a hole reads as zeros),
+ * falling back to copying when mmap fails or after MAX_DIFF_MAPS mappings (the kernel's map count). */
+#define MAX_DIFF_MAPS 16384u
+static int apply_diff(vmk_mem *m, const snap_img *im, unsigned *nmaps, char *err, size_t errlen)
 {
     int fd = mem_open(im, err, errlen);
     if (fd < 0) return -1;
     uint64_t pages = vmk_mem_pages(m);
     for (uint64_t pg = 0; pg < pages;) {
+        if (pg % 64 == 0 && !im->map[pg / 64]) { pg += 64; continue; }
         if (!map_bit(im->map, pg)) { pg++; continue; }
         uint64_t end = pg + 1;
-        while (end < pages && end - pg < RUN_MAX_PAGES && map_bit(im->map, end)) end++;
-        int e = pread_all(fd, m->host + (pg << VMK_PAGE_SHIFT), (end - pg) << VMK_PAGE_SHIFT,
-                          MEM_HDR_LEN + (pg << VMK_PAGE_SHIFT));
-        if (e) {
-            vmk_seterr(err, errlen, "snapshot %s: cannot read the memory file: %s", im->dir, strerror(e));
-            close(fd);
-            return -1;
+        while (end < pages && map_bit(im->map, end)) end++;
+        uint8_t *at = m->host + (pg << VMK_PAGE_SHIFT);
+        size_t len = (size_t)((end - pg) << VMK_PAGE_SHIFT);
+        off_t off = (off_t)(MEM_HDR_LEN + (pg << VMK_PAGE_SHIFT));
+        if (*nmaps < MAX_DIFF_MAPS &&
+            mmap(at, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, off) == at) {
+            (*nmaps)++;
+        } else {
+            int e = pread_all(fd, at, len, (uint64_t)off);
+            if (e) {
+                vmk_seterr(err, errlen, "snapshot %s: cannot read the memory file: %s", im->dir, strerror(e));
+                close(fd);
+                return -1;
+            }
         }
         pg = end;
     }
@@ -970,12 +982,14 @@ vmk_vm *vmk_vm_restore(const char *dir, const vmk_restore_opts *o, char *err, si
         goto fail;
     }
     mem_ok = true;
+    unsigned nmaps = 0;
     for (unsigned i = n - 1; i-- > 0;)
-        if (apply_diff(&mem, &chain[i], err, errlen) < 0) goto fail;
+        if (apply_diff(&mem, &chain[i], &nmaps, err, errlen) < 0) goto fail;
 
     if (!(vm = vm_alloc(&cfg, err, errlen))) goto fail;
     vm->mem = mem;
     vm->mem_ok = true;
+    vm->mem_overlaid = n > 1;
     mem_ok = false;
     if (vm_build(vm, err, errlen) < 0) goto fail;
     if (load_machine(vm, &top->f, e2, sizeof(e2)) < 0) {

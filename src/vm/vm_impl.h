@@ -76,6 +76,7 @@ struct vmk_vm {
     bool has_snapshot_base;        /* a snapshot was taken: the dirty log is on (diff snapshots) */
     char *last_snap_dir;           /* absolute path of this VM's last snapshot (parent of a diff) */
     uint32_t last_snap_crc;        /* its state file's CRC */
+    bool mem_overlaid;             /* restored from a diff chain: RAM is not just its memory file */
     pthread_mutex_t snap_mtx;      /* one snapshot/migration at a time */
     int migrate_ack_fd;            /* destination of a migration: -1, or the stream to acknowledge on */
     /* set by restore: net devices whose MAC must change (clones), applied after device load */
