@@ -1,10 +1,12 @@
 /* test_migrate.c — unit tests for the live-migration stream (src/vm/migrate.c): the destination
  * parser fed hand-made streams through a socketpair (empty, garbage, absurd length, bad checksum,
  * records out of order, bad CONFIG, page index out of range, truncated records, missing pages,
- * the source's ERROR): each fails with a clear one-line error, answers the source with an ERROR
- * record and leaves nothing behind. Then a loopback migration of a booting guest between two VMs
- * in this process (skipped without the guest images or when the engine cannot save its state yet):
- * the destination's RAM equals the paused source's, and the destination runs. */
+ * the source's ERROR, DISK records out of range): each fails with a clear one-line error, answers the
+ * source with an ERROR record and leaves nothing behind. The source against destinations that close,
+ * refuse or never acknowledge a round: a clear error, and the VM keeps running with the log off.
+ * Then a loopback migration of a counting guest between two VMs in this process (skipped without the
+ * guest images or when the engine cannot save its state): the destination's RAM equals the paused
+ * source's, and its console continues the count exactly where the source's stopped. */
 #include "../test.h"
 #include "vm/vm_impl.h"
 #include <dirent.h>
@@ -404,10 +406,86 @@ static void test_loopback(void)
     TEST_END();
 }
 
+/* ---- the source against failing destinations: the VM keeps running, the log is off ---- */
+typedef struct bad_dest { int fd, mode; } bad_dest;
+static void *bad_dest_main(void *arg)
+{
+    bad_dest *d = arg;
+    uint8_t buf[65536];
+    if (d->mode == 0) {                      /* reads the CONFIG record's header, then closes */
+        ssize_t r = recv(d->fd, buf, 5, MSG_WAITALL);
+        (void)r;
+    } else if (d->mode == 1) {               /* refuses at once with an ERROR record */
+        vmk_sbuf b = { 0 }, m = { 0 };
+        vmk_sb_str(&m, "no room for you");
+        rec(&b, 7, m.data, m.len);
+        ssize_t w = send(d->fd, b.data, b.len, MSG_NOSIGNAL);
+        (void)w;
+        vmk_sb_free(&b); vmk_sb_free(&m);
+        while (recv(d->fd, buf, sizeof buf, 0) > 0) {}
+    } else {                                 /* reads everything, never acknowledges a round: EOF after 1 s */
+        uint64_t end = vmk_now_ns() + 1000000000ull;
+        while (vmk_now_ns() < end && recv(d->fd, buf, sizeof buf, MSG_DONTWAIT) != 0) usleep(1000);
+    }
+    shutdown(d->fd, SHUT_RDWR);
+    return NULL;
+}
+
+static void test_send_failures(void)
+{
+    const char *img = getenv("VMKIT_IMAGES");
+    char k[512], i[512], b[512];
+    snprintf(k, sizeof k, "%s/Image", img ? img : "build/images");
+    snprintf(i, sizeof i, "%s/initramfs.cpio.gz", img ? img : "build/images");
+    snprintf(b, sizeof b, "%s/fw_dynamic.bin", img ? img : "build/images");
+    struct stat st;
+    if (stat(k, &st) || stat(i, &st) || stat(b, &st)) { SKIP("migrate_send_failures", "no guest images (make images)"); return; }
+    vmk_vm_config cfg = { .engine = VMK_ENGINE_RISCV, .mem_size = 32 << 20, .ncpus = 1, .bios = b, .kernel = k,
+                          .initrd = i, .console = "null", .no_rng = true,
+                          .cmdline = "console=ttyS0 vmkit.net=0 vmkit.run=while%20:;do%20:;done" };   /* always busy */
+    char err[VMK_ERRLEN] = "";
+    vmk_vm *a = vmk_vm_new(&cfg, err, sizeof err);
+    if (!a) { printf("FAIL migrate_send_failures: %s\n", err); t_failed_total++; return; }
+    TEST_BEGIN("migrate_send_failures");
+    runner ra = { .vm = a };
+    pthread_t ta;
+    pthread_create(&ta, NULL, run_vm, &ra);
+    /* the guest runs before the first attempt (each mode then checks it keeps running) */
+    for (int t = 0; t < 500 && a->eng->instret(a->e) < 1000000; t++) usleep(10 * 1000);
+    /* mode 0: the stream may fit in the socket buffers, then the loss shows while waiting for round 1 */
+    static const char *const want[] = { "destination", "destination refused the migration: no room for you",
+                                        "destination closed the connection (round 1)" };
+    for (int mode = 0; mode < 3; mode++) {
+        int sv[2];
+        socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+        bad_dest d = { .fd = sv[1], .mode = mode };
+        pthread_t td;
+        pthread_create(&td, NULL, bad_dest_main, &d);
+        vmk_migrate_progress p;
+        err[0] = 0;
+        int rc = vmk_vm_migrate_send(a, sv[0], NULL, &p, err, sizeof err);
+        pthread_join(td, NULL);
+        uint64_t i0 = a->eng->instret(a->e);
+        for (int t = 0; t < 100 && a->eng->instret(a->e) == i0; t++) usleep(20 * 1000);   /* it runs on */
+        bool ok = rc < 0 && strstr(err, want[mode]) && (mode || strstr(err, "lost") || strstr(err, "closed")) && !strchr(err, '\n') && !vmk_vm_is_paused(a) && !a->mem.log_on &&
+                  !strcmp(p.phase, "failed") && a->eng->instret(a->e) > i0;
+        if (!ok) printf("  mode %d: instret %llu -> %llu running=%d: rc=%d err='%s' paused=%d log_on=%d phase=%s\n", mode, (unsigned long long)i0, (unsigned long long)a->eng->instret(a->e), (int)atomic_load(&a->running), rc, err, vmk_vm_is_paused(a),
+                        a->mem.log_on, p.phase ? p.phase : "-");
+        CHECK(ok);
+        close(sv[0]);
+        close(sv[1]);
+    }
+    vmk_vm_request_stop(a, 0);
+    pthread_join(ta, NULL);
+    vmk_vm_free(a);
+    TEST_END();
+}
+
 int main(void)
 {
     vmk_log_init();
     test_bad_streams();
+    test_send_failures();
     test_loopback();
     TEST_EXIT();
 }
