@@ -63,6 +63,7 @@ row "clones/s ($CLONES processes until all print)" vmkit_clones_per_s qemu_clone
 row "in-process: vmk_vm_snapshot full, ms" snapshot_full_ms -
 row "in-process: vmk_vm_snapshot diff, ms" snapshot_diff_ms -
 row "in-process: vmk_vm_restore, ms" restore_ms -
+row "in-process: vmk_vm_restore of a diff, ms" restore_diff_ms -
 row "in-process: restore to running, ms" restore_to_running_ms -
 row "in-process: clones restored+started/s ($INCLONES)" clones_per_s -
 row "in-process: $INCLONES clones all running, ms" clones_all_running_ms -
