@@ -59,11 +59,11 @@ int  vmk_jail_enter(vmk_jail_cfg *cfg, char *err, size_t errlen);
  *          ones (filters stack: a syscall must pass all of them);
  *  "io"    the event loop thread (disks, libslirp sockets, console server);
  *  "api"   API server threads (snapshot files and directories, migration sockets, threads);
- *  "vcpu"  a thread running the guest: no socket/connect/openat; it may create threads (KVM
- *          vCPUs) and tear the VM down (close, fdatasync, unlink) but not build a new one — a
- *          jailed VMM exits on guest reboot. It must be installed only once the I/O thread
- *          exists (else that thread would get vcpu's list too): vmk_vm_run should call
- *          vmk_thread_started("vcpu") right after starting the loop.
+ *  "vcpu"  a thread running the guest: no socket/connect, openat only for appending (console log
+ *          rotation); it may create threads (KVM vCPUs) and tear the VM down (close, fdatasync,
+ *          unlink) but not build a new one — a jailed VMM exits on guest reboot. Installed on a
+ *          thread that will still create the I/O thread, it would give that thread vcpu's list
+ *          too: see vmk_jail_thread_hook.
  * engine_kvm adds the KVM ioctls (type 0xAE) to every list. Never allowed anywhere: ptrace, mount,
  * umount2, pivot_root, unshare, setns, kexec_*, *_module, bpf, perf_event_open, process_vm_*,
  * keyctl, add_key, execve(at), fork (clone without CLONE_THREAD), reboot, swapon, mmap/mprotect with
@@ -71,8 +71,10 @@ int  vmk_jail_enter(vmk_jail_cfg *cfg, char *err, size_t errlen);
  * uses clone, whose flags a filter can check). ~0.3-0.6 ms per install. */
 int  vmk_seccomp_install(const char *kind, bool engine_kvm, char *err, size_t errlen);
 /* vmk_thread_hook for a jailed VMM: installs the filter of the thread's kind (exits the process
- * with a message if that fails). For "vcpu" before the I/O thread has started (waits up to 5 ms for
- * it), it keeps "main" instead, so that the I/O thread created afterwards still works. */
+ * with a message if that fails). "vcpu" asked on the main thread before the I/O thread runs (as
+ * vmkit run does, right before vmk_vm_run) is deferred: when the I/O thread starts, its hook
+ * signals the main thread (SIGRTMIN+7), whose handler installs the precompiled vcpu program. On
+ * another thread it waits up to 5 ms for the I/O thread, else keeps "main". */
 void vmk_jail_thread_hook(const char *kind);      /* uses the engine set by vmk_jail_set_engine */
 void vmk_jail_set_engine(bool kvm);
 /* Test-only: performs a syscall that no allowlist permits (ptrace(PTRACE_TRACEME)). */

@@ -17,6 +17,7 @@
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
@@ -261,24 +262,84 @@ int vmk_seccomp_install(const char *kind, bool engine_kvm, char *err, size_t err
 
 /* ---------------- the thread hook ---------------- */
 static bool g_kvm;
-static volatile int g_io_started;
+static int g_io_started;
 
 void vmk_jail_set_engine(bool kvm) { g_kvm = kvm; }
+
+/* "vcpu" on the main thread before the I/O thread runs would give that thread vcpu's list too
+ * (filters stack), and vmkit run asks for it just before vmk_vm_run starts the loop. So it is
+ * deferred: the I/O thread, once running, signals the main thread, whose handler installs the
+ * precompiled program (one syscall: async-signal-safe). Whichever side sees the other first
+ * installs it; the compare-and-swap makes sure it happens once. */
+#define VCPU_SIG (SIGRTMIN + 7)
+enum { V_NONE, V_PENDING, V_DONE };
+static int g_vcpu_state;
+static pid_t g_vcpu_tid;
+
+static void install_deferred_vcpu(void)
+{
+    int expect = V_PENDING;
+    if (!__atomic_compare_exchange_n(&g_vcpu_state, &expect, V_DONE, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        return;
+    struct sock_fprog prog = { .len = g_prog_len[g_kvm][0], .filter = g_prog[g_kvm][0] };
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) {
+        static const char msg[] = "vmkit: seccomp: cannot install the 'vcpu' filter\n";
+        if (write(2, msg, sizeof(msg) - 1) < 0) {}
+        _exit(1);
+    }
+}
+
+static void on_vcpu_sig(int sig)
+{
+    (void)sig;
+    int e = errno;
+    install_deferred_vcpu();
+    errno = e;
+}
+
+static bool defer_vcpu(void)
+{
+    static pthread_mutex_t mtx = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&mtx);
+    precompile(K_VCPU, g_kvm);
+    pthread_mutex_unlock(&mtx);
+    if (!g_prog[g_kvm][0]) return false;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_vcpu_sig;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(VCPU_SIG, &sa, NULL) < 0) return false;
+    g_vcpu_tid = gettid();
+    __atomic_store_n(&g_vcpu_state, V_PENDING, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&g_io_started, __ATOMIC_SEQ_CST)) install_deferred_vcpu();
+    vmk_info("seccomp: 'vcpu' on the main thread %s", __atomic_load_n(&g_vcpu_state, __ATOMIC_SEQ_CST) == V_DONE
+             ? "installed" : "deferred until the I/O thread runs");
+    return true;
+}
 
 void vmk_jail_thread_hook(const char *kind)
 {
     char err[VMK_ERRLEN];
-    const char *k = kind;
-    if (kind && !strcmp(kind, "io")) __atomic_store_n(&g_io_started, 1, __ATOMIC_SEQ_CST);
-    /* "vcpu" on a thread that will still create the I/O thread would give that thread vcpu's list
-     * too (filters stack): until the I/O thread exists, the wider "main" list stands in. */
-    if (kind && !strcmp(kind, "vcpu")) {   /* the I/O thread may be created but not yet running */
+    const char *k = kind ? kind : "";
+    if (!strcmp(k, "io")) {
+        __atomic_store_n(&g_io_started, 1, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&g_vcpu_state, __ATOMIC_SEQ_CST) == V_PENDING)
+            syscall(SYS_tgkill, getpid(), g_vcpu_tid, VCPU_SIG);
+    }
+    if (!strcmp(k, "vcpu") && gettid() == getpid() && __atomic_load_n(&g_vcpu_state, __ATOMIC_SEQ_CST) != V_NONE) {
+        install_deferred_vcpu();   /* asked again (e.g. once before vmk_vm_run, once in it) */
+        return;
+    }
+    if (!strcmp(k, "vcpu") && !__atomic_load_n(&g_io_started, __ATOMIC_SEQ_CST)) {
+        if (gettid() == getpid() && defer_vcpu()) return;
+        /* another thread (or no compiled program): the I/O thread may exist but not run yet */
         for (int i = 0; i < 20 && !__atomic_load_n(&g_io_started, __ATOMIC_SEQ_CST); i++)
             nanosleep(&(struct timespec){ 0, 250000 }, NULL);
-    }
-    if (kind && !strcmp(kind, "vcpu") && !__atomic_load_n(&g_io_started, __ATOMIC_SEQ_CST)) {
-        vmk_info("seccomp: 'vcpu' requested before the I/O thread started: keeping 'main'");
-        k = "main";
+        if (!__atomic_load_n(&g_io_started, __ATOMIC_SEQ_CST)) {
+            vmk_info("seccomp: 'vcpu' requested before the I/O thread started: keeping 'main'");
+            k = "main";
+        }
     }
     if (!strcmp(k, "main") && t_has_main) return;   /* already under it (vmk_jail_enter installs it) */
     if (vmk_seccomp_install(k, g_kvm, err, sizeof(err)) < 0) {

@@ -177,6 +177,28 @@ static int stacking_probe(void *arg)
     return 6;
 }
 
+/* vmkit run asks for "vcpu" on the main thread before vmk_vm_run starts the I/O thread: the hook
+ * defers it until that thread runs, then the main thread gets it (socket() kills) while the I/O
+ * thread keeps its own list (socket() works). */
+static int early_vcpu_probe(void *arg)
+{
+    int fd = *(int *)arg;
+    char err[256];
+    if (vmk_seccomp_install("main", false, err, sizeof(err)) < 0) return 2;
+    vmk_jail_set_engine(false);
+    vmk_jail_thread_hook("vcpu");
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);        /* still "main" here */
+    if (s < 0 || write(fd, "1", 1) != 1) return 3;
+    close(s);
+    pthread_t t;
+    void *rv = (void *)9;
+    if (pthread_create(&t, NULL, thread_fn, "io") != 0 || pthread_join(t, &rv) != 0 || rv) return 4;
+    for (int i = 0; i < 100; i++) usleep(1000);    /* the signal is delivered by now */
+    if (write(fd, "2", 1) != 1) return 5;
+    socket(AF_INET, SOCK_STREAM, 0);                /* vcpu now: must die here */
+    return 6;
+}
+
 static void test_seccomp_lists(void)
 {
     static const char *const kinds[] = { "vcpu", "io", "api", "main" };
@@ -217,6 +239,16 @@ static void test_seccomp_lists(void)
     close(pfd[0]);
     if (!sigsys(st) || got != 4) printf("  status %#x (exit %d), stages reached '%s'\n", st, WIFEXITED(st) ? WEXITSTATUS(st) : -1, prog);
     CHECK(sigsys(st) && got == 4 && !strcmp(prog, "1234"));
+    TEST_END();
+    TEST_BEGIN("seccomp: 'vcpu' asked before the I/O thread exists is installed once it runs");
+    CHECK(pipe2(pfd, O_CLOEXEC) == 0);
+    st = in_child(early_vcpu_probe, &pfd[1]);
+    close(pfd[1]);
+    memset(prog, 0, sizeof(prog));
+    got = read(pfd[0], prog, sizeof(prog) - 1);
+    close(pfd[0]);
+    if (!sigsys(st) || got != 2) printf("  status %#x (exit %d), stages reached '%s'\n", st, WIFEXITED(st) ? WEXITSTATUS(st) : -1, prog);
+    CHECK(sigsys(st) && got == 2 && !strcmp(prog, "12"));
     TEST_END();
     TEST_BEGIN("seccomp: an unknown kind is an error");
     char err[256] = "";
