@@ -75,9 +75,21 @@ static const char *const mig_type_name[MIG_NTYPES] = { "?", "CONFIG", "PAGES", "
 #define MIG_STATE_MAX    (64u << 20)
 #define MIG_CONFIG_MAX   (256u << 10)
 #define MIG_STR_MAX      65536u
-#define MIG_IO_TMO_MS    30000          /* a peer silent (or not reading) this long is gone */
+#define MIG_IO_TMO_MS    mig_io_tmo_ms()  /* a peer silent (or not reading) this long is gone */
 #define MIG_ACK_TMO_MS   10000
 #define MIG_DISK_CHUNK   (1u << 20)
+
+/* 30 s; VMKIT_MIGRATE_TIMEOUT_MS (100..600000) shortens it for tests of hung peers. */
+static int mig_io_tmo_ms(void)
+{
+    static int v;
+    if (!v) {
+        const char *e = getenv("VMKIT_MIGRATE_TIMEOUT_MS");
+        long t = e ? strtol(e, NULL, 10) : 0;
+        v = t >= 100 && t <= 600000 ? (int)t : 30000;
+    }
+    return v;
+}
 
 static uint32_t mig_max_len(unsigned type)
 {
@@ -225,7 +237,7 @@ ioerr_mid:
     if (errno == 0) errno = ECONNRESET;
 ioerr:
     if (errno == ETIMEDOUT)
-        vmk_seterr(err, errlen, "migration stream: the %s is silent for %d s", peer, tmo_ms / 1000);
+        vmk_seterr(err, errlen, "migration stream: the %s was silent for %.1f s", peer, tmo_ms / 1000.0);
     else if (errno == ECONNRESET || errno == EPIPE)
         vmk_seterr(err, errlen, "migration stream: the %s closed the connection in the middle of a record", peer);
     else
@@ -415,7 +427,7 @@ static int src_ioerr(mig_src *s, const char *what)
     }
     free(r.buf);
     if (e == ETIMEDOUT)
-        vmk_seterr(s->err, s->errlen, "migration: destination stopped reading (%s timed out after %d s)", what, MIG_IO_TMO_MS / 1000);
+        vmk_seterr(s->err, s->errlen, "migration: destination stopped reading (%s timed out after %.1f s)", what, MIG_IO_TMO_MS / 1000.0);
     else if (e == EPIPE || e == ECONNRESET)
         vmk_seterr(s->err, s->errlen, "migration: connection to the destination lost while sending %s", what);
     else

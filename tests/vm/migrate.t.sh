@@ -12,7 +12,8 @@
 # disk again and keeps running. Also a migration with a writable disk on shared storage (the same
 # file), with the disk copied in the stream (copy_disks), and of a guest rewriting 24 MiB of page
 # cache per loop and checking each copy (several dirty rounds; no copy may differ after the move);
-# and a destination whose filesystem fills up while it copies the disk -> clear error, no partial copy.
+# a destination whose filesystem fills up while it copies the disk -> clear error, no partial copy;
+# hung peers (SIGSTOP) with VMKIT_MIGRATE_TIMEOUT_MS=3000 -> each side gives up with a clear error.
 # Needs root (netns); SKIPs otherwise.
 set -u
 ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -280,6 +281,48 @@ if [ -n "$drc" ] && [ "$drc" != 0 ] && echo "$msg" | grep -qi 'source' && ! ls "
 else
   fail migrate_source_killed "destination rc=${drc:-still running} message='$msg' left: $(ls "$W"/d4.con 2>/dev/null)" "$W/d4.out"
 fi
+
+# ---------------- 4b. hung peers (SIGSTOP) mid-stream, with a 3 s I/O timeout ----------------
+export VMKIT_MIGRATE_TIMEOUT_MS=3000
+start_source s4
+if wait_count "$W/s4.log" 5 120; then
+  # the destination stops: the source gives up after the timeout and keeps running
+  PORT=40$((RANDOM % 900 + 100))
+  start_dest d4s $PORT || fail migrate_dest_hung "the destination is not listening" "$W/d4s.out"
+  ( migrate "$W/s4.api" 10.200.0.2:$PORT >"$W/code4s" ) &
+  CPID=$!
+  sleep 1.5
+  kill -STOP $DPID
+  t0=$EPOCHREALTIME
+  wait $CPID; code=$(cat "$W/code4s")
+  secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+  if [ "$code" = 400 ] && grep -qE 'silent|stopped reading' "$W/resp" && kill -0 $SPID 2>/dev/null && still_counting "$W/s4.log"; then
+    echo "PASS migrate_dest_hung (gave up ${secs}s after the stop: $(tr -d '\n' <"$W/resp" | head -c 150); source keeps counting)"
+  else
+    fail migrate_dest_hung "http=$code after ${secs}s body=$(head -c 200 "$W/resp")" "$W/s4.log"
+  fi
+  { kill -9 $DPID; wait $DPID; } 2>/dev/null
+  # the source stops: the destination gives up after the timeout, exits non-zero, leaves nothing
+  PORT=39$((RANDOM % 900 + 100))
+  start_dest d4h $PORT || fail migrate_source_hung "the destination is not listening" "$W/d4h.out"
+  ( migrate "$W/s4.api" 10.200.0.2:$PORT >/dev/null ) &
+  CPID=$!
+  sleep 1.5
+  kill -STOP $SPID
+  drc=
+  for _ in $(seq 100); do kill -0 $DPID 2>/dev/null || break; sleep 0.1; done
+  if ! kill -0 $DPID 2>/dev/null; then wait $DPID; drc=$?; fi
+  msg=$(grep 'vmkit:' "$W/d4h.out" | tail -n1)
+  if [ -n "$drc" ] && [ "$drc" != 0 ] && echo "$msg" | grep -q 'source was silent' && ! ls "$W"/d4h.con >/dev/null 2>&1; then
+    echo "PASS migrate_source_hung (destination exit $drc: $msg)"
+  else
+    fail migrate_source_hung "destination rc=${drc:-still running} message='$msg'" "$W/d4h.out"
+  fi
+  { kill -9 $SPID $DPID $CPID; wait $SPID $DPID $CPID; } 2>/dev/null
+else
+  fail migrate_dest_hung "the source guest never counted" "$W/s4.log"
+fi
+unset VMKIT_MIGRATE_TIMEOUT_MS
 
 # ---------------- 5. refused at the device state, with a disk: the source locks its disk again ----------------
 if [ -f "$W/disk.img" ]; then
