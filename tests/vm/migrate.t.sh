@@ -39,6 +39,7 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM HUP      # the EXIT trap then cleans up
 fail() { echo "FAIL $1: $2"; [ -n "${3:-}" ] && [ -f "$3" ] && tail -n 8 "$3" | tr -d '\r' | sed 's/^/    /'; }
 
 if ! ip netns add $NSA 2>"$W/ns.err" || ! ip netns add $NSB 2>>"$W/ns.err"; then
