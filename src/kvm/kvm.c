@@ -281,6 +281,8 @@ void kvm_machine_virtio_cmdline(kvm_machine *m, char *out, size_t outlen)
     }
 }
 
+const char *kvm_machine_cmdline_quirks(kvm_machine *m) { return m->pvm ? "noxsave" : ""; }
+
 /* An MMIO exit: the virtio windows; anything else reads 0 and ignores writes. */
 bool kvm_mmio(kvm_machine *m, uint64_t addr, uint8_t *data, unsigned len, bool is_write)
 {

@@ -37,6 +37,10 @@ void kvm_machine_attach_virtio(kvm_machine *m, int slot, const vmk_mmio_ops *ops
 /* The " virtio_mmio.device=4K@0x...:GSI" entries for the reserved slots (appended to out). */
 void kvm_machine_virtio_cmdline(kvm_machine *m, char *out, size_t outlen);
 
+/* Kernel parameters this host needs (appended by the caller; "" when none): on kvm_pvm, "noxsave"
+ * (its emulator cannot run xsave/xrstor in guest kernel mode and it reports XSAVE regardless). */
+const char *kvm_machine_cmdline_quirks(kvm_machine *m);
+
 /* Loads a bzImage (+ initrd, command line) through the x86 builders and sets the boot vCPU up for
  * the 64-bit boot protocol; the others wait for INIT/SIPI. 0 or -1 with err. */
 int  kvm_machine_boot(kvm_machine *m, const char *kernel, const char *initrd, const char *cmdline,

@@ -35,8 +35,9 @@ static int kve_boot(void *e, const vmk_vm_config *cfg, char *err, size_t errlen)
         return -1;
     }
     char *cl = vmk_xmalloc(n);
-    snprintf(cl, n, "%s%s%s%s", strstr(user, "console=") ? "" : "console=ttyS0 ", KVE_CMDLINE_BASE,
-             *user ? " " : "", user);
+    const char *quirks = kvm_machine_cmdline_quirks(e);
+    snprintf(cl, n, "%s%s%s%s%s%s", strstr(user, "console=") ? "" : "console=ttyS0 ", KVE_CMDLINE_BASE,
+             *quirks ? " " : "", quirks, *user ? " " : "", user);
     kvm_machine_virtio_cmdline(e, cl, n);
     vmk_debug("kvm: kernel command line: %s", cl);
     int rc = kvm_machine_boot(e, cfg->kernel, cfg->initrd, cl, err, errlen);
