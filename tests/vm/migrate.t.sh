@@ -13,7 +13,8 @@
 # file), with the disk copied in the stream (copy_disks), and of a guest rewriting 24 MiB of page
 # cache per loop and checking each copy (several dirty rounds; no copy may differ after the move);
 # a destination whose filesystem fills up while it copies the disk -> clear error, no partial copy;
-# hung peers (SIGSTOP) with VMKIT_MIGRATE_TIMEOUT_MS=3000 -> each side gives up with a clear error.
+# hung peers (SIGSTOP) with VMKIT_MIGRATE_TIMEOUT_MS=3000 -> each side gives up with a clear error;
+# user networking: the guest's web server answers through the destination's hostfwd after the move.
 # Needs root (netns); SKIPs otherwise.
 set -u
 ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -210,6 +211,34 @@ if [ -f "$IMAGES/disk.ext4" ] && cp "$IMAGES/disk.ext4" "$W/disk.img"; then
 else
   echo "SKIP migrate_live_disk: no $IMAGES/disk.ext4"
 fi
+
+# ---------------- 1d. user networking: a web server in the guest answers through the destination ----------------
+TOKEN=vmkit-mig-$$-$RANDOM
+GCMDN="mkdir -p /tmp/www; echo $TOKEN > /tmp/www/index.html; httpd -p 80 -h /tmp/www; i=0; while :; do i=\$((i+1)); echo \"CNT \$i \$(md5sum </tmp/www/index.html | cut -c1-32)\"; usleep 200000; done"
+VMKIT_LOG=info ip netns exec $NSA "$VMKIT" run --name s1d --api-sock "$W/s1d.api" --start --mem 64M \
+   --net "user,hostfwd=tcp:127.0.0.1:8080-:80" --console "socket=$W/s1d.con,log=$W/s1d.log" \
+   --append "vmkit.run=b64:$(printf '%s' "$GCMDN" | base64 -w0)" >"$W/s1d.out" 2>&1 </dev/null &
+SPID=$!; PIDS+=($SPID)
+if wait_count "$W/s1d.log" 3 120; then
+  before=$(ip netns exec $NSA curl -s --max-time 10 http://127.0.0.1:8080/)
+  PORT=38$((RANDOM % 900 + 100))
+  ip netns exec $NSB "$VMKIT" run --incoming tcp:10.200.0.2:$PORT --console "socket=$W/d1d.con,log=$W/d1d.log" \
+     >"$W/d1d.out" 2>&1 </dev/null &
+  DPID=$!; PIDS+=($DPID)
+  for _ in $(seq 100); do ip netns exec $NSB ss -ltn 2>/dev/null | grep -q ":$PORT " && break; sleep 0.05; done
+  code=$(migrate "$W/s1d.api" 10.200.0.2:$PORT)
+  slast=$(last_count "$W/s1d.log")
+  wait_count "$W/d1d.log" $((slast + 3)) 20
+  after=$(ip netns exec $NSB curl -s --max-time 10 http://127.0.0.1:8080/)
+  if [ "$code" = 204 ] && [ "$before" = "$TOKEN" ] && [ "$after" = "$TOKEN" ] && [ "$(last_count "$W/d1d.log")" -gt "$slast" ]; then
+    echo "PASS migrate_net_user (the guest's httpd answered '$after' through the source's hostfwd before and the destination's after)"
+  else
+    fail migrate_net_user "http=$code body=$(head -c 200 "$W/resp") before='$before' after='$after' source_last=$slast dest_last=$(last_count "$W/d1d.log")" "$W/d1d.out"
+  fi
+else
+  fail migrate_net_user "the source guest never counted" "$W/s1d.log"
+fi
+{ kill -9 $SPID $DPID; wait $SPID $DPID; } 2>/dev/null
 
 # slow the link (source -> destination) so that a 64 MiB guest's stream lasts seconds
 ip netns exec $NSA tc qdisc add dev vmkA root tbf rate 16mbit burst 32kbit latency 2s 2>/dev/null ||
