@@ -173,7 +173,7 @@ if [ -f "$IMAGES/disk.ext4" ] && cp "$IMAGES/disk.ext4" "$W/disk.img"; then
     ondisk=$(head -c 16 "$W/disk.img" | tr -cd 'A-Z0-9 ')
     n=${ondisk#DISK }
     if [ "$code" = 204 ] && ! kill -0 $SPID 2>/dev/null && [ "$dlast" -gt $((slast + 3)) ] && [ "$n" -gt "$slast" ] 2>/dev/null; then
-      echo "PASS migrate_live_disk (source counted to $slast, destination to $dlast, its writes reach the disk: '$ondisk')"
+      echo "PASS migrate_live_disk ($(grep -o 'migration: done.*' "$W/s1b.out" | tr -d '\r'); source counted to $slast, destination to $dlast, its writes reach the disk: '$ondisk')"
     else
       fail migrate_live_disk "http=$code body=$(head -c 200 "$W/resp") source_last=$slast dest_last=$dlast disk='$ondisk'" "$W/d1b.out"
     fi
