@@ -402,6 +402,8 @@ static void test_loopback(void)
     close(sv[1]);
     vmk_vm_free(a);
     unlink(alog); unlink(blog);
+    snprintf(alog, sizeof alog, "%s/a.sock", dir); unlink(alog);
+    snprintf(blog, sizeof blog, "%s/b.sock", dir); unlink(blog);
     rmdir(dir);
     TEST_END();
 }
