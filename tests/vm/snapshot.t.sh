@@ -93,6 +93,28 @@ else
   fail restore_counter_continues "the restored guest did not count to $((bc + 5))" "$W/out2"
 fi
 
+# ---- 2b. two vCPUs, one of them spinning: the counter continues after a restore ----
+SMP='i=0; (while true; do :; done) & while true; do i=$((i+1)); echo "c=$i lines=$i"; sleep 0.2; done'
+"$VMKIT" run --mem 128M --cpus 2 --net none --console stdio --api-sock "$W/m.sock" --start \
+  --append "vmkit.net=0 vmkit.run=b64:$(printf '%s' "$SMP" | base64 -w0)" </dev/null >"$W/outm" 2>&1 &
+PM=$!; PIDS+=($PM)
+if wait_for "$W/outm" 'c=5 ' 120; then
+  api "$W/m.sock" PATCH /vm '{"state": "Paused"}' >/dev/null
+  r=$(api "$W/m.sock" PUT /snapshot/create "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$W/sm\"}")
+  sleep 0.3; bm=$(last_c "$W/outm"); kill -9 $PM; wait $PM 2>/dev/null
+  read -r mc _ <<<"$(num "$bm")"
+  "$VMKIT" run --restore "$W/sm" --console stdio </dev/null >"$W/outm2" 2>&1 &
+  PM2=$!; PIDS+=($PM2)
+  if wait_for "$W/outm2" "c=$((mc + 3)) " 60 && [ "$(num "$(first_c "$W/outm2")" | cut -d' ' -f1)" = $((mc + 1)) ]; then
+    echo "PASS restore_smp_continues (2 vCPUs, snapshot at c=$mc, restored continues at c=$((mc + 1)))"
+  else
+    fail restore_smp_continues "snapshot: ${r:0:80}, at c=$mc" "$W/outm2"
+  fi
+  kill -9 $PM2 2>/dev/null; wait $PM2 2>/dev/null
+else
+  fail restore_smp_continues "the 2-vCPU guest did not count" "$W/outm"
+fi
+
 # ---- 3. diff snapshot of the restored VM (its parent is s1), restore of the diff ----
 r=$(api "$W/a2.sock" PATCH /vm '{"state": "Paused"}')
 r2=$(api "$W/a2.sock" PUT /snapshot/create "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$W/s2\"}")
