@@ -265,7 +265,9 @@ static int get_config(const vm_sf *f, vmk_vm_config *c, char *err, size_t errlen
 
 static uint64_t mtime_ns(const struct stat *st) { return (uint64_t)st->st_mtim.tv_sec * 1000000000ull + (uint64_t)st->st_mtim.tv_nsec; }
 
-/* Each disk flushed to stable storage (the snapshot relies on what the guest wrote) and recorded. */
+/* Each disk flushed to stable storage (the snapshot relies on what the guest wrote) and recorded.
+ * fdatasync from here covers raw images; a copy-on-write overlay also keeps its cluster bitmap in
+ * the device until the guest's next flush, which only the device can write (virtio blk_save). */
 static int put_disks(vmk_sbuf *b, const vmk_vm_config *c, char *err, size_t errlen)
 {
     size_t h = vm_sf_sec_begin(b, "disks", 1);
