@@ -269,6 +269,40 @@ static void describe_rip(kvm_vcpu *v, char *out, size_t outlen)
     if (n < outlen) snprintf(out + n, outlen - n, ")");
 }
 
+/* KVM's instruction emulator (which kvm_pvm runs guest kernel code through) cannot deliver an int3
+ * outside real mode; Linux executes one at boot (the alternatives self-test) and for text patching.
+ * Do it here: rip past the int3, inject #BP (a trap: the handler sees the next instruction's rip).
+ * Returns true when handled. */
+static bool emulate_failed_insn(kvm_vcpu *v)
+{
+    struct kvm_regs r;
+    struct kvm_sregs sr;
+    if (kvm_ioctl(v->fd, KVM_GET_REGS, &r) < 0 || kvm_ioctl(v->fd, KVM_GET_SREGS, &sr) < 0) return false;
+    if (!(sr.cr0 & 1)) return false;                          /* real mode: KVM handles int3 itself */
+    uint64_t rip = r.rip + ((sr.efer & 0x400) && sr.cs.l ? 0 : sr.cs.base);
+    struct kvm_translation t = { .linear_address = rip };
+    const uint8_t *p = NULL;
+    if (kvm_ioctl(v->fd, KVM_TRANSLATE, &t) == 0 && t.valid) p = vmk_mem_ptr(v->m->mem, t.physical_address, 1);
+    if (!p || *p != 0xcc) return false;
+    struct kvm_vcpu_events ev;
+    if (kvm_ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0 || ev.exception.injected || ev.exception.pending) return false;
+    r.rip += 1;
+    if (kvm_ioctl(v->fd, KVM_SET_REGS, &r) < 0) return false;
+    ev.flags &= ~(uint32_t)(KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR);
+    ev.exception.injected = 1;
+    ev.exception.nr = 3;
+    ev.exception.has_error_code = 0;
+    ev.exception.error_code = 0;
+    if (kvm_ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0) {
+        r.rip -= 1;
+        kvm_ioctl(v->fd, KVM_SET_REGS, &r);
+        return false;
+    }
+    atomic_fetch_add_explicit(&v->m->exits_other, 1, memory_order_relaxed);
+    vmk_debug("kvm: vCPU %u: int3 at 0x%llx delivered as #BP by vmkit", v->idx, (unsigned long long)rip);
+    return true;
+}
+
 static void park(kvm_machine *m)
 {
     pthread_mutex_lock(&m->ctl);
@@ -335,6 +369,7 @@ static void handle_exit(kvm_vcpu *v)
               (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
         return;
     case KVM_EXIT_INTERNAL_ERROR: {
+        if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && emulate_failed_insn(v)) return;
         char where[160];
         describe_rip(v, where, sizeof(where));
         fatal(m, "KVM internal error on vCPU %u (suberror %u%s)%s", v->idx, run->internal.suberror,

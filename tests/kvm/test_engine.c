@@ -36,6 +36,7 @@ __asm__(
     "  cmp $4, %eax\n  je 14f\n"
     "  cmp $5, %eax\n  jne 17f\n  movl $1, 0x250000\n  jmp 12f\n17:\n"
     "  cmp $6, %eax\n  je 18f\n"
+    "  cmp $7, %eax\n  je 20f\n"
     /* mode 0: checks */
     "  mov $0xc0000080, %ecx\n  rdmsr\n  bt $10, %eax\n  jc 2f\n  VEXIT 1\n"
     "2: mov %cr0, %rax\n  bt $31, %rax\n  jc 3f\n  VEXIT 2\n"
@@ -71,11 +72,17 @@ __asm__(
     "  sti\n"
     "  mov $0x3f9, %dx\n  mov $2, %al\n  out %al, (%dx)\n"
     "19: hlt\n  jmp 19b\n"
+    /* mode 7: int3 with an IDT (vector 3): the handler exits with (return rip - int3 address) + 20 */
+    "20: lidt 0x5f00\n"
+    ".globl t_lm_int3\n"
+    "t_lm_int3:\n  int3\n  VEXIT 1\n"
+    ".globl t_lm_bp\n"
+    "t_lm_bp:\n  mov (%rsp), %rax\n  mov $0x501, %dx\n  sub $0x100000, %eax\n  out %al, (%dx)\n  hlt\n"
     ".globl t_lm_irq\n"
     "t_lm_irq:\n  VEXIT 11\n"
     "t_lm_end:\n"
     ".popsection\n");
-extern const uint8_t t_rm_start[], t_rm_end[], t_lm_start[], t_lm_end[], t_lm_irq[];
+extern const uint8_t t_rm_start[], t_rm_end[], t_lm_start[], t_lm_end[], t_lm_irq[], t_lm_int3[], t_lm_bp[];
 
 #define MEM_SIZE (16u << 20)
 
@@ -381,6 +388,26 @@ static void test_interrupt(void)
     TEST_END();
 }
 
+static void test_int3(void)
+{
+    TEST_BEGIN("kvm_int3_in_kernel_mode_reaches_the_idt");
+    env e;
+    char err[VMK_ERRLEN] = "";
+    if (env_new(&e, 1, false, err) < 0) { CHECK(!*err); printf("  %s\n", err); }
+    else {
+        CHECK(setup_lm(&e, 7, err) == 0);
+        uint64_t h = X86_KERNEL_ADDR + (uint64_t)(t_lm_bp - t_lm_start);
+        uint8_t gate[16] = { (uint8_t)h, (uint8_t)(h >> 8), X86_SEL_CS, 0, 0, 0x8e, (uint8_t)(h >> 16), (uint8_t)(h >> 24) };
+        vmk_mem_write(&e.mem, 0x5000 + 3 * 16, gate, sizeof(gate));
+        uint8_t idtr[10] = { 0xff, 0x0f, 0x00, 0x50 };
+        vmk_mem_write(&e.mem, 0x5f00, idtr, sizeof(idtr));
+        /* the handler exits with the low byte of (return rip - 1 MiB): the byte after the int3 */
+        CHECK_EQ_U64(run_guarded(e.m), (uint8_t)(t_lm_int3 - t_lm_start + 1));
+    }
+    env_free(&e);
+    TEST_END();
+}
+
 static void test_refusals(void)
 {
     TEST_BEGIN("kvm_refuses_bad_configs");
@@ -414,5 +441,6 @@ int main(void)
     test_pause_save_load();
     test_dirty_log();
     test_interrupt();
+    test_int3();
     TEST_EXIT();
 }
