@@ -438,6 +438,9 @@ void rv_machine_resume(rv_machine *m)
     if (m->pause_count > 0 && --m->pause_count == 0) {
         atomic_store(&m->pause_req, false);
         if (m->running) {
+            /* a pause taken before the run started froze time and the vCPU thread may never have
+             * parked (it would thaw on leaving the park): thaw here in that case */
+            if (!m->parked) time_thaw(m);
             uint64_t one = 1;
             ssize_t r = write(m->wake_fd, &one, sizeof(one));
             (void)r;

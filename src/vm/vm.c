@@ -293,6 +293,10 @@ void vmk_vm_get_stats(vmk_vm *vm, vmk_vm_stats *st)
         unsigned long long size, res;
         if (fscanf(f, "%llu %llu", &size, &res) == 2) st->rss_bytes = res * (uint64_t)sysconf(_SC_PAGESIZE);
         fclose(f);
+    } else {
+        /* no /proc (inside the jail): the peak resident set is the best figure available */
+        struct rusage ru;
+        if (getrusage(RUSAGE_SELF, &ru) == 0) st->rss_bytes = (uint64_t)ru.ru_maxrss * 1024;
     }
     for (unsigned i = 0; i < vm->ndevs; i++) {
         virtio_stats ds;
