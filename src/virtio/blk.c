@@ -216,9 +216,18 @@ static void blk_free(virtio_dev *d)
 
 /* State: the capacity, so a restore onto a disk of another size is refused (the guest's file
  * system would be cut off or see garbage). */
+static int blk_sync(blk *b)
+{
+    if (b->ro) return 0;
+    return b->cow ? vcow_flush(b->cow) : fdatasync(b->fd);
+}
+
+/* Also flushes (best effort here; snapshots and migrations call virtio_blk_flush first, which
+ * reports a failure): the state must never refer to an overlay whose on-disk bitmap is stale. */
 static void blk_save(virtio_dev *d, vmk_sbuf *sb)
 {
     blk *b = d->priv;
+    if (blk_sync(b) != 0) vmk_warn("virtio-blk: flush before saving the state failed: %s", strerror(errno));
     vmk_sb_u64(sb, b->capacity);
     vmk_sb_u8(sb, b->ro);
 }
@@ -311,4 +320,40 @@ virtio_dev *virtio_blk_new(const virtio_env *env, const char *path, bool readonl
     put32(d->config + 52, MAX_DZ_SEGS);              /* max_write_zeroes_seg */
     d->config[56] = 1;                               /* write_zeroes_may_unmap */
     return d;
+}
+
+static blk *blk_of(virtio_dev *d, const char *what, char *err, size_t errlen)
+{
+    if (!d || d->ops != &blk_ops || !d->priv) {
+        vmk_seterr(err, errlen, "%s: not a virtio-blk device", what);
+        return NULL;
+    }
+    return d->priv;
+}
+
+int virtio_blk_flush(virtio_dev *d, char *err, size_t errlen)
+{
+    blk *b = blk_of(d, "flush", err, errlen);
+    if (!b) return -1;
+    pthread_mutex_lock(&d->mtx);
+    int rc = blk_sync(b);
+    int e = errno;
+    pthread_mutex_unlock(&d->mtx);
+    if (rc != 0) {
+        vmk_seterr(err, errlen, "disk %.20s: flush failed: %s", b->id, strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+int virtio_blk_lock(virtio_dev *d, bool lock, char *err, size_t errlen)
+{
+    blk *b = blk_of(d, lock ? "lock" : "unlock", err, errlen);
+    if (!b) return -1;
+    if (!lock && virtio_blk_flush(d, err, errlen) < 0) return -1;
+    if (flock(b->fd, lock ? (b->ro ? LOCK_SH : LOCK_EX) | LOCK_NB : LOCK_UN) < 0) {
+        vmk_seterr(err, errlen, "disk %.20s: cannot %s it: %s", b->id, lock ? "lock" : "unlock", strerror(errno));
+        return -1;
+    }
+    return 0;
 }

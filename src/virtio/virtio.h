@@ -42,6 +42,13 @@ void        virtio_dev_free(virtio_dev *d);
  * before the pause. */
 int  virtio_dev_save(virtio_dev *d, vmk_sbuf *b);
 int  virtio_dev_load(virtio_dev *d, vmk_sread *r, char *err, size_t errlen);
+/* virtio-blk: makes everything the guest wrote durable (raw file: fdatasync; overlay: data, then its
+ * cluster bitmap). Snapshots and migrations call it before saving the state and fail if it fails.
+ * virtio_blk_lock: unlock = flush + flock(LOCK_UN) (a migration hands the disk to the destination,
+ * with the VM paused); lock = flock(LOCK_EX|LOCK_NB) again (LOCK_SH for a read-only disk). 0 or -1
+ * with err (also for a device that is not virtio-blk). */
+int  virtio_blk_flush(virtio_dev *d, char *err, size_t errlen);
+int  virtio_blk_lock(virtio_dev *d, bool lock, char *err, size_t errlen);
 /* Clones: a restored net device takes a fresh MAC (config space + config-change interrupt). */
 void virtio_net_set_mac(virtio_dev *d, const uint8_t mac[6]);
 /* Copy-on-write disk overlays (cow.c): a sparse overlay file in vmkit's own format ("VMKCOW1": a
