@@ -575,41 +575,32 @@ static void progress(mig_src *s, const char *phase)
 }
 
 /* Writable disks are locked (flock LOCK_EX) by virtio-blk; the destination cannot open them while
- * this VMM holds the lock (shared storage, or both VMMs on one host). With the VM paused, the disks'
- * descriptors (found by inode in /proc/self/fd: virtio-blk does not expose them) are synced and
- * unlocked before the state goes out; the destination locks them when it builds the machine. On
- * failure they are locked again (retrying while the destination lets go). */
-static unsigned disks_release(vmk_vm *vm, int *fds)
+ * this VMM holds the lock (shared storage, or both VMMs on one host). With the VM paused, each
+ * writable disk is flushed (overlay bitmap included) and unlocked by its device (virtio_blk_lock)
+ * before the state goes out; the destination locks them when it builds the machine. On failure
+ * they are locked again (retrying while the destination lets go). Works in the jail (no /proc). */
+static int disks_release(vmk_vm *vm, unsigned *idx, unsigned *n, char *err, size_t errlen)
 {
-    struct stat want[VMK_VM_MAX_DISKS];
-    unsigned nw = 0, n = 0;
-    for (unsigned i = 0; i < vm->cfg.ndisks; i++)
-        if (!vm->cfg.disks[i].readonly && stat(vm->cfg.disks[i].path, &want[nw]) == 0) nw++;
-    if (!nw) return 0;
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) return 0;
-    struct dirent *de;
-    while ((de = readdir(d)) && n < VMK_VM_MAX_DISKS) {
-        int fd = atoi(de->d_name);
-        struct stat st;
-        if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dirfd(d) || fstat(fd, &st) || !S_ISREG(st.st_mode)) continue;
-        for (unsigned i = 0; i < nw; i++)
-            if (st.st_dev == want[i].st_dev && st.st_ino == want[i].st_ino) {
-                fdatasync(fd);
-                if (flock(fd, LOCK_UN) == 0) fds[n++] = fd;
-                break;
-            }
+    *n = 0;
+    for (unsigned i = 0; i < vm->ndevs; i++) {
+        if (vm->dev_kind[i] != VM_DEV_BLK) continue;
+        char e2[VMK_ERRLEN];
+        if (virtio_blk_lock(vm->devs[i], false, e2, sizeof(e2)) < 0) {
+            vmk_seterr(err, errlen, "migration: %s", e2);
+            return -1;
+        }
+        idx[(*n)++] = i;
     }
-    closedir(d);
-    return n;
+    return 0;
 }
 
-static void disks_relock(const int *fds, unsigned n)
+static void disks_relock(vmk_vm *vm, const unsigned *idx, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
+        char e2[VMK_ERRLEN];
         int t = 0;
-        while (flock(fds[i], LOCK_EX | LOCK_NB) < 0 && t++ < 100) usleep(20000);
-        if (t > 100) vmk_warn("migration: could not lock a disk again (fd %d): %s", fds[i], strerror(errno));
+        while (virtio_blk_lock(vm->devs[idx[i]], true, e2, sizeof(e2)) < 0 && t++ < 100) usleep(20000);
+        if (t > 100) vmk_warn("migration: could not lock a disk again: %s", e2);
     }
 }
 
@@ -761,8 +752,8 @@ int vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *opts, vmk_mi
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &zero, sizeof(zero));
     uint64_t t0 = s.t0 = vmk_now_ns(), tpause = 0;
     bool paused = false, log_was_on = vm->mem.log_on;
-    int disk_fds[VMK_VM_MAX_DISKS];
-    unsigned ndisk_fds = 0;
+    unsigned disk_idx[VM_MAX_DEVS];
+    unsigned ndisk_idx = 0;
     int rc = -1;
 
     vmk_sbuf cb = { 0 };
@@ -821,8 +812,13 @@ int vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *opts, vmk_mi
     p->pages_remaining = src_harvest(&s, true);
     progress(&s, "final");
     if (src_send_bits(&s) < 0 || src_round_end(&s, p->round + 1, p->pages_remaining) < 0) goto fail;
-    if (o.copy_disks && src_disks(&s) < 0) goto fail;
-    if (!o.copy_disks) ndisk_fds = disks_release(vm, disk_fds);
+    if (o.copy_disks) {            /* what is copied (overlay bitmaps included) must be on disk */
+        for (unsigned i = 0; i < vm->ndevs; i++)
+            if (vm->dev_kind[i] == VM_DEV_BLK && virtio_blk_flush(vm->devs[i], err, errlen) < 0) goto fail;
+        if (src_disks(&s) < 0) goto fail;
+    } else if (disks_release(vm, disk_idx, &ndisk_idx, err, errlen) < 0) {
+        goto fail;
+    }
     if (src_state(&s) < 0) goto fail;
     vmk_debug("migrate: +%.2f ms state sent", (vmk_now_ns() - t0) / 1e6);
     if (send_rec(fd, MIG_END, NULL, 0, NULL, 0, MIG_IO_TMO_MS) < 0) { src_ioerr(&s, "the end marker"); goto fail; }
@@ -840,7 +836,7 @@ int vmk_vm_migrate_send(vmk_vm *vm, int fd, const vmk_migrate_opts *opts, vmk_mi
     goto out;
 fail:
     send_error(fd, err, 200);
-    disks_relock(disk_fds, ndisk_fds);
+    disks_relock(vm, disk_idx, ndisk_idx);
     if (paused) vmk_vm_resume(vm);
     if (log_was_on) {              /* give the harvested pages back to the snapshot base's log */
         for (uint64_t w = 0; w < s.words; w++)
@@ -1074,6 +1070,45 @@ static void dd_abort(dest_disks *dd)
     dd->n = 0;
 }
 
+/* Is path (or, when it does not exist yet, its directory) inside root? Both canonicalised. */
+static bool path_inside(const char *path, const char *root, bool may_be_new)
+{
+    char rp[PATH_MAX], rr[PATH_MAX];
+    if (!realpath(root, rr)) return false;
+    if (!realpath(path, rp)) {
+        if (!may_be_new || errno != ENOENT) return false;
+        char *d = vmk_xstrdup(path), *sl = strrchr(d, '/');
+        const char *base = sl ? sl + 1 : d;
+        if (sl) *sl = 0;
+        bool ok = *base && strcmp(base, ".") && strcmp(base, "..") && realpath(sl ? (*d ? d : "/") : ".", rp);
+        if (ok) ok = strlen(rp) + 1 + strlen(base) < sizeof(rp);
+        if (ok) { strcat(rp, "/"); strcat(rp, base); }
+        free(d);
+        if (!ok) return false;
+    }
+    size_t n = strlen(rr);
+    if (n == 1) return true;                       /* root "/" */
+    return !strncmp(rp, rr, n) && (rp[n] == '/' || rp[n] == 0);
+}
+
+/* A hostile source must not make this VMM open or overwrite files outside allowed_root. */
+static int check_paths(const vmk_vm_config *c, const vmk_restore_opts *o, bool copy, char *err, size_t errlen)
+{
+    const char *what[3] = { "kernel", "initrd", "firmware" }, *p[3] = { c->kernel, c->initrd, c->bios };
+    for (int i = 0; i < 3; i++)
+        if (p[i] && !path_inside(p[i], o->allowed_root, false)) {
+            vmk_seterr(err, errlen, "migration: the stream's %s path %s is outside the allowed root %s (or missing)", what[i], p[i], o->allowed_root);
+            return -1;
+        }
+    for (unsigned i = 0; i < c->ndisks; i++)
+        if (!o->disk_paths[i] && !path_inside(c->disks[i].path, o->allowed_root, copy)) {
+            vmk_seterr(err, errlen, "migration: the stream's disk path %s is outside the allowed root %s (or missing)",
+                       c->disks[i].path, o->allowed_root);
+            return -1;
+        }
+    return 0;
+}
+
 vmk_vm *vmk_vm_migrate_recv(int fd, const vmk_restore_opts *o, char *err, size_t errlen)
 {
     vmk_restore_opts none = { 0 };
@@ -1093,6 +1128,12 @@ vmk_vm *vmk_vm_migrate_recv(int fd, const vmk_restore_opts *o, char *err, size_t
         goto fail;
     }
     if (get_config(&r, &cfg, disk_size, &copy, err, errlen) < 0) goto fail;
+    for (unsigned i = 0; i < cfg.ndisks; i++)
+        if (o->disk_paths[i]) {
+            free((char *)cfg.disks[i].path);
+            cfg.disks[i].path = vmk_xstrdup(o->disk_paths[i]);
+        }
+    if (o->allowed_root && check_paths(&cfg, o, copy, err, errlen) < 0) goto fail;
     if (copy && dd_create(&dd, &cfg, disk_size, err, errlen) < 0) goto fail;
     for (unsigned i = 0; i < cfg.ndisks && !copy; i++) {
         struct stat st;

@@ -290,7 +290,7 @@ static int put_disks(vmk_sbuf *b, const vmk_vm_config *c, char *err, size_t errl
     return 0;
 }
 
-static int check_disks(const vm_sf *f, char *err, size_t errlen)
+static int check_disks(const vm_sf *f, const char *const *over, char *err, size_t errlen)
 {
     vm_sf_sec s;
     int k = vm_sf_find(f, "disks", &s, err, errlen);
@@ -308,6 +308,7 @@ static int check_disks(const vm_sf *f, char *err, size_t errlen)
         uint64_t size = vmk_sr_u64(&r), mt = vmk_sr_u64(&r);
         (void)vmk_sr_u64(&r);            /* inode: informational (a copied disk keeps size and mtime) */
         if (!vmk_sr_ok(&r)) break;
+        if (over[i]) snprintf(path, sizeof(path), "%s", over[i]);
         struct stat st;
         if (stat(path, &st) != 0) {
             vmk_seterr(err, errlen, "disk %s of the snapshot: %s", path, strerror(errno));
@@ -633,6 +634,9 @@ int vmk_vm_snapshot(vmk_vm *vm, const char *dir, const vmk_snapshot_opts *o, cha
     uint64_t id = random_u64();
     vm_sf_begin(&b, vm->eng->name, o->diff ? VM_SNAP_F_DIFF : 0);
     put_config(&b, &vm->cfg);
+    /* each writable disk's data and overlay bitmap durable before its size/mtime are recorded */
+    for (unsigned i = 0; i < vm->ndevs; i++)
+        if (vm->dev_kind[i] == VM_DEV_BLK && virtio_blk_flush(vm->devs[i], err, errlen) < 0) goto out;
     if (put_disks(&b, &vm->cfg, err, errlen) < 0) goto out;
     size_t h = vm_sf_sec_begin(&b, "memory", 1);
     vmk_sb_u64(&b, vm->mem.base);
@@ -908,7 +912,8 @@ vmk_vm *vmk_vm_restore(const char *dir, const vmk_restore_opts *o, char *err, si
             vmk_seterr(err, errlen, "snapshot %s: diff chain longer than %d", dir, CHAIN_MAX);
             goto fail;
         }
-        if (img_load(&chain[n++], c->parent, err, errlen) < 0) goto fail;
+        const char *pd = n - 1 < o->nparent_dirs && n - 1 < 16 && o->parent_dirs[n - 1] ? o->parent_dirs[n - 1] : c->parent;
+        if (img_load(&chain[n++], pd, err, errlen) < 0) goto fail;
         snap_img *p = &chain[n - 1];
         if (p->f.crc != c->parent_crc) {
             vmk_seterr(err, errlen, "snapshot %s: its parent %s was replaced since the diff was taken", c->dir, p->dir);
@@ -948,7 +953,12 @@ vmk_vm *vmk_vm_restore(const char *dir, const vmk_restore_opts *o, char *err, si
             cfg.nets[i] = vmk_xstrdup(o->nets[i]);
         }
     }
-    if (!o->force_disks && check_disks(&top->f, e2, sizeof(e2)) < 0) {
+    for (unsigned i = 0; i < cfg.ndisks; i++)
+        if (o->disk_paths[i]) {
+            free((char *)cfg.disks[i].path);
+            cfg.disks[i].path = vmk_xstrdup(o->disk_paths[i]);
+        }
+    if (!o->force_disks && check_disks(&top->f, o->disk_paths, e2, sizeof(e2)) < 0) {
         vmk_seterr(err, errlen, "snapshot %s: %s", dir, e2);
         goto fail;
     }
@@ -1026,4 +1036,49 @@ fail:
     free(chain);
     vm_cfg_free(&cfg);
     return NULL;
+}
+
+/* ---------------- what a snapshot needs (a jailed VMM binds it) ---------------- */
+
+int vmk_snapshot_disks(const char *dir, char (*paths)[4096], bool *ro, unsigned *n, char *err, size_t errlen)
+{
+    snap_img im;
+    vmk_vm_config c;
+    char e2[VMK_ERRLEN];
+    *n = 0;
+    if (img_load(&im, dir, err, errlen) < 0) { img_free(&im); return -1; }
+    if (get_config(&im.f, &c, e2, sizeof(e2)) < 0) {
+        vmk_seterr(err, errlen, "snapshot %s: state file %s", dir, e2);
+        img_free(&im);
+        return -1;
+    }
+    for (unsigned i = 0; i < c.ndisks; i++) {
+        snprintf(paths[i], 4096, "%s", c.disks[i].path);
+        ro[i] = c.disks[i].readonly;
+    }
+    *n = c.ndisks;
+    vm_cfg_free(&c);
+    img_free(&im);
+    return 0;
+}
+
+int vmk_snapshot_parents(const char *dir, char (*parents)[4096], unsigned max, unsigned *n, char *err, size_t errlen)
+{
+    snap_img im;
+    *n = 0;
+    if (img_load(&im, dir, err, errlen) < 0) { img_free(&im); return -1; }
+    while (im.diff) {
+        if (*n == max || *n == CHAIN_MAX) {
+            vmk_seterr(err, errlen, "snapshot %s: diff chain longer than %u", dir, max < CHAIN_MAX ? max : CHAIN_MAX);
+            img_free(&im);
+            return -1;
+        }
+        snprintf(parents[(*n)++], 4096, "%s", im.parent);
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s", im.parent);
+        img_free(&im);
+        if (img_load(&im, p, err, errlen) < 0) { img_free(&im); return -1; }
+    }
+    img_free(&im);
+    return 0;
 }

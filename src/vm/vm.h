@@ -124,7 +124,28 @@ typedef struct vmk_restore_opts {
     unsigned clone_index;          /* feeds the fresh MAC */
     const char *nets[VMK_VM_MAX_NETS]; unsigned nnets; bool nets_set;   /* override net back-ends */
     bool start_paused;
+    /* Disk paths to use instead of the recorded ones (NULL entries keep the recorded path): the
+     * files the VMM opens, whose size/mtime are checked against the snapshot (the inode survives a
+     * bind mount), and the bases of clone overlays. A jailed VMM passes the disks' paths inside its
+     * jail; an overlay then names its base by that in-jail path, so it is only opened again by
+     * jailed VMMs of the same VM, which bind the same disk at the same place (`vmkit run` binds a
+     * disk at /<basename>). Migration (recv): the same override of the stream's disk paths. */
+    const char *disk_paths[VMK_VM_MAX_DISKS];
+    /* Restore of a diff: where the chain's parents are (parent_dirs[0] = the parent of dir, [1] its
+     * parent...), instead of the absolute directories the diffs recorded (each parent's state CRC
+     * is still checked). NULL / past nparent_dirs: the recorded path. */
+    const char *parent_dirs[16];
+    unsigned nparent_dirs;
+    /* Migration (recv): every path the stream names (disks not overridden above, kernel, initrd,
+     * bios, copy_disks targets) must resolve (realpath, so '..' and symlinks cannot escape) inside
+     * this directory, else the stream is refused. NULL: no check (a jailed VMM sees only its jail). */
+    const char *allowed_root;
 } vmk_restore_opts;
+/* A snapshot's recorded disks (paths as the VMM that took it saw them) and, for a diff, the
+ * recorded parent directories (parents[0] = dir's parent, ...; the chain is followed through the
+ * recorded paths). 0 or -1 with err. paths/parents have room for VMK_VM_MAX_DISKS / max entries. */
+int     vmk_snapshot_disks(const char *dir, char (*paths)[4096], bool *ro, unsigned *n, char *err, size_t errlen);
+int     vmk_snapshot_parents(const char *dir, char (*parents)[4096], unsigned max, unsigned *n, char *err, size_t errlen);
 /* Builds a VM from a snapshot directory (memory mapped MAP_PRIVATE from the file, pages loaded on
  * first touch); vmk_vm_run then continues the guest where it was. NULL with a one-line err for a
  * missing/truncated/corrupt/wrong-version/other-engine snapshot or a changed disk. */
