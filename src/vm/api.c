@@ -1003,15 +1003,16 @@ static cJSON *definition_of(vmk_api *a, vmk_vm *vm)
 
 static void put_migrate(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp)
 {
-    static const char *const known[] = { "destination", "definition", "max_rounds", "copy_disks", NULL };
+    static const char *const known[] = { "destination", "definition", "max_rounds", "max_downtime_pages", "copy_disks", NULL };
     char err[VMK_ERRLEN];
     cJSON *j = parse_obj(req, known, err, sizeof(err));
     if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     const char *dest = NULL;
-    uint64_t rounds = 30;
+    uint64_t rounds = 30, downtime_pages = 0;      /* 0: vmk_vm_migrate_send's default */
     bool copy = false;
     if (get_str(j, "destination", true, &dest, err, sizeof(err)) < 0 ||
         get_uint(j, "max_rounds", false, 1, 1000, &rounds, err, sizeof(err)) < 0 ||
+        get_uint(j, "max_downtime_pages", false, 1, 1ull << 32, &downtime_pages, err, sizeof(err)) < 0 ||
         get_bool(j, "copy_disks", false, &copy, err, sizeof(err)) < 0)
         goto bad;
     cJSON *def = cJSON_GetObjectItemCaseSensitive(j, "definition");
@@ -1031,7 +1032,7 @@ static void put_migrate(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp
     int fd = tcp_connect(dest, 10000, err, sizeof(err));
     cJSON *mydef = def ? NULL : definition_of(a, vm);
     if (fd >= 0 && mig_hello(fd, a->id, def ? def : mydef, err, sizeof(err)) == 0) {
-        vmk_migrate_opts o = { .max_rounds = (unsigned)rounds, .copy_disks = copy, .cb = mig_progress, .cb_opaque = a };
+        vmk_migrate_opts o = { .max_rounds = (unsigned)rounds, .max_downtime_pages = downtime_pages, .copy_disks = copy, .cb = mig_progress, .cb_opaque = a };
         vmk_migrate_progress out;
         memset(&out, 0, sizeof(out));
         r = vmk_vm_migrate_send(vm, fd, &o, &out, err, sizeof(err));
