@@ -58,7 +58,9 @@ static void run_usage(FILE *f)
         "                      and wait for PUT /actions InstanceStart or PUT /snapshot/load; the other\n"
         "                      options are the initial configuration (docs/firecracker-api.md)\n"
         "  --start             with --api-sock: boot at once from the command line\n"
-        "  --restore DIR       continue the VM saved in snapshot directory DIR instead of booting\n"
+        "  --restore DIR       continue the VM saved in snapshot directory DIR instead of booting; --disk\n"
+        "                      then replaces the snapshot's disks in order (same count; size and mtime\n"
+        "                      still checked), e.g. where a jailed VMM recorded its in-jail paths\n"
         "  --clone-dir D       with --restore: run it as a clone (disks become copy-on-write overlays in D)\n"
         "  --clone-index N     with --clone-dir: this clone's number (0..65535; gives it a fresh MAC)\n"
         "  --force-disks       with --restore: accept disks changed since the snapshot\n"
@@ -66,9 +68,17 @@ static void run_usage(FILE *f)
         "  --incoming tcp:[ADDR]:PORT  receive a live migration: listen, accept one source, check its\n"
         "                      hello, then run the received VM\n"
         "  --incoming-fd N     receive a live migration on fd N (connection accepted, hello answered)\n"
+        "                      (with --incoming*: --disk replaces the stream's disk paths in order)\n"
+        "  --allowed-root ROOT with --incoming*: refuse a stream naming a kernel, initrd, firmware or disk\n"
+        "                      (or copy_disks target) outside ROOT (realpath; a jailed VMM is confined\n"
+        "                      by its jail instead: use --jail-root)\n"
         "  --jail DIR          run jailed (root only): namespaces, root <DIR>/root holding only the VM's\n"
         "                      files, seccomp, unprivileged --uid/--gid; sockets (--api-sock, --console\n"
-        "                      socket=) must be inside <DIR>/root\n"
+        "                      socket=) must be inside <DIR>/root. With --restore the snapshot directory\n"
+        "                      (and a diff's parents) is bound read-only, its disks as recorded (or the\n"
+        "                      --disk given), a --clone-dir outside <DIR>/root read-write. The jailed VMM\n"
+        "                      gets its own empty network namespace only with --net none and neither\n"
+        "                      --api-sock (a migration needs TCP) nor --incoming\n"
         "  --uid N, --gid N    with --jail: the unprivileged user and group the VMM runs as\n"
         "  --jail-root ROOT    with --jail: every file of the VM must be inside ROOT\n"
         "  --help              this text\n"
@@ -316,15 +326,16 @@ static int run_main(int argc, char **argv)
     bool net_given = false, net_none = false, no_reboot = false;
     bool start = false, force_disks = false, paused = false, mem_given = false, cpus_given = false;
     const char *api_sock = NULL, *arch = NULL, *accel = NULL, *restore = NULL, *clone_dir = NULL, *name = NULL;
-    const char *incoming = NULL, *jail_dir = NULL, *jail_root = NULL;
+    const char *incoming = NULL, *jail_dir = NULL, *jail_root = NULL, *allowed_root = NULL;
     long clone_index = -1, incoming_fd = -1, uid = -1, gid = -1;
     enum { OPT_KERNEL, OPT_INITRD, OPT_BIOS, OPT_CMDLINE, OPT_APPEND, OPT_MEM, OPT_CPUS, OPT_DISK, OPT_NET, OPT_CONSOLE, OPT_API, OPT_ARCH,
            OPT_ACCEL, OPT_RESTORE, OPT_CLONE_DIR, OPT_CLONE_INDEX, OPT_INCOMING, OPT_INCOMING_FD, OPT_JAIL, OPT_UID, OPT_GID,
-           OPT_JAIL_ROOT, OPT_NAME, OPT_COUNT };
+           OPT_JAIL_ROOT, OPT_NAME, OPT_ALLOWED_ROOT, OPT_COUNT };
     static const char *const opts[OPT_COUNT] = { "--kernel", "--initrd", "--bios", "--cmdline", "--append", "--mem",
                                                "--cpus", "--disk", "--net", "--console", "--api-sock", "--arch",
                                                "--accel", "--restore", "--clone-dir", "--clone-index", "--incoming",
-                                               "--incoming-fd", "--jail", "--uid", "--gid", "--jail-root", "--name" };
+                                               "--incoming-fd", "--jail", "--uid", "--gid", "--jail-root", "--name",
+                                               "--allowed-root" };
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -450,6 +461,13 @@ static int run_main(int argc, char **argv)
             if (!*v) return bad("--jail-root: empty path");
             jail_root = v;
             break;
+        case OPT_ALLOWED_ROOT: {
+            struct stat st;
+            if (v[0] != '/') return bad("--allowed-root: '%s' is not an absolute path", v);
+            if (stat(v, &st) != 0 || !S_ISDIR(st.st_mode)) return bad("--allowed-root: '%s' is not a directory", v);
+            allowed_root = v;
+            break;
+        }
         case OPT_NAME:
             if (!name_ok(v)) return bad("--name: '%s' is not a VM name (1-63 letters, digits, '.', '_' or '-')", v);
             name = v;
@@ -474,7 +492,7 @@ static int run_main(int argc, char **argv)
     if (clone_index >= 0 && !clone_dir) return bad("--clone-index needs --clone-dir");
     if (sources) {
         const char *given = cfg.kernel ? "--kernel" : cfg.initrd ? "--initrd" : cfg.bios ? "--bios" : cmdline ? "--cmdline" :
-                            append ? "--append" : mem_given ? "--mem" : cpus_given ? "--cpus" : cfg.ndisks ? "--disk" :
+                            append ? "--append" : mem_given ? "--mem" : cpus_given ? "--cpus" :
                             (arch || accel) ? (arch ? "--arch" : "--accel") : NULL;
         if (given) return bad("%s cannot be combined with %s: the machine comes from the %s", given,
                               restore ? "--restore" : "--incoming", restore ? "snapshot" : "migration stream");
@@ -482,15 +500,55 @@ static int run_main(int argc, char **argv)
     if ((uid >= 0 || gid >= 0 || jail_root) && !jail_dir)
         return bad("%s needs --jail", uid >= 0 ? "--uid" : gid >= 0 ? "--gid" : "--jail-root");
     if (jail_dir && (uid < 0 || gid < 0)) return bad("--jail needs --uid and --gid");
-    if (jail_dir && restore) return bad("--restore cannot be combined with --jail (the snapshot's files are not bound into the jail)");
+    if (allowed_root && !incoming && incoming_fd < 0) return bad("--allowed-root needs --incoming or --incoming-fd");
+    if (allowed_root && jail_dir) return bad("--allowed-root cannot be combined with --jail: the jail confines the stream's paths (use --jail-root)");
+    if (cfg.ndisks && sources) {          /* overrides: the files must be usable here */
+        const char *why;
+        for (unsigned i = 0; i < cfg.ndisks; i++)
+            if ((why = check_readable(cfg.disks[i].path, !cfg.disks[i].readonly)))
+                return bad("disk '%s': %s", cfg.disks[i].path, why);
+    }
     if (jail_dir && api_sock && !jail_inside(jail_dir, api_sock))
         return bad("--api-sock: with --jail the socket must be directly inside %s/root", jail_dir);
     if (jail_dir && !strncmp(cfg.console, "socket=", 7) && !jail_inside(jail_dir, cfg.console + 7))
         return bad("--console: with --jail the socket must be directly inside %s/root", jail_dir);
+    /* --restore: the snapshot's disks (recorded, or the --disk overrides) and, for a diff, the
+     * directories of its parents, which a jailed VMM gets bound into its jail */
+    static char snap_disks[VMK_VM_MAX_DISKS][4096], parents[16][4096];
+    bool snap_ro[VMK_VM_MAX_DISKS];
+    unsigned nsnap = 0, nparents = 0;
+    const char *parent_ptr[16];
     if (restore) {
         struct stat st;
+        char err[VMK_ERRLEN];
         if (stat(restore, &st) != 0) return bad("--restore '%s': %s", restore, strerror(errno));
         if (!S_ISDIR(st.st_mode)) return bad("--restore '%s': not a snapshot directory", restore);
+        if (vmk_snapshot_disks(restore, snap_disks, snap_ro, &nsnap, err, sizeof(err)) < 0) return bad("%s", err);
+        if (cfg.ndisks && cfg.ndisks != nsnap)
+            return bad("--disk: the snapshot has %u disk(s), %u given", nsnap, cfg.ndisks);
+        if (jail_dir) {
+            if (vmk_snapshot_parents(restore, parents, 16 - 2 - nsnap, &nparents, err, sizeof(err)) < 0) return bad("%s", err);
+            for (unsigned i = 0; i < nparents; i++) parent_ptr[i] = parents[i];
+            for (unsigned i = 0; i < nsnap; i++) {
+                if (cfg.ndisks) { cfg.disks[i].readonly = snap_ro[i]; continue; }    /* the snapshot says */
+                if (!is_file(snap_disks[i]))
+                    return bad("--restore: disk %s of the snapshot is not here (a jailed VMM's snapshot records its in-jail paths): pass --disk", snap_disks[i]);
+                cfg.disks[i].path = snap_disks[i];
+                cfg.disks[i].readonly = snap_ro[i];
+            }
+            cfg.ndisks = nsnap;
+        }
+    }
+    /* a jailed clone's overlays go to a directory bound read-write, or one directly in the jail */
+    const char *clone_inside = jail_dir && clone_dir ? jail_inside(jail_dir, clone_dir) : NULL;
+    if (jail_dir && clone_dir && !clone_inside) {
+        struct stat st;
+        if (mkdir(clone_dir, 0700) == 0) {
+            if (chown(clone_dir, (uid_t)uid, (gid_t)gid) < 0) return bad("--clone-dir '%s': chown: %s", clone_dir, strerror(errno));
+        } else if (errno != EEXIST) {
+            return bad("--clone-dir '%s': %s", clone_dir, strerror(errno));
+        }
+        if (stat(clone_dir, &st) != 0 || !S_ISDIR(st.st_mode)) return bad("--clone-dir '%s': not a directory", clone_dir);
     }
 
     bool api_wait = api_sock && !start && !sources;   /* the images may come later, through the API */
@@ -572,20 +630,25 @@ static int run_main(int argc, char **argv)
         bool tap = false;
         for (unsigned i = 0; i < cfg.nnets; i++) tap |= !strncmp(cfg.nets[i], "tap=", 4);
         /* TAP devices, slirp's sockets and the --incoming listener live in the host's network
-         * namespace: a new (empty) one only when the VM is explicitly without network */
-        j.new_netns = net_none && !incoming;
+         * namespace, and so do outgoing migrations (PUT /vmkit/migrate through --api-sock): a new
+         * (empty) one only when the VM is explicitly without network and has neither */
+        j.new_netns = net_none && !incoming && incoming_fd < 0 && !api_sock;
         j.need_tun = tap || (api_sock && access("/dev/net/tun", R_OK | W_OK) == 0);
         j.need_kvm = x86;
         if (cfg.kernel) { j.ro[j.nfiles] = true; j.files[j.nfiles++] = &cfg.kernel; }
         if (cfg.initrd) { j.ro[j.nfiles] = true; j.files[j.nfiles++] = &cfg.initrd; }
         if (cfg.bios) { j.ro[j.nfiles] = true; j.files[j.nfiles++] = &cfg.bios; }
         for (unsigned i = 0; i < cfg.ndisks; i++) { j.ro[j.nfiles] = cfg.disks[i].readonly; j.files[j.nfiles++] = &cfg.disks[i].path; }
+        if (restore) { j.ro[j.nfiles] = true; j.files[j.nfiles++] = &restore; }
+        for (unsigned i = 0; i < nparents; i++) { j.ro[j.nfiles] = true; j.files[j.nfiles++] = &parent_ptr[i]; }
+        if (clone_dir && !clone_inside) { j.ro[j.nfiles] = false; j.files[j.nfiles++] = &clone_dir; }
         if (incoming_fd >= 0) j.keep_fds[j.nkeep++] = (int)incoming_fd;
         const char *api_inside = api_sock ? jail_inside(jail_dir, api_sock) : NULL;
         const char *con_inside = !strncmp(cfg.console, "socket=", 7) ? jail_inside(jail_dir, cfg.console + 7) : NULL;
         if (vmk_jail_enter(&j, err, sizeof(err)) < 0) return bad("--jail: %s", err);
         /* in the jail now (the waiter outside never returns) */
         if (api_inside) api_sock = api_inside;
+        if (clone_inside) clone_dir = clone_inside;
         if (con_inside) {
             size_t len = strlen(con_inside) + 8;
             char *c = own(vmk_xmalloc(len));
@@ -627,6 +690,10 @@ static int run_main(int argc, char **argv)
     for (unsigned i = 0; i < cfg.nnets; i++) ro.nets[i] = cfg.nets[i];
     ro.nnets = cfg.nnets;
     ro.nets_set = net_given;
+    for (unsigned i = 0; i < cfg.ndisks && sources; i++) ro.disk_paths[i] = cfg.disks[i].path;   /* in-jail when jailed */
+    for (unsigned i = 0; i < nparents; i++) ro.parent_dirs[i] = parent_ptr[i];
+    ro.nparent_dirs = nparents;
+    ro.allowed_root = allowed_root;
     vmk_vm *vm = NULL;
     bool from_api = false;
     int status = 0;

@@ -557,7 +557,7 @@ static void *mig_progress(void *arg)
 
 static int v_migrate(int argc, char **argv)
 {
-    int r = need_name(argc, argv, "NAME HOST:PORT [--max-rounds N] [--copy-disks]\n"
+    int r = need_name(argc, argv, "NAME HOST:PORT [--max-rounds N] [--max-downtime-pages N] [--copy-disks]\n"
                                   "Live-migrates the VM to the daemon listening (serve --migrate-listen) at HOST:PORT;\n"
                                   "prints progress; on success the VM here becomes \"migrated\".");
     if (r >= 0) return r;
@@ -571,6 +571,14 @@ static int v_migrate(int argc, char **argv)
             long n = strtol(argv[++i], &end, 10);
             if (!*argv[i] || *end || n < 1 || n > 1000) { cJSON_Delete(b); return fail("--max-rounds: '%s' is not 1..1000", argv[i]); }
             cJSON_AddNumberToObject(b, "max_rounds", (double)n);
+        } else if (!strcmp(argv[i], "--max-downtime-pages") && i + 1 < argc) {
+            char *end;
+            unsigned long long n = strtoull(argv[++i], &end, 10);
+            if (!*argv[i] || *end || argv[i][0] == '-' || n < 1 || n > (1ull << 32)) {
+                cJSON_Delete(b);
+                return fail("--max-downtime-pages: '%s' is not 1..4294967296", argv[i]);
+            }
+            cJSON_AddNumberToObject(b, "max_downtime_pages", (double)n);
         } else { cJSON_Delete(b); return fail("migrate: unknown option '%s'", argv[i]); }
     }
     char *body = cJSON_PrintUnformatted(b);

@@ -401,6 +401,15 @@ static int spawn_vmm(vm *v, const char *const *extra, bool boot_opts, const char
         if (hv_cg_create(v->def.name, &lim, err, errlen) < 0) return -1;
         r.ncg = hv_cg_procs_paths(v->def.name, r.cg_procs, 4);
     }
+    if (D.jail && D.images_root) {     /* writable disks inside the images root become the VMM's */
+        char rr[PATH_MAX], rp[PATH_MAX];
+        if (realpath(D.images_root, rr))
+            for (unsigned i = 0; i < v->def.ndisks; i++) {
+                size_t l = strlen(rr);
+                if (v->def.disk_ro[i] || !realpath(v->def.disks[i], rp) || strncmp(rp, rr, l) || (l > 1 && rp[l] != '/')) continue;
+                if (chown(rp, D.uid, D.gid) < 0) vmk_warn("%s: cannot chown disk %s to %u:%u: %s", v->def.name, rp, D.uid, D.gid, strerror(errno));
+            }
+    }
     char **argv = NULL;
     unsigned n = 0;
     push_arg(&argv, &n, "vmkit");
@@ -437,6 +446,14 @@ static int spawn_vmm(vm *v, const char *const *extra, bool boot_opts, const char
         for (unsigned i = 0; i < v->def.nnets; i++) { push_arg(&argv, &n, "--net"); push_arg(&argv, &n, v->def.nets[i]); }
     }
     for (unsigned i = 0; extra && extra[i]; i++) push_arg(&argv, &n, extra[i]);
+    if (!boot_opts) {        /* restore / incoming: the definition's disks replace the recorded paths */
+        for (unsigned i = 0; i < v->def.ndisks; i++) {
+            snprintf(p, sizeof(p), "%s%s", v->def.disks[i], v->def.disk_ro[i] ? ",ro" : "");
+            push_arg(&argv, &n, "--disk");
+            push_arg(&argv, &n, p);
+        }
+        if (!D.jail && D.images_root && pass_fd >= 0) { push_arg(&argv, &n, "--allowed-root"); push_arg(&argv, &n, D.images_root); }
+    }
     if (D.jail) {
         push_arg(&argv, &n, "--jail");
         push_arg(&argv, &n, v->dir);
@@ -955,7 +972,7 @@ static void h_snapshot(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
     bool jailed = v->rt.jailed;
     if (jailed) {
         /* the jailed VMM sees only its root: it writes <vmdir>/root/.snapshot, moved to DIR afterwards */
-        if (isdiff) { reply_err(resp, 409, "diff snapshots of a jailed VM are not supported (its parent stays in the jail)"); return; }
+        if (isdiff) { reply_err(resp, 409, "diff snapshots of a jailed VM are not supported (the VMM records its parent by its path inside the jail)"); return; }
         struct stat st;
         if (lstat(sdir, &st) == 0) { reply_err(resp, 409, "snapshot directory %s already exists", sdir); return; }
         path_in(v, "root/.snapshot", tmp, sizeof(tmp));
@@ -1020,12 +1037,6 @@ static void h_restore(const vmk_http_req *req, vmk_http_resp *resp, bool clone)
     }
     snprintf(sdir, sizeof(sdir), "%s", dir->valuestring);
     if (nm) snprintf(base, sizeof(base), "%.50s", nm->valuestring);
-    if (D.jail) {
-        cJSON_Delete(j);
-        reply_err(resp, 501, "%s needs a daemon started with --no-jail: a jailed VMM cannot open snapshot files yet",
-                  clone ? "clone" : "restore");
-        return;
-    }
     int count = clone ? (int)cnt->valuedouble : 1;
     cJSON_Delete(j);
     char p[PATH_MAX + 32];
@@ -1055,10 +1066,12 @@ static void h_restore(const vmk_http_req *req, vmk_http_resp *resp, bool clone)
         if (hv_db_insert(D.db, &d, &rt, err, sizeof(err)) < 0) { hv_def_free(&d); status = 500; break; }
         add_vm(&d, &rt);
         vm *v = find(name);
-        char idx[16];
+        char idx[16], cdir[PATH_MAX];
         snprintf(idx, sizeof(idx), "%d", i);
+        if (D.jail) path_in(v, "root/clone-disks", cdir, sizeof(cdir));   /* directly in the jail */
+        else snprintf(cdir, sizeof(cdir), "%s", v->dir);
         const char *extra_r[] = { "--restore", sdir, NULL };
-        const char *extra_c[] = { "--restore", sdir, "--clone-dir", v->dir, "--clone-index", idx, NULL };
+        const char *extra_c[] = { "--restore", sdir, "--clone-dir", cdir, "--clone-index", idx, NULL };
         if (spawn_vmm(v, clone ? extra_c : extra_r, false, "starting", -1, err, sizeof(err)) < 0 ||
             wait_api_ready(v, "running", err, sizeof(err)) < 0) { status = 500; break; }
         v = find(name);
@@ -1079,16 +1092,17 @@ static void h_restore(const vmk_http_req *req, vmk_http_resp *resp, bool clone)
  * handed to a new VMM as fd 3 (--incoming-fd 3); the VM is "incoming" until its API says Running. */
 static void h_migrate(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
 {
-    static const char *const allowed[] = { "destination", "max_rounds", "copy_disks", NULL };
+    static const char *const allowed[] = { "destination", "max_rounds", "max_downtime_pages", "copy_disks", NULL };
     cJSON *j = parse_body(req, resp, true);
     if (!j) return;
     if (!only_fields(j, allowed, resp)) { cJSON_Delete(j); return; }
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "destination"), *mr = cJSON_GetObjectItemCaseSensitive(j, "max_rounds"),
-                *cd = cJSON_GetObjectItemCaseSensitive(j, "copy_disks");
+                *cd = cJSON_GetObjectItemCaseSensitive(j, "copy_disks"), *md = cJSON_GetObjectItemCaseSensitive(j, "max_downtime_pages");
     if (!cJSON_IsString(d) || !strchr(d->valuestring, ':') || strlen(d->valuestring) > 255 ||
-        (mr && (!cJSON_IsNumber(mr) || mr->valuedouble < 1 || mr->valuedouble > 1000)) || (cd && !cJSON_IsBool(cd))) {
+        (mr && (!cJSON_IsNumber(mr) || mr->valuedouble < 1 || mr->valuedouble > 1000)) || (cd && !cJSON_IsBool(cd)) ||
+        (md && (!cJSON_IsNumber(md) || md->valuedouble < 1 || md->valuedouble > 4294967296.0 || md->valuedouble != (double)(uint64_t)md->valuedouble))) {
         cJSON_Delete(j);
-        reply_err(resp, 400, "migrate needs {\"destination\": \"HOST:PORT\", \"max_rounds\": 1..1000, \"copy_disks\": bool}");
+        reply_err(resp, 400, "migrate needs {\"destination\": \"HOST:PORT\", \"max_rounds\": 1..1000, \"max_downtime_pages\": 1..2^32, \"copy_disks\": bool}");
         return;
     }
     if (strcmp(v->rt.state, "running") && strcmp(v->rt.state, "paused")) {
@@ -1101,6 +1115,7 @@ static void h_migrate(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
     cJSON_AddStringToObject(rq, "destination", d->valuestring);
     if (mr) cJSON_AddNumberToObject(rq, "max_rounds", mr->valuedouble);
     if (cd) cJSON_AddBoolToObject(rq, "copy_disks", cJSON_IsTrue(cd));
+    if (md) cJSON_AddNumberToObject(rq, "max_downtime_pages", md->valuedouble);
     cJSON_AddItemToObject(rq, "definition", hv_def_to_json(&v->def));
     cJSON_Delete(j);
     char *rqs = cJSON_PrintUnformatted(rq), name[HV_NAME_MAX + 1], prev[16], err[VMK_ERRLEN], *body = NULL;
@@ -1122,9 +1137,7 @@ static void h_migrate(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
         v = find(name);
         if (v && !strcmp(v->rt.state, "migrating")) set_state(v, prev);
         const char *why = st < 0 ? err : fault_of(body);
-        bool nonet = v && v->rt.jailed && !v->def.nnets && strstr(why, "unreachable");
-        reply_err(resp, st < 0 ? 502 : 400, "migration of %s failed: %s%s", name, why,
-                  nonet ? " (a jailed VMM without a network has its own empty network namespace: use serve --no-jail)" : "");
+        reply_err(resp, st < 0 ? 502 : 400, "migration of %s failed: %s", name, why);
     }
     free(body);
 }
@@ -1403,6 +1416,13 @@ static void serve_usage(FILE *f)
         "  --images-root DIR     kernel, initrd, firmware and drive paths must be inside DIR\n"
         "  --uid N --gid N       unprivileged ids of the jailed VMMs (default 65534)\n"
         "  --no-jail             run the VMMs without the jail (still in their cgroups)\n"
+        "Jailed VMMs run as --uid/--gid: at each start the daemon chowns the VM's writable disks to them\n"
+        "when the disks are inside --images-root; other disks must already be readable and writable by\n"
+        "them, else the start fails with the jail's message naming the file. Restores and clones of\n"
+        "jailed VMs bind the snapshot (read-only) and the definition's disks into the jail; a jailed\n"
+        "clone's overlays live in <state-dir>/vms/NAME/root/clone-disks and name their base by its path\n"
+        "inside the jail. Diff snapshots of jailed VMs are refused. Incoming migrations are jailed too\n"
+        "(--jail-root = --images-root), or, with --no-jail, refuse stream paths outside --images-root.\n"
         "  --migrate-listen ADDR:PORT  accept incoming live migrations (TCP) from other vmkit daemons\n"
         "  --foreground          stay in the foreground, log to stderr (default: detach once serving,\n"
         "                        log to <state-dir>/daemon.log)\n"
