@@ -83,23 +83,31 @@ void kvm_vcpu_destroy(kvm_vcpu *v)
     v->fd = -1;
 }
 
-/* kvm_pvm runs guest kernel code through KVM's instruction emulator, which cannot execute cmpxchg16b
- * nor the XSAVE family (found booting Linux 6.1: SLUB's cmpxchg_double, then xrstor in FPU init).
- * Hide them, and what needs XSAVE-managed state (AVX, AVX2, AVX-512, PKU, ...): Linux then uses
- * fxsave/fxrstor, which the emulator handles. */
+/* kvm_pvm runs guest kernel code through KVM's instruction emulator, which cannot execute cmpxchg16b,
+ * the XSAVE family, popcnt (each found booting Linux 6.1: SLUB's cmpxchg_double, FPU init's xrstor,
+ * hweight) nor other newer instructions Linux picks by CPUID (rdrand, rdtscp, rd/wrgsbase, stac/clac,
+ * invpcid, rdpid, ...). Hide them, and what needs XSAVE-managed state (AVX, AVX2, AVX-512, PKU):
+ * Linux then uses fxsave and its generic code paths. */
 static void pvm_mask(struct kvm_cpuid2 *c)
 {
     unsigned k = 0;
     for (unsigned i = 0; i < c->nent; i++) {
         struct kvm_cpuid_entry2 *e = &c->entries[i];
         if (e->function == 0xd) continue;                        /* the XSAVE leaf goes */
-        if (e->function == 1)
-            e->ecx &= ~((1u << 13) | (1u << 26) | (1u << 27) | (1u << 28) | (1u << 12) | (1u << 29));  /* CX16 XSAVE OSXSAVE AVX FMA F16C */
+        if (e->function == 1)          /* CX16 XSAVE OSXSAVE AVX FMA F16C, POPCNT RDRAND PCID MOVBE */
+            e->ecx &= ~((1u << 13) | (1u << 26) | (1u << 27) | (1u << 28) | (1u << 12) | (1u << 29) |
+                        (1u << 23) | (1u << 30) | (1u << 17) | (1u << 22));
+        if (e->function == 0x80000001) {
+            e->ecx &= ~(1u << 5);                                /* LZCNT */
+            e->edx &= ~(1u << 27);                               /* RDTSCP */
+        }
         if (e->function == 7 && e->index == 0) {
             e->ebx &= ~((1u << 5) | (1u << 16) | (1u << 17) | (1u << 21) | (1u << 26) | (1u << 27) | (1u << 28) |
-                        (1u << 30) | (1u << 31));                 /* AVX2, AVX-512 F DQ IFMA PF ER CD BW VL */
+                        (1u << 30) | (1u << 31) |                 /* AVX2, AVX-512 F DQ IFMA PF ER CD BW VL */
+                        (1u << 0) | (1u << 3) | (1u << 8) | (1u << 10) | (1u << 18) | (1u << 19) | (1u << 20) |
+                        (1u << 23) | (1u << 24) | (1u << 29));    /* FSGSBASE BMI1 BMI2 INVPCID RDSEED ADX SMAP CLFLUSHOPT CLWB SHA */
             e->ecx &= ~((1u << 1) | (1u << 3) | (1u << 4) | (1u << 6) | (1u << 9) | (1u << 10) | (1u << 11) |
-                        (1u << 12) | (1u << 14));                 /* VBMI PKU OSPKE VBMI2 VAES VPCLMULQDQ VNNI BITALG VPOPCNTDQ */
+                        (1u << 12) | (1u << 14) | (1u << 22));    /* VBMI PKU OSPKE VBMI2 VAES VPCLMULQDQ VNNI BITALG VPOPCNTDQ RDPID */
             e->edx &= ~((1u << 2) | (1u << 3) | (1u << 8) | (1u << 23) | (1u << 22) | (1u << 24) | (1u << 25));  /* 4VNNIW 4FMAPS VP2INTERSECT FP16 AMX */
         }
         if (e->function == 7 && e->index == 1) e->eax &= ~((1u << 4) | (1u << 5));   /* AVX-VNNI, AVX512_BF16 */
