@@ -627,6 +627,17 @@ static int run_main(int argc, char **argv)
         j.uid = (uid_t)uid;
         j.gid = (gid_t)gid;
         j.allowed_root = jail_root;
+        if (restore && jail_root) {
+            /* the jail checks every bound file against its allowed root, but the snapshot's
+             * directories are not drives: the drives are checked here instead (canonical paths) */
+            char rr[PATH_MAX], rp[PATH_MAX];
+            if (!realpath(jail_root, rr)) return bad("--jail-root '%s': %s", jail_root, strerror(errno));
+            size_t l = strlen(rr);
+            for (unsigned i = 0; i < cfg.ndisks; i++)
+                if (!realpath(cfg.disks[i].path, rp) || (l > 1 && (strncmp(rp, rr, l) || (rp[l] && rp[l] != '/'))))
+                    return bad("--jail: drive path %s is outside the VM's directory %s", cfg.disks[i].path, jail_root);
+            j.allowed_root = NULL;
+        }
         bool tap = false;
         for (unsigned i = 0; i < cfg.nnets; i++) tap |= !strncmp(cfg.nets[i], "tap=", 4);
         /* TAP devices, slirp's sockets and the --incoming listener live in the host's network
