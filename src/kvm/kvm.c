@@ -281,7 +281,14 @@ void kvm_machine_virtio_cmdline(kvm_machine *m, char *out, size_t outlen)
     }
 }
 
-const char *kvm_machine_cmdline_quirks(kvm_machine *m) { return m->pvm ? "noxsave" : ""; }
+/* kvm_pvm reports many CPUID feature bits from the host whatever the vCPU's table says (measured:
+ * POPCNT, XSAVE, AVX, RDRAND, FSGSBASE, SMAP, ... stay set; CX16 and PCID can be hidden), so Linux is
+ * also told on its command line: noxsave, nofsgsbase, nosmap, nopku, and clearcpuid= for POPCNT
+ * (4*32+23), RDRAND (4*32+30), RDTSCP (1*32+27), RDSEED (9*32+18) and RDPID (16*32+22). */
+const char *kvm_machine_cmdline_quirks(kvm_machine *m)
+{
+    return m->pvm ? "noxsave nofsgsbase nosmap nopku clearcpuid=151,158,59,306,534" : "";
+}
 
 /* An MMIO exit: the virtio windows; anything else reads 0 and ignores writes. */
 bool kvm_mmio(kvm_machine *m, uint64_t addr, uint8_t *data, unsigned len, bool is_write)

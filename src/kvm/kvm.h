@@ -37,8 +37,9 @@ void kvm_machine_attach_virtio(kvm_machine *m, int slot, const vmk_mmio_ops *ops
 /* The " virtio_mmio.device=4K@0x...:GSI" entries for the reserved slots (appended to out). */
 void kvm_machine_virtio_cmdline(kvm_machine *m, char *out, size_t outlen);
 
-/* Kernel parameters this host needs (appended by the caller; "" when none): on kvm_pvm, "noxsave"
- * (its emulator cannot run xsave/xrstor in guest kernel mode and it reports XSAVE regardless). */
+/* Kernel parameters this host needs (added by the caller; "" when none): on kvm_pvm, whose emulator
+ * cannot run xrstor, popcnt, rdrand, ... in guest kernel mode and which reports those CPUID features
+ * regardless of the vCPU's table, Linux is told not to use them (kvm.c). */
 const char *kvm_machine_cmdline_quirks(kvm_machine *m);
 
 /* Loads a bzImage (+ initrd, command line) through the x86 builders and sets the boot vCPU up for
