@@ -518,12 +518,14 @@ static int run_main(int argc, char **argv)
     bool snap_ro[VMK_VM_MAX_DISKS];
     unsigned nsnap = 0, nparents = 0;
     const char *parent_ptr[16];
+    static char restore_host[PATH_MAX];   /* jailed: diffs of this VM name the snapshot by its host path */
     if (restore) {
         struct stat st;
         char err[VMK_ERRLEN];
         if (stat(restore, &st) != 0) return bad("--restore '%s': %s", restore, strerror(errno));
         if (!S_ISDIR(st.st_mode)) return bad("--restore '%s': not a snapshot directory", restore);
         if (vmk_snapshot_disks(restore, snap_disks, snap_ro, &nsnap, err, sizeof(err)) < 0) return bad("%s", err);
+        if (jail_dir && !realpath(restore, restore_host)) return bad("--restore '%s': %s", restore, strerror(errno));
         if (cfg.ndisks && cfg.ndisks != nsnap)
             return bad("--disk: the snapshot has %u disk(s), %u given", nsnap, cfg.ndisks);
         if (jail_dir) {
@@ -705,6 +707,7 @@ static int run_main(int argc, char **argv)
     for (unsigned i = 0; i < nparents; i++) ro.parent_dirs[i] = parent_ptr[i];
     ro.nparent_dirs = nparents;
     ro.allowed_root = allowed_root;
+    ro.record_dir = restore_host[0] ? restore_host : NULL;
     vmk_vm *vm = NULL;
     bool from_api = false;
     int status = 0;

@@ -289,6 +289,14 @@ virtio_dev *virtio_blk_new(const virtio_env *env, const char *path, bool readonl
             return NULL;
         }
         size = (off_t)vsize;
+        /* a first flush now, on the thread building the VM: it also fsyncs the overlay's directory,
+         * which a jailed vCPU thread tearing the VM down may not open (seccomp) */
+        if (!readonly && vcow_flush(cow) != 0) {
+            vmk_seterr(err, errlen, "disk '%s': cannot sync the overlay: %s", path, strerror(errno));
+            vcow_close(cow);
+            close(fd);
+            return NULL;
+        }
     }
     virtio_dev *d = vmk_xcalloc(1, sizeof *d);
     blk *b = vmk_xcalloc(1, sizeof *b);

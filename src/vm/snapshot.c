@@ -1016,7 +1016,7 @@ vmk_vm *vmk_vm_restore(const char *dir, const vmk_restore_opts *o, char *err, si
                 virtio_net_set_mac(vm->devs[i], vm->mac[i]);
             }
     vm->has_snapshot_base = true;
-    vm->last_snap_dir = vmk_xstrdup(top->dir);
+    vm->last_snap_dir = vmk_xstrdup(o->record_dir ? o->record_dir : top->dir);
     vm->last_snap_crc = top->f.crc;
     vmk_mem_log_start(&vm->mem);          /* a diff snapshot of this VM is relative to dir */
     if (o->start_paused) vmk_vm_pause(vm);

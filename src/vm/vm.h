@@ -140,6 +140,10 @@ typedef struct vmk_restore_opts {
      * bios, copy_disks targets) must resolve (realpath, so '..' and symlinks cannot escape) inside
      * this directory, else the stream is refused. NULL: no check (a jailed VMM sees only its jail). */
     const char *allowed_root;
+    /* Restore: the directory this VM's later diff snapshots record as their parent (default: dir,
+     * canonicalised). A jailed VMM passes the snapshot's host path, so that its diffs, written in
+     * the jail, name a parent the host (and the next jailed restore, which binds it) can find. */
+    const char *record_dir;
 } vmk_restore_opts;
 /* A snapshot's recorded disks (paths as the VMM that took it saw them) and, for a diff, the
  * recorded parent directories (parents[0] = dir's parent, ...; the chain is followed through the

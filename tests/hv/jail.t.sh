@@ -20,7 +20,7 @@ for f in Image initramfs.cpio.gz fw_dynamic.bin disk.ext4; do
   if [ ! -f "$IMG/$f" ]; then echo "SKIP jail: no guest image $IMG/$f (run make images)"; exit 0; fi
 done
 command -v python3 >/dev/null || { echo "SKIP jail: python3 needed for the console client"; exit 0; }
-if ! "$VMKIT" run --help 2>&1 | grep -q -- '--jail'; then echo "SKIP jail: this vmkit run has no --jail"; exit 0; fi
+if ! "$VMKIT" run --help 2>&1 | grep -- '--jail' >/dev/null; then echo "SKIP jail: this vmkit run has no --jail"; exit 0; fi
 
 T=$(mktemp -d /tmp/vmkit-jail.XXXXXX)
 chmod 755 "$T"
@@ -208,6 +208,35 @@ if [ -x "$DRIVER" ]; then
   if [ $ok4 = 1 ] && [ "$mf" = 2 ] && [ "$ex4" = "exited 0" ] && grep -aq vcpu-disk-42 "$T/drv.out" && grep -aq jail-http-ok "$T/drv.out"; then
     echo "PASS jail_vcpu_filter (guest thread under main+vcpu: disk, network, console, clean power-off)"
   else echo "FAIL jail_vcpu_filter: checkpoint=$ok4 guest-thread filters=$mf exit='$ex4'; $(tail -n 2 "$T/drv.err" | tr '\n' ' ')"; fi
+fi
+
+# restores under the jail: the snapshot written above (it records the in-jail disk path /disk.ext4,
+# so --disk names the host file) is restored jailed, takes a diff snapshot inside its jail (whose
+# parent is recorded by its host path), and the diff is restored jailed as a clone (snapshot, parent
+# and clone directory bound); the clone finishes the command the snapshotted guest was running
+if [ -s "$T/vm/root/snap/state" ]; then
+  mkdir -p "$T/vm5" "$T/vm6"
+  "$VMKIT" run --restore "$T/vm/root/snap" --disk "$F/disk.ext4" --jail "$T/vm5" --uid "$JUID" --gid "$JUID" --jail-root "$F" \
+     --api-sock "$T/vm5/root/api.sock" --console null </dev/null >"$T/vm5.out" 2>&1 &
+  w5=$!; pids+=($w5)
+  st=""; for _ in $(seq 100); do st=$(curl -s --max-time 2 --unix-socket "$T/vm5/root/api.sock" http://localhost/ 2>/dev/null); echo "$st" | grep -q Running && break; sleep 0.1; done
+  c1=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 --unix-socket "$T/vm5/root/api.sock" -X PATCH http://localhost/vm -d '{"state":"Paused"}')
+  c2=$(curl -s -o "$T/dsnap.out" -w '%{http_code}' --max-time 60 --unix-socket "$T/vm5/root/api.sock" -X PUT http://localhost/snapshot/create \
+        -d '{"snapshot_type":"Diff","snapshot_path":"/dsnap"}')
+  kill -TERM $w5 2>/dev/null; wait $w5 2>/dev/null
+  if echo "$st" | grep -q Running && [ "$c1$c2" = 204204 ] && [ -s "$T/vm5/root/dsnap/state" ]; then
+    echo "PASS jail_restore_and_diff (restored jailed with the snapshot bound read-only; diff written in the jail)"
+  else echo "FAIL jail_restore_and_diff: GET / '$st', pause $c1, diff $c2 ($(cat "$T/dsnap.out" 2>/dev/null)); $(tail -n 2 "$T/vm5.out" | tr '\n' ' ')"; fi
+  if [ -s "$T/vm5/root/dsnap/state" ]; then
+    timeout 60 "$VMKIT" run --restore "$T/vm5/root/dsnap" --disk "$F/disk.ext4" --clone-dir "$T/clone6" --clone-index 1 \
+       --jail "$T/vm6" --uid "$JUID" --gid "$JUID" --jail-root "$F" --console stdio </dev/null >"$T/vm6.out" 2>&1; rc=$?
+    if [ $rc = 0 ] && grep -aq "VMKIT-RUN-END rc=0" "$T/vm6.out" && ! grep -aq "vmkit guest ready" "$T/vm6.out" &&
+       [ -f "$T/clone6/disk0.cow" ] && [ "$(stat -c %u "$T/clone6")" = "$JUID" ]; then
+      echo "PASS jail_restore_diff_clone (diff + parent bound, clone overlay in a bound directory; the guest finished its command, exit 0)"
+    else echo "FAIL jail_restore_diff_clone: rc=$rc; $(grep -a "vmkit:\|VMKIT-RUN" "$T/vm6.out" | tail -n 3 | tr '\n' ' ')"; fi
+  fi
+else
+  echo "SKIP jail_restore_and_diff: no jailed snapshot was written"
 fi
 
 # TAP networking jailed: /dev/net/tun is the VM's own node, TUNSETIFF on a tap owned by its uid

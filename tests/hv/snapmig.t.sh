@@ -13,7 +13,7 @@ N=hv_snapmig
 if [ ! -x "$VMKIT" ]; then echo "SKIP $N: $VMKIT not built"; exit 0; fi
 if [ ! -f "$IMG/Image" ]; then echo "SKIP $N: no guest image $IMG/Image (run make images)"; exit 0; fi
 if [ "$(id -u)" != 0 ]; then echo "SKIP $N: needs root (cgroups)"; exit 0; fi
-if ! "$VMKIT" run --help 2>/dev/null | grep -q -- "--incoming-fd"; then echo "SKIP $N: this VMM has no --restore/--incoming-fd"; exit 0; fi
+if ! "$VMKIT" run --help 2>/dev/null | grep -- "--incoming-fd" >/dev/null; then echo "SKIP $N: this VMM has no --restore/--incoming-fd"; exit 0; fi
 export VMKIT_IMAGES=$IMG
 T=$(mktemp -d /tmp/vmkit-hvsnap.XXXXXX)
 export VMKIT_SOCK=$T/a.sock

@@ -15,6 +15,8 @@
 # a destination whose filesystem fills up while it copies the disk -> clear error, no partial copy;
 # hung peers (SIGSTOP) with VMKIT_MIGRATE_TIMEOUT_MS=3000 -> each side gives up with a clear error;
 # user networking: the guest's web server answers through the destination's hostfwd after the move.
+# A destination with --allowed-root refuses a stream naming /etc/shadow as a disk, or a copied
+# disk outside the root.
 # Needs root (netns); SKIPs otherwise.
 set -u
 ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -440,4 +442,38 @@ if [ -f "$IMAGES/disk.ext4" ] && mount -t tmpfs -o size=3m vmkit-migtest "$W/ful
 else
   echo "SKIP migrate_disk_full: cannot mount a small tmpfs (or no disk image)"
 fi
+# ---------------- 7. destination path safety (--allowed-root) ----------------
+# a source whose configuration names /etc/shadow as a (read-only) disk, and one whose copied disk
+# would land outside the destination's allowed root: the destination refuses the stream before it
+# opens or creates anything; the source keeps counting and /etc/shadow is untouched
+mkdir -p "$W/allowed"     # holds the guest images: only the disk is outside
+cp "$IMAGES/Image" "$IMAGES/initramfs.cpio.gz" "$W/allowed/"; [ -f "$IMAGES/fw_dynamic.bin" ] && cp "$IMAGES/fw_dynamic.bin" "$W/allowed/"
+sh0=$(md5sum </etc/shadow; stat -c %Y /etc/shadow)
+for variant in shadow copy; do
+  if [ $variant = shadow ]; then disk=/etc/shadow,ro; extra=''; else cp --sparse=always "$IMAGES/disk.ext4" "$W/outside.img" 2>/dev/null || continue; disk="$W/outside.img"; extra='"copy_disks": true'; fi
+  VMKIT_IMAGES=$W/allowed VMKIT_LOG=info ip netns exec $NSA "$VMKIT" run --name s7$variant --api-sock "$W/s7$variant.api" --start --mem 64M --net none \
+     --disk "$disk" --console "socket=$W/s7$variant.con,log=$W/s7$variant.log" --append "vmkit.net=0 vmkit.run=b64:$B64" \
+     >"$W/s7$variant.out" 2>&1 </dev/null &
+  SPID=$!; PIDS+=($SPID)
+  PORT=39$((RANDOM % 900 + 100))
+  ip netns exec $NSB "$VMKIT" run --incoming tcp:10.200.0.2:$PORT --allowed-root "$W/allowed" --net none \
+     --console "socket=$W/d7$variant.con,log=$W/d7$variant.log" >"$W/d7$variant.out" 2>&1 </dev/null &
+  DPID=$!; PIDS+=($DPID)
+  for _ in $(seq 100); do ip netns exec $NSB ss -ltn 2>/dev/null | grep -q "10.200.0.2:$PORT " && break; sleep 0.05; done
+  if wait_count "$W/s7$variant.log" 3 120; then
+    code=$(migrate "$W/s7$variant.api" 10.200.0.2:$PORT "$extra")
+    drc=; for _ in $(seq 50); do kill -0 $DPID 2>/dev/null || break; sleep 0.1; done
+    kill -0 $DPID 2>/dev/null || { wait $DPID; drc=$?; }
+    left=$(ls "$W" | grep -c 'outside.img.vmkmig')
+    if [ "$code" = 400 ] && grep -q 'disk path .* is outside the allowed root' "$W/resp" && [ -n "$drc" ] && [ "$drc" != 0 ] &&
+       still_counting "$W/s7$variant.log" && [ "$sh0" = "$(md5sum </etc/shadow; stat -c %Y /etc/shadow)" ] && [ "$left" = 0 ]; then
+      echo "PASS migrate_allowed_root_$variant (refused: $(tr -d '\n' <"$W/resp" | head -c 170); destination exit $drc; the source keeps counting)"
+    else
+      fail migrate_allowed_root_$variant "http=$code body=$(head -c 200 "$W/resp") dest_rc=${drc:-running} left=$left" "$W/d7$variant.out"
+    fi
+  else
+    fail migrate_allowed_root_$variant "the source guest never counted" "$W/s7$variant.out"
+  fi
+  { kill -9 $SPID $DPID; wait $SPID $DPID; } 2>/dev/null
+done
 exit 0
