@@ -283,11 +283,12 @@ void kvm_machine_virtio_cmdline(kvm_machine *m, char *out, size_t outlen)
 
 /* kvm_pvm reports many CPUID feature bits from the host whatever the vCPU's table says (measured:
  * POPCNT, XSAVE, AVX, RDRAND, FSGSBASE, SMAP, ... stay set; CX16 and PCID can be hidden), so Linux is
- * also told on its command line: noxsave, nofsgsbase, nosmap, nopku, and clearcpuid= for POPCNT
- * (4*32+23), RDRAND (4*32+30), RDTSCP (1*32+27), RDSEED (9*32+18) and RDPID (16*32+22). */
+ * also told on its command line: noxsave, and clearcpuid= for POPCNT (4*32+23), RDRAND (4*32+30),
+ * RDTSCP (1*32+27), RDSEED (9*32+18), RDPID (16*32+22), SMAP (9*32+20: stac/clac), FSGSBASE (9*32+0)
+ * and PKU (16*32+3). */
 const char *kvm_machine_cmdline_quirks(kvm_machine *m)
 {
-    return m->pvm ? "noxsave nofsgsbase nosmap nopku clearcpuid=151,158,59,306,534" : "";
+    return m->pvm ? "noxsave clearcpuid=151,158,59,306,534,308,288,515" : "";
 }
 
 /* An MMIO exit: the virtio windows; anything else reads 0 and ignores writes. */
