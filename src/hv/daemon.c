@@ -784,6 +784,7 @@ static void h_stats(vm *v, vmk_http_resp *resp)
         if (f) fclose(f);
     }
     hv_cg_report(v->def.name, j);
+    cJSON_AddNumberToObject(j, "vmm_process_pid", vmm);     /* jailed: the waiter's child, not the waiter */
     cJSON_AddNumberToObject(j, "vmm_rss_bytes", (double)proc_field_u64(vmm, "status", "VmRSS:") * 1024.0);
     char err[VMK_ERRLEN], *body = NULL;
     int st = vmm_call(&v, "GET", "/vmkit/stats", NULL, &body, 3000, err, sizeof(err));

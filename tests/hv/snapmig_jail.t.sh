@@ -122,4 +122,17 @@ done
 [ $rc = 0 ] && [ $ok = 3 ] && echo "PASS hv_jail_clone_3 ($(( (t1 - t0) / 1000000 )) ms for 3; all jailed, counting past $snapc, overlays in root/clone-disks)" ||
   echo "FAIL hv_jail_clone_3: rc=$rc ok=$ok $out$why"
 
+# a jailed clone stops cleanly (its overlay flushed and closed by the filtered vCPU thread)
+V stop $P-c-0 >/dev/null 2>&1
+for _ in $(seq 100); do [ "$(state_of $P-c-0)" = stopped ] && break; sleep 0.1; done
+r=$(field $P-c-0 reason)
+[ "$(state_of $P-c-0)" = stopped ] && ! echo "$r" | grep -q SIGSYS && echo "PASS hv_jail_clone_stops_cleanly ($r)" ||
+  echo "FAIL hv_jail_clone_stops_cleanly: $(state_of $P-c-0) '$r'"
+# stats of a jailed VM read the VMM process (the jail waiter's child), not the waiter
+st=$(curl -s --unix-socket "$VMKIT_SOCK" http://d/vms/$P-c-1/stats)
+vp=$(echo "$st" | sed -n 's/.*"vmm_process_pid":\([0-9]*\).*/\1/p'); pp=$(field $P-c-1 pid)
+rss=$(echo "$st" | sed -n 's/.*"vmm_rss_bytes":\([0-9.e+]*\).*/\1/p')
+[ -n "$vp" ] && [ "$vp" != "$pp" ] && [ "$(cat /proc/$vp/status 2>/dev/null | awk '$1=="PPid:"{print $2}')" = "$pp" ] && [ "${rss%%.*}" != 0 ] &&
+  echo "PASS hv_jail_stats_vmm_process (VMM pid $vp, child of waiter $pp; RSS $rss bytes)" ||
+  echo "FAIL hv_jail_stats_vmm_process: vmm_process_pid=$vp waiter=$pp rss=$rss"
 exit 0
