@@ -973,7 +973,6 @@ static void h_snapshot(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
     bool jailed = v->rt.jailed;
     if (jailed) {
         /* the jailed VMM sees only its root: it writes <vmdir>/root/.snapshot, moved to DIR afterwards */
-        if (isdiff) { reply_err(resp, 409, "diff snapshots of a jailed VM are not supported (the VMM records its parent by its path inside the jail)"); return; }
         struct stat st;
         if (lstat(sdir, &st) == 0) { reply_err(resp, 409, "snapshot directory %s already exists", sdir); return; }
         path_in(v, "root/.snapshot", tmp, sizeof(tmp));
@@ -990,6 +989,7 @@ static void h_snapshot(vm *v, const vmk_http_req *req, vmk_http_resp *resp)
         cJSON *rq = cJSON_CreateObject();
         cJSON_AddStringToObject(rq, "snapshot_type", isdiff ? "Diff" : "Full");
         cJSON_AddStringToObject(rq, "snapshot_path", jailed ? "/.snapshot" : sdir);
+        if (jailed) cJSON_AddStringToObject(rq, "vmkit_record_as", sdir);   /* a later diff's parent */
         char *rqs = cJSON_PrintUnformatted(rq);
         cJSON_Delete(rq);
         st = vmm_call(&v, "PUT", "/snapshot/create", rqs, &body, 600000, err, sizeof(err));
@@ -1417,17 +1417,19 @@ static void serve_usage(FILE *f)
         "  --images-root DIR     kernel, initrd, firmware and drive paths must be inside DIR\n"
         "  --uid N --gid N       unprivileged ids of the jailed VMMs (default 65534)\n"
         "  --no-jail             run the VMMs without the jail (still in their cgroups)\n"
+        "  --migrate-listen ADDR:PORT  accept incoming live migrations (TCP) from other vmkit daemons\n"
+        "  --foreground          stay in the foreground, log to stderr (default: detach once serving,\n"
+        "                        log to <state-dir>/daemon.log)\n"
+        "  --help                this text\n"
+        "\n"
         "Jailed VMMs run as --uid/--gid: at each start the daemon chowns the VM's writable disks to them\n"
         "when the disks are inside --images-root; other disks must already be readable and writable by\n"
         "them, else the start fails with the jail's message naming the file. Restores and clones of\n"
         "jailed VMs bind the snapshot (read-only) and the definition's disks into the jail; a jailed\n"
         "clone's overlays live in <state-dir>/vms/NAME/root/clone-disks and name their base by its path\n"
-        "inside the jail. Diff snapshots of jailed VMs are refused. Incoming migrations are jailed too\n"
+        "inside the jail. A jailed VM's diff snapshot names its parent by the host path it was moved\n"
+        "to (and binds it when restored). Incoming migrations are jailed too\n"
         "(--jail-root = --images-root), or, with --no-jail, refuse stream paths outside --images-root.\n"
-        "  --migrate-listen ADDR:PORT  accept incoming live migrations (TCP) from other vmkit daemons\n"
-        "  --foreground          stay in the foreground, log to stderr (default: detach once serving,\n"
-        "                        log to <state-dir>/daemon.log)\n"
-        "  --help                this text\n"
         "\n"
         "API: GET /host; GET|POST /vms; GET|DELETE /vms/NAME[?force=1];\n"
         "POST /vms/NAME/{start,stop,kill,pause,resume,snapshot,migrate}; GET /vms/NAME/{stats,logs,migration};\n"

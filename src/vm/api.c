@@ -754,18 +754,26 @@ bad:
 
 static void put_snapshot_create(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp)
 {
-    static const char *const known[] = { "snapshot_type", "snapshot_path", "mem_file_path", "version", "vmkit_resume", NULL };
+    static const char *const known[] = { "snapshot_type", "snapshot_path", "mem_file_path", "version", "vmkit_resume",
+                                         "vmkit_record_as", NULL };
     char err[VMK_ERRLEN];
     cJSON *j = parse_obj(req, known, err, sizeof(err));
     if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
-    const char *type = NULL, *path = NULL, *mem = NULL, *ver = NULL;
+    const char *type = NULL, *path = NULL, *mem = NULL, *ver = NULL, *record_as = NULL;
     bool resume = false;
     if (get_str(j, "snapshot_type", false, &type, err, sizeof(err)) < 0 ||
         get_str(j, "snapshot_path", true, &path, err, sizeof(err)) < 0 ||
         get_str(j, "mem_file_path", false, &mem, err, sizeof(err)) < 0 ||
         get_str(j, "version", false, &ver, err, sizeof(err)) < 0 ||
-        get_bool(j, "vmkit_resume", false, &resume, err, sizeof(err)) < 0)
+        get_bool(j, "vmkit_resume", false, &resume, err, sizeof(err)) < 0 ||
+        get_str(j, "vmkit_record_as", false, &record_as, err, sizeof(err)) < 0)
         goto bad;
+    /* vmkit_record_as: where the caller will move the snapshot (a jailed VMM writes inside its
+     * jail, the daemon moves it out): later diffs of this VM name that path as their parent */
+    if (record_as && (record_as[0] != '/' || strlen(record_as) >= PATH_MAX)) {
+        vmk_seterr(err, sizeof(err), "vmkit_record_as must be an absolute path");
+        goto bad;
+    }
     if (type && strcmp(type, "Full") && strcmp(type, "Diff")) {
         vmk_seterr(err, sizeof(err), "snapshot_type '%.32s' is not Full or Diff", type);
         goto bad;
@@ -780,6 +788,12 @@ static void put_snapshot_create(vmk_api *a, const vmk_http_req *req, vmk_http_re
     } else {
         vmk_snapshot_opts o = { .diff = type && !strcmp(type, "Diff"), .leave_paused = true };
         r = vmk_vm_snapshot(vm, path, &o, err, sizeof(err));
+        if (r == 0 && record_as) {
+            pthread_mutex_lock(&vm->snap_mtx);
+            free(vm->last_snap_dir);
+            vm->last_snap_dir = vmk_xstrdup(record_as);
+            pthread_mutex_unlock(&vm->snap_mtx);
+        }
         if (r == 0 && resume && vmk_vm_is_paused(vm)) vmk_vm_resume(vm);
     }
     pthread_mutex_unlock(&a->ctl);

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # snapmig_jail.t.sh — snapshots, restores, clones and live migration of JAILED VMs through the
 # daemon (serve without --no-jail, --images-root holding the guest images and a writable disk the
-# daemon chowns to the VMM's uid). A guest counting on its console is snapshotted, restored and
-# cloned 3 times, every copy jailed and running with the counter continuing past the value it had
+# daemon chowns to the VMM's uid). A guest counting on its console is snapshotted (full, then a
+# diff), restored and cloned 3 times, every copy jailed and running with the counter continuing past the value it had
 # at the snapshot (a fresh boot would not count at all). Before that, a second jailed daemon
 # receives a live migration of the jailed VM without network (--net none: the VMM keeps the host
 # network namespace because it has an API socket) and the counter continues there; it is stopped
 # so that the restore can lock the disk, and the restored VM is stopped before the clones (which
-# read the disk as the base of their overlays).
+# read the disk as the base of their overlays); at the end the diff is restored jailed.
 set -uo pipefail
 ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 VMKIT=${VMKIT:-$ROOT/build/vmkit}
@@ -84,9 +84,11 @@ if [ $rc = 0 ] && [ -f "$T/snap/state" ] && [ "$(state_of $A)" = running ] && co
 else echo "FAIL hv_jail_snapshot: rc=$rc $out, state $(state_of $A)"; fi
 snapc=$c0
 
+counts_past $A $((snapc + 3))
 out=$(V snapshot $A "$T/snap2" --diff 2>&1); rc=$?
-[ $rc != 0 ] && echo "$out" | grep -q "diff snapshots of a jailed VM" && echo "PASS hv_jail_diff_refused ($out)" ||
-  echo "FAIL hv_jail_diff_refused: rc=$rc $out"
+diffc=$(count_of $A)
+[ $rc = 0 ] && [ -f "$T/snap2/state" ] && [ "$(state_of $A)" = running ] &&
+  echo "PASS hv_jail_diff_snapshot (counter at $diffc; parent recorded by its host path)" || echo "FAIL hv_jail_diff_snapshot: rc=$rc $out"
 
 # live migration of a jailed VM without network to a jailed destination daemon
 out=$(V migrate $A 127.0.0.1:$PORT 2>&1); rc=$?
@@ -135,4 +137,11 @@ rss=$(echo "$st" | sed -n 's/.*"vmm_rss_bytes":\([0-9.e+]*\).*/\1/p')
 [ -n "$vp" ] && [ "$vp" != "$pp" ] && [ "$(cat /proc/$vp/status 2>/dev/null | awk '$1=="PPid:"{print $2}')" = "$pp" ] && [ "${rss%%.*}" != 0 ] &&
   echo "PASS hv_jail_stats_vmm_process (VMM pid $vp, child of waiter $pp; RSS $rss bytes)" ||
   echo "FAIL hv_jail_stats_vmm_process: vmm_process_pid=$vp waiter=$pp rss=$rss"
+# the diff restored jailed (its parent bound too) once the clones let go of the disk
+for i in 0 1 2; do V stop $P-c-$i >/dev/null 2>&1; done
+for _ in $(seq 100); do [ "$(state_of $P-c-1)$(state_of $P-c-2)" = stoppedstopped ] && break; sleep 0.1; done
+out=$(V restore "$T/snap2" --name $P-d 2>&1); rc=$?
+if [ $rc = 0 ] && [ "$(state_of $P-d)" = running ] && [ "$(field $P-d jailed)" = true ] && counts_past $P-d "$diffc"; then
+  echo "PASS hv_jail_restore_diff (jailed, snapshot and parent bound; counter continues: $(count_of $P-d) > $diffc)"
+else echo "FAIL hv_jail_restore_diff: rc=$rc $out; state $(state_of $P-d); $(tail -2 "$(dir_of $P-d)/vmm.log" 2>/dev/null)"; fi
 exit 0
