@@ -180,7 +180,8 @@ kvm_machine *kvm_machine_new(vmk_mem *mem, unsigned ncpus, vmk_chardev *console,
     /* kvm_pvm (Pagetable-based VM: KVM without VMX/SVM, e.g. inside a cloud VM) runs guest kernel code
      * through KVM's instruction emulator unless the guest kernel is PVM-enabled; hide what it cannot
      * emulate (vcpu.c set_cpuid). */
-    m->pvm = access("/sys/module/kvm_pvm", F_OK) == 0;
+    m->pvm = access("/sys/module/kvm_pvm", F_OK) == 0 && access("/sys/module/kvm_intel", F_OK) != 0 &&
+             access("/sys/module/kvm_amd", F_OK) != 0;
     if (m->pvm) vmk_info("kvm: /dev/kvm is kvm_pvm (software virtualization): guest kernel code is emulated: CPUID hides what its emulator cannot run (CX16, XSAVE, AVX*, POPCNT, ...)");
     m->uart = vmk_uart_new(console, (vmk_irq){ .set = irq_line, .ctx = m, .line = KVM_X86_COM1_IRQ });
     m->vcpus = vmk_xcalloc(ncpus, sizeof(kvm_vcpu));
