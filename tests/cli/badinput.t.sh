@@ -69,7 +69,9 @@ timeout 3 "$VMKIT" run "${K[@]}" --disk "$T/disk.img,ro" </dev/null >/dev/null 2
 if [ $rc -eq 124 ]; then echo "PASS badinput_control_ro_disk_accepted"
 else echo "FAIL badinput_control_ro_disk_accepted: rc=$rc: $(head -c 200 "$T/err")"; fi
 # --help succeeds and mentions every option
-if "$VMKIT" run --help | grep -q -- "--console" && "$VMKIT" --help | grep -q "run" && "$VMKIT" --version | grep -q "^vmkit "; then
+# (outputs captured first: `grep -q` closing the pipe early would fail the writer under pipefail)
+rh=$("$VMKIT" run --help) gh=$("$VMKIT" --help) ver=$("$VMKIT" --version)
+if grep -q -- "--console" <<<"$rh" && grep -q "run" <<<"$gh" && grep -q "^vmkit " <<<"$ver"; then
   echo "PASS cli_help_version"
 else echo "FAIL cli_help_version"; fi
 exit 0
