@@ -278,6 +278,14 @@ static void test_fail_and_reset(void)
         CHECK(kvm_machine_reboot_requested(e.m));
     }
     env_free(&e);
+    /* after a graceful shutdown request (SysRq over COM1), the guest's reset ends the VM instead */
+    if (env_new(&e, 1, false, err) == 0) {
+        CHECK(setup_lm(&e, 4, err) == 0);
+        kvm_machine_request_shutdown(e.m);
+        CHECK_EQ_U64(run_guarded(e.m), 0);
+        CHECK(!kvm_machine_reboot_requested(e.m));
+    }
+    env_free(&e);
     TEST_END();
 }
 
