@@ -92,6 +92,8 @@ diffc=$(count_of $A)
 
 # live migration of a jailed VM without network to a jailed destination daemon
 out=$(V migrate $A 127.0.0.1:$PORT 2>&1); rc=$?
+# the destination daemon marks the VM running once its VMM's API says so (it polls): wait for that
+for _ in $(seq 50); do [ "$(VMKIT_SOCK=$B state_of $A)" = running ] && break; sleep 0.1; done
 if [ $rc = 0 ] && [ "$(state_of $A)" = migrated ] && [ "$(VMKIT_SOCK=$B state_of $A)" = running ] &&
    [ "$(VMKIT_SOCK=$B field $A jailed)" = true ]; then
   d=$(VMKIT_SOCK=$B dir_of $A); okc=no
@@ -99,7 +101,7 @@ if [ $rc = 0 ] && [ "$(state_of $A)" = migrated ] && [ "$(VMKIT_SOCK=$B state_of
   c=$({ grep -ao 'cnt-[0-9]*' "$d/root/console.log" || true; } | tail -1 | sed 's/cnt-//')
   [ $okc = yes ] && [ "${c:-0}" -gt "$snapc" ] && echo "PASS hv_jail_migrate_net_none ($out; counter $c at the destination)" ||
     echo "FAIL hv_jail_migrate_net_none: the destination does not count ($(tail -c 200 "$d/root/console.log" 2>/dev/null))"
-else echo "FAIL hv_jail_migrate_net_none: rc=$rc $out; source $(state_of $A), destination $(VMKIT_SOCK=$B state_of $A)"; fi
+else echo "FAIL hv_jail_migrate_net_none: rc=$rc $out; source $(state_of $A), destination $(VMKIT_SOCK=$B state_of $A), jailed $(VMKIT_SOCK=$B field $A jailed)"; fi
 # the disk is the migrated VM's until it stops: stop it, then restore, then clone
 VMKIT_SOCK=$B V stop $A >/dev/null 2>&1
 for _ in $(seq 100); do [ "$(VMKIT_SOCK=$B state_of $A)" = stopped ] && break; sleep 0.1; done
