@@ -4,7 +4,7 @@
 # (from the zero page), the e820 entry count and the virtio device id in window 0 to COM1, then powers
 # off through the exit port (the richer guests of tests/kvm/guests/ run in guests.t.sh); bad inputs (not a
 # bzImage, --cpus 0, too much memory, /dev/kvm absent / not a KVM device / not permitted) get one line
-# and a non-zero exit. Prints timings (VMM start to first KVM_RUN, first serial byte, exit) and max RSS.
+# and a non-zero exit; a ticking variant of the guest is snapshotted and restored, and live-migrated. Prints timings (VMM start to first KVM_RUN, first serial byte, exit) and max RSS.
 set -uo pipefail
 ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 VMKIT=${VMKIT:-$ROOT/build/vmkit}
@@ -15,7 +15,7 @@ for t in as objcopy; do
 done
 T=$(mktemp -d /tmp/vmkit-kvm.XXXXXX)
 chmod 755 "$T"
-trap '[ -n "${vpid:-}" ] && kill $vpid 2>/dev/null; rm -rf "$T"' EXIT
+trap '[ -n "${vpid:-}" ] && kill $vpid 2>/dev/null; [ -n "${dpid:-}" ] && kill $dpid 2>/dev/null; rm -rf "$T"' EXIT
 
 cat >"$T/guest.S" <<'EOF'
     .code16
@@ -185,7 +185,33 @@ else
   echo "SKIP kvm_snapshot_restore_continues: no /dev/kvm or no curl"
 fi
 
-# 5. bad input: one line "vmkit: ..." and a non-zero exit, nothing started
+# 5. live migration of a running x86 guest to another vmkit (same host, TCP): it goes on at the destination
+if [ -c /dev/kvm ] && command -v curl >/dev/null; then
+  port=$(( 40000 + RANDOM % 20000 ))
+  timeout 120 "$VMKIT" run --incoming "tcp:127.0.0.1:$port" --console stdio </dev/null >"$T/dst" 2>"$T/dst.err" &
+  dpid=$!
+  sleep 0.5
+  "$VMKIT" run --arch x86_64 --kernel "$T/tick" --initrd none --mem 64M --net none --console stdio \
+      --api-sock "$T/m.sock" --start </dev/null >"$T/src" 2>"$T/src.err" &
+  vpid=$!
+  for _ in $(seq 300); do grep -q '[0-9]' "$T/src" 2>/dev/null && break; sleep 0.1; done
+  s=$(date +%s%N)
+  code=$(curl -s -m 60 --unix-socket "$T/m.sock" -X PUT http://localhost/vmkit/migrate \
+         -d "{\"destination\": \"127.0.0.1:$port\"}" -o "$T/mig" -w '%{http_code}')
+  mms=$(( ($(date +%s%N) - s) / 1000000 ))
+  wait $vpid; src_rc=$?; vpid=
+  wait $dpid; dst_rc=$?
+  a=$(tr -d '\n' <"$T/src"); b=$(tr -d '\n' <"$T/dst")
+  if [ "$code" = 204 ] && [ $src_rc -eq 0 ] && [ $dst_rc -eq 0 ] && [ -n "$a" ] && [ -n "$b" ] && [ "$a$b" = 0123456789 ]; then
+    echo "PASS kvm_live_migration (source printed $a, destination $b; migrate call ${mms} ms)"
+  else
+    echo "FAIL kvm_live_migration: http $code ($(cat "$T/mig" 2>/dev/null)), source rc=$src_rc '$a', destination rc=$dst_rc '$b'; $(cat "$T/src.err" "$T/dst.err" | head -n 3 | tr '\n' '|')"
+  fi
+else
+  echo "SKIP kvm_live_migration: no /dev/kvm or no curl"
+fi
+
+# 6. bad input: one line "vmkit: ..." and a non-zero exit, nothing started
 one_line() {   # name expected-regex command...
   local name=$1 re=$2; shift 2
   timeout 30 "$@" </dev/null >"$T/bo" 2>"$T/be"
