@@ -4,7 +4,8 @@
 # (from the zero page), the e820 entry count and the virtio device id in window 0 to COM1, then powers
 # off through the exit port (the richer guests of tests/kvm/guests/ run in guests.t.sh); bad inputs (not a
 # bzImage, --cpus 0, too much memory, /dev/kvm absent / not a KVM device / not permitted) get one line
-# and a non-zero exit; a ticking variant of the guest is snapshotted and restored, and live-migrated. Prints timings (VMM start to first KVM_RUN, first serial byte, exit) and max RSS.
+# and a non-zero exit; a ticking variant of the guest is snapshotted and restored, and live-migrated.
+# Prints timings (VM creation to first KVM_RUN, first serial byte, exit) and the max RSS.
 set -uo pipefail
 ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 VMKIT=${VMKIT:-$ROOT/build/vmkit}
