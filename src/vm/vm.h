@@ -62,7 +62,8 @@ void    vmk_vm_free(vmk_vm *vm);
 void    vmk_vm_pause(vmk_vm *vm);
 void    vmk_vm_resume(vmk_vm *vm);
 bool    vmk_vm_is_paused(vmk_vm *vm);
-/* Graceful power-off request (RISC-V: Magic SysRq s,u,o over the UART; x86: i8042 Ctrl-Alt-Del). */
+/* Graceful power-off request: Magic SysRq over the serial console (RISC-V: s,u,o; x86: s,u,b — the
+ * guest's reset then ends the VM with status 0). */
 void    vmk_vm_request_shutdown(vmk_vm *vm);
 const vmk_vm_config *vmk_vm_config_of(vmk_vm *vm);
 
