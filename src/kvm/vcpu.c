@@ -509,14 +509,8 @@ static bool sr_blob(vmk_sread *r, void *p, uint32_t n, const char *what)
     return vmk_sr_bytes(r, p, n);
 }
 
-#define GET(req, p, what) do { if (kvm_ioctl(v->fd, req, p) < 0) { \
-        vmk_error("kvm: vCPU %u: %s: %s", v->idx, what, strerror(errno)); goto out; } } while (0)
-
-int kvm_vcpu_save(kvm_vcpu *v, vmk_sbuf *b)
-{
-    int rc = -1;
-    int xs = xsave_size(v->m);
-    struct kvm_xsave *x = vmk_xcalloc(1, (size_t)xs);
+/* Everything kvm_vcpu_save writes and kvm_vcpu_load reads; zeroed, the XSAVE area sized at run time. */
+typedef struct vcpu_state {
     struct kvm_mp_state mp;
     struct kvm_regs regs;
     struct kvm_sregs sregs;
@@ -525,36 +519,69 @@ int kvm_vcpu_save(kvm_vcpu *v, vmk_sbuf *b)
     struct kvm_vcpu_events ev;
     struct kvm_debugregs dr;
     kvm_msr_buf msrs;
-    memset(&msrs, 0, sizeof(msrs));
-    memset(&xcrs, 0, sizeof(xcrs));
-    GET(KVM_GET_MP_STATE, &mp, "KVM_GET_MP_STATE");
-    GET(KVM_GET_REGS, &regs, "KVM_GET_REGS");
-    GET(KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
-    GET(xs > (int)sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE, x, "KVM_GET_XSAVE");
-    GET(KVM_GET_XCRS, &xcrs, "KVM_GET_XCRS");
-    GET(KVM_GET_LAPIC, &lapic, "KVM_GET_LAPIC");
-    GET(KVM_GET_VCPU_EVENTS, &ev, "KVM_GET_VCPU_EVENTS");
-    GET(KVM_GET_DEBUGREGS, &dr, "KVM_GET_DEBUGREGS");
-    msrs.nmsrs = v->m->nmsrs;
-    for (unsigned i = 0; i < v->m->nmsrs; i++) msrs.e[i].index = v->m->msrs[i];
-    int n = kvm_ioctl(v->fd, KVM_GET_MSRS, &msrs);
+    int xs;
+    struct kvm_xsave *x;
+} vcpu_state;
+
+static vcpu_state *vcpu_state_new(kvm_machine *m)
+{
+    vcpu_state *s = vmk_xcalloc(1, sizeof(*s));
+    s->xs = xsave_size(m);
+    s->x = vmk_xcalloc(1, (size_t)s->xs);
+    return s;
+}
+
+static void vcpu_state_free(vcpu_state *s) { free(s->x); free(s); }
+
+/* The length-prefixed blobs of the stream, in stream order (after the magic and the MP state). */
+enum { VCPU_NBLOBS = 7 };
+typedef struct { void *p; uint32_t n; const char *what; } vcpu_blob;
+static void vcpu_blobs(vcpu_state *s, vcpu_blob b[VCPU_NBLOBS])
+{
+    const vcpu_blob t[VCPU_NBLOBS] = {
+        { &s->regs, sizeof(s->regs), "regs" },
+        { &s->sregs, sizeof(s->sregs), "sregs" },
+        { s->x, (uint32_t)s->xs, "XSAVE area" },
+        { &s->xcrs, sizeof(s->xcrs), "XCRs" },
+        { &s->lapic, sizeof(s->lapic), "LAPIC" },
+        { &s->ev, sizeof(s->ev), "vCPU events" },
+        { &s->dr, sizeof(s->dr), "debug registers" },
+    };
+    memcpy(b, t, sizeof(t));
+}
+
+#define GET(req, p, what) do { if (kvm_ioctl(v->fd, req, p) < 0) { \
+        vmk_error("kvm: vCPU %u: %s: %s", v->idx, what, strerror(errno)); goto out; } } while (0)
+
+int kvm_vcpu_save(kvm_vcpu *v, vmk_sbuf *b)
+{
+    int rc = -1;
+    vcpu_state *s = vcpu_state_new(v->m);
+    vcpu_blob bl[VCPU_NBLOBS];
+    GET(KVM_GET_MP_STATE, &s->mp, "KVM_GET_MP_STATE");
+    GET(KVM_GET_REGS, &s->regs, "KVM_GET_REGS");
+    GET(KVM_GET_SREGS, &s->sregs, "KVM_GET_SREGS");
+    GET(s->xs > (int)sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE, s->x, "KVM_GET_XSAVE");
+    GET(KVM_GET_XCRS, &s->xcrs, "KVM_GET_XCRS");
+    GET(KVM_GET_LAPIC, &s->lapic, "KVM_GET_LAPIC");
+    GET(KVM_GET_VCPU_EVENTS, &s->ev, "KVM_GET_VCPU_EVENTS");
+    GET(KVM_GET_DEBUGREGS, &s->dr, "KVM_GET_DEBUGREGS");
+    kvm_msr_buf *msrs = &s->msrs;
+    msrs->nmsrs = v->m->nmsrs;
+    for (unsigned i = 0; i < v->m->nmsrs; i++) msrs->e[i].index = v->m->msrs[i];
+    int n = kvm_ioctl(v->fd, KVM_GET_MSRS, msrs);
     if (n < 0) { vmk_error("kvm: vCPU %u: KVM_GET_MSRS: %s", v->idx, strerror(errno)); goto out; }
     if ((unsigned)n < v->m->nmsrs)
         vmk_warn("kvm: vCPU %u: MSR 0x%x could not be read; %d MSRs saved", v->idx, v->m->msrs[n], n);
     vmk_sb_u32(b, VCPU_STATE_MAGIC);
-    vmk_sb_u32(b, mp.mp_state);
-    sb_blob(b, &regs, sizeof(regs));
-    sb_blob(b, &sregs, sizeof(sregs));
-    sb_blob(b, x, (uint32_t)xs);
-    sb_blob(b, &xcrs, sizeof(xcrs));
-    sb_blob(b, &lapic, sizeof(lapic));
-    sb_blob(b, &ev, sizeof(ev));
-    sb_blob(b, &dr, sizeof(dr));
+    vmk_sb_u32(b, s->mp.mp_state);
+    vcpu_blobs(s, bl);
+    for (int i = 0; i < VCPU_NBLOBS; i++) sb_blob(b, bl[i].p, bl[i].n);
     vmk_sb_u32(b, (uint32_t)n);
-    for (int i = 0; i < n; i++) { vmk_sb_u32(b, msrs.e[i].index); vmk_sb_u64(b, msrs.e[i].data); }
+    for (int i = 0; i < n; i++) { vmk_sb_u32(b, msrs->e[i].index); vmk_sb_u64(b, msrs->e[i].data); }
     rc = 0;
 out:
-    free(x);
+    vcpu_state_free(s);
     return rc;
 }
 
@@ -564,52 +591,39 @@ out:
 int kvm_vcpu_load(kvm_vcpu *v, vmk_sread *r, char *err, size_t errlen)
 {
     int rc = -1;
-    int xs = xsave_size(v->m);
-    struct kvm_xsave *x = vmk_xcalloc(1, (size_t)xs);
-    struct kvm_mp_state mp;
-    struct kvm_regs regs;
-    struct kvm_sregs sregs;
-    struct kvm_xcrs xcrs;
-    struct kvm_lapic_state lapic;
-    struct kvm_vcpu_events ev;
-    struct kvm_debugregs dr;
-    kvm_msr_buf msrs;
-    memset(&msrs, 0, sizeof(msrs));
+    vcpu_state *s = vcpu_state_new(v->m);
+    vcpu_blob bl[VCPU_NBLOBS];
+    kvm_msr_buf *msrs = &s->msrs;
     if (vmk_sr_u32(r) != VCPU_STATE_MAGIC && vmk_sr_ok(r)) vmk_sr_fail(r, "vCPU %u: bad state magic", v->idx);
-    mp.mp_state = vmk_sr_u32(r);
-    if (vmk_sr_ok(r) && mp.mp_state > KVM_MP_STATE_AP_RESET_HOLD) vmk_sr_fail(r, "vCPU %u: bad MP state %u", v->idx, mp.mp_state);
-    sr_blob(r, &regs, sizeof(regs), "regs");
-    sr_blob(r, &sregs, sizeof(sregs), "sregs");
-    sr_blob(r, x, (uint32_t)xs, "XSAVE area");
-    sr_blob(r, &xcrs, sizeof(xcrs), "XCRs");
-    sr_blob(r, &lapic, sizeof(lapic), "LAPIC");
-    sr_blob(r, &ev, sizeof(ev), "vCPU events");
-    sr_blob(r, &dr, sizeof(dr), "debug registers");
+    s->mp.mp_state = vmk_sr_u32(r);
+    if (vmk_sr_ok(r) && s->mp.mp_state > KVM_MP_STATE_AP_RESET_HOLD) vmk_sr_fail(r, "vCPU %u: bad MP state %u", v->idx, s->mp.mp_state);
+    vcpu_blobs(s, bl);
+    for (int i = 0; i < VCPU_NBLOBS; i++) sr_blob(r, bl[i].p, bl[i].n, bl[i].what);
     uint32_t n = vmk_sr_u32(r);
     if (vmk_sr_ok(r) && n > v->m->nmsrs) vmk_sr_fail(r, "vCPU %u: %u MSRs, at most %u", v->idx, n, v->m->nmsrs);
     for (uint32_t i = 0; i < n && vmk_sr_ok(r); i++) {
-        msrs.e[i].index = vmk_sr_u32(r);
-        msrs.e[i].data = vmk_sr_u64(r);
-        if (vmk_sr_ok(r) && !msr_known(v->m, msrs.e[i].index)) vmk_sr_fail(r, "vCPU %u: unexpected MSR 0x%x", v->idx, msrs.e[i].index);
+        msrs->e[i].index = vmk_sr_u32(r);
+        msrs->e[i].data = vmk_sr_u64(r);
+        if (vmk_sr_ok(r) && !msr_known(v->m, msrs->e[i].index)) vmk_sr_fail(r, "vCPU %u: unexpected MSR 0x%x", v->idx, msrs->e[i].index);
     }
     if (!vmk_sr_ok(r)) goto out;
-    if (xcrs.nr_xcrs > KVM_MAX_XCRS) { vmk_sr_fail(r, "vCPU %u: %u XCRs", v->idx, xcrs.nr_xcrs); goto out; }
-    msrs.nmsrs = n;
-    SET(KVM_SET_MP_STATE, &mp, "KVM_SET_MP_STATE");
-    SET(KVM_SET_REGS, &regs, "KVM_SET_REGS");
-    SET(KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
-    SET(KVM_SET_XSAVE, x, "KVM_SET_XSAVE");
-    SET(KVM_SET_XCRS, &xcrs, "KVM_SET_XCRS");
-    SET(KVM_SET_DEBUGREGS, &dr, "KVM_SET_DEBUGREGS");
-    SET(KVM_SET_LAPIC, &lapic, "KVM_SET_LAPIC");
-    int k = kvm_ioctl(v->fd, KVM_SET_MSRS, &msrs);
+    if (s->xcrs.nr_xcrs > KVM_MAX_XCRS) { vmk_sr_fail(r, "vCPU %u: %u XCRs", v->idx, s->xcrs.nr_xcrs); goto out; }
+    msrs->nmsrs = n;
+    SET(KVM_SET_MP_STATE, &s->mp, "KVM_SET_MP_STATE");
+    SET(KVM_SET_REGS, &s->regs, "KVM_SET_REGS");
+    SET(KVM_SET_SREGS, &s->sregs, "KVM_SET_SREGS");
+    SET(KVM_SET_XSAVE, s->x, "KVM_SET_XSAVE");
+    SET(KVM_SET_XCRS, &s->xcrs, "KVM_SET_XCRS");
+    SET(KVM_SET_DEBUGREGS, &s->dr, "KVM_SET_DEBUGREGS");
+    SET(KVM_SET_LAPIC, &s->lapic, "KVM_SET_LAPIC");
+    int k = kvm_ioctl(v->fd, KVM_SET_MSRS, msrs);
     if (k < 0 || (uint32_t)k != n) {
-        vmk_seterr(err, errlen, "vCPU %u: KVM_SET_MSRS: MSR 0x%x rejected", v->idx, k >= 0 && (uint32_t)k < n ? msrs.e[k].index : 0);
+        vmk_seterr(err, errlen, "vCPU %u: KVM_SET_MSRS: MSR 0x%x rejected", v->idx, k >= 0 && (uint32_t)k < n ? msrs->e[k].index : 0);
         goto out;
     }
-    SET(KVM_SET_VCPU_EVENTS, &ev, "KVM_SET_VCPU_EVENTS");
+    SET(KVM_SET_VCPU_EVENTS, &s->ev, "KVM_SET_VCPU_EVENTS");
     rc = 0;
 out:
-    free(x);
+    vcpu_state_free(s);
     return rc;
 }
