@@ -51,36 +51,9 @@ static bool range_ok(const blk *b, uint64_t sector, uint64_t nsec)
     return sector <= b->capacity && nsec <= b->capacity - sector;
 }
 
-/* Builds in dst the sub-range [skip, skip+len) of src. Returns the count, or -1 if src is shorter. */
-static int sub_iov(const struct iovec *src, unsigned n, uint64_t skip, uint64_t len, struct iovec *dst)
-{
-    int k = 0;
-    for (unsigned i = 0; i < n && len; i++) {
-        uint64_t l = src[i].iov_len;
-        if (skip >= l) { skip -= l; continue; }
-        uint64_t take = l - skip < len ? l - skip : len;
-        dst[k].iov_base = (uint8_t *)src[i].iov_base + skip;
-        dst[k].iov_len = take;
-        k++;
-        len -= take;
-        skip = 0;
-    }
-    return len ? -1 : k;
-}
-
-/* preadv/pwritev until done; -1 on error or unexpected end of file. */
-static int rw_full(int fd, struct iovec *iov, int n, uint64_t off, bool wr)
-{
-    while (n > 0) {
-        ssize_t r = wr ? pwritev(fd, iov, n, (off_t)off) : preadv(fd, iov, n, (off_t)off);
-        if (r < 0) { if (errno == EINTR) continue; return -1; }
-        if (r == 0) return -1;
-        off += (uint64_t)r;
-        while (n > 0 && (size_t)r >= iov->iov_len) { r -= (ssize_t)iov->iov_len; iov++; n--; }
-        if (n > 0) { iov->iov_base = (uint8_t *)iov->iov_base + r; iov->iov_len -= (size_t)r; }
-    }
-    return 0;
-}
+/* iovec helpers defined in cow.c (their declarations belong in virtio_impl.h next to vcow's) */
+int vcow_iov_slice(const struct iovec *src, int n, uint64_t skip, uint64_t len, struct iovec *dst, int max);
+int vcow_iov_rw(int fd, struct iovec *iov, int n, uint64_t off, bool wr);
 
 static int zero_range(blk *b, uint64_t off, uint64_t len, bool discard)
 {
@@ -136,9 +109,9 @@ static void blk_request(virtio_dev *d, blk *b, vq_elem *e, uint32_t *used)
     switch (hdr.type) {
     case BLK_T_IN: {
         if (e->out_len != 16 || din % SECTOR || !range_ok(b, hdr.sector, din / SECTOR)) break;
-        int n = sub_iov(e->iov + e->n_out, e->n_in, 0, din, b->data);
+        int n = vcow_iov_slice(e->iov + e->n_out, (int)e->n_in, 0, din, b->data, VIRTIO_QUEUE_MAX);
         if (n < 0 || (b->cow ? vcow_rw(b->cow, b->data, n, hdr.sector * SECTOR, din, false)
-                             : rw_full(b->fd, b->data, n, hdr.sector * SECTOR, false)) < 0) break;
+                             : vcow_iov_rw(b->fd, b->data, n, hdr.sector * SECTOR, false)) < 0) break;
         d->stats.rd_reqs++;
         d->stats.rd_bytes += din;
         *used = (uint32_t)din + 1;
@@ -148,7 +121,7 @@ static void blk_request(virtio_dev *d, blk *b, vq_elem *e, uint32_t *used)
     case BLK_T_OUT: {
         uint64_t dout = e->out_len - 16;
         if (b->ro || din != 0 || dout % SECTOR || !range_ok(b, hdr.sector, dout / SECTOR)) break;
-        int n = sub_iov(e->iov, e->n_out, 16, dout, b->data);
+        int n = vcow_iov_slice(e->iov, (int)e->n_out, 16, dout, b->data, VIRTIO_QUEUE_MAX);
         if (n < 0) break;
         if (hdr.sector == 0 && dout >= 8) {
             char m[8];
@@ -158,7 +131,7 @@ static void blk_request(virtio_dev *d, blk *b, vq_elem *e, uint32_t *used)
             }
         }
         if ((b->cow ? vcow_rw(b->cow, b->data, n, hdr.sector * SECTOR, dout, true)
-                    : rw_full(b->fd, b->data, n, hdr.sector * SECTOR, true)) < 0) break;
+                    : vcow_iov_rw(b->fd, b->data, n, hdr.sector * SECTOR, true)) < 0) break;
         d->stats.wr_reqs++;
         d->stats.wr_bytes += dout;
         st = BLK_S_OK;

@@ -254,8 +254,9 @@ vcow *vcow_open(int fd, const char *path, bool ro, uint64_t *size, char *err, si
 
 static bool allocated(const vcow *c, uint64_t cl) { return (c->bitmap[cl / 64] >> (cl % 64)) & 1; }
 
-/* dst = bytes [skip, skip+len) of src; returns the count, -1 when src is shorter or too fragmented */
-static int sub(const struct iovec *src, int n, uint64_t skip, uint64_t len, struct iovec *dst, int max)
+/* Shared with blk.c (declared there): dst = bytes [skip, skip+len) of src; returns the count, -1 when
+ * src is shorter or the slice needs more than max segments. */
+int vcow_iov_slice(const struct iovec *src, int n, uint64_t skip, uint64_t len, struct iovec *dst, int max)
 {
     int k = 0;
     for (int i = 0; i < n && len; i++) {
@@ -272,7 +273,8 @@ static int sub(const struct iovec *src, int n, uint64_t skip, uint64_t len, stru
     return len ? -1 : k;
 }
 
-static int rwv(int fd, struct iovec *iov, int n, uint64_t off, bool wr)
+/* Shared with blk.c: preadv/pwritev until done (iov is consumed); -1 on error or unexpected end of file. */
+int vcow_iov_rw(int fd, struct iovec *iov, int n, uint64_t off, bool wr)
 {
     while (n > 0) {
         ssize_t r = wr ? pwritev(fd, iov, n, (off_t)off) : preadv(fd, iov, n, (off_t)off);
@@ -323,9 +325,9 @@ int vcow_rw(vcow *c, const struct iovec *iov, int n, uint64_t off, uint64_t len,
         uint64_t end = (cl + 1) * COW_CLUSTER;
         while (end < off + len && allocated(c, end / COW_CLUSTER) == alloc) end += COW_CLUSTER;
         uint64_t take = end - pos < len - done ? end - pos : len - done;
-        int k = sub(iov, n, done, take, part, VIRTIO_QUEUE_MAX);
+        int k = vcow_iov_slice(iov, n, done, take, part, VIRTIO_QUEUE_MAX);
         if (k < 0) return -1;
-        if (rwv(alloc ? c->fd : c->base_fd, part, k, alloc ? c->data_off + pos : pos, wr) < 0) return -1;
+        if (vcow_iov_rw(alloc ? c->fd : c->base_fd, part, k, alloc ? c->data_off + pos : pos, wr) < 0) return -1;
         done += take;
     }
     return 0;
