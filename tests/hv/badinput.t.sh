@@ -6,33 +6,13 @@
 # {"error": ...} that says what is wrong; afterwards the daemon still serves and no definition is lost
 # (also across a daemon restart).
 set -uo pipefail
-ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-VMKIT=${VMKIT:-$ROOT/build/vmkit}
-IMG=${VMKIT_IMAGES:-$ROOT/build/images}
 N=hv_badinput
-if [ ! -x "$VMKIT" ]; then echo "SKIP $N: $VMKIT not built"; exit 0; fi
-if [ ! -f "$IMG/Image" ]; then echo "SKIP $N: no guest image $IMG/Image (run make images)"; exit 0; fi
-if [ "$(id -u)" != 0 ]; then echo "SKIP $N: needs root (cgroups)"; exit 0; fi
-command -v curl >/dev/null || { echo "SKIP $N: no curl"; exit 0; }
-export VMKIT_IMAGES=$IMG
-T=$(mktemp -d /tmp/vmkit-hvbad.XXXXXX)
-export VMKIT_SOCK=$T/d.sock
 P=bi$$
-daemon_pid() { cat "$T/state/daemon.pid" 2>/dev/null; }
-cleanup() {
-  local d cg; d=$(daemon_pid); [ -n "$d" ] && kill "$d" 2>/dev/null
-  for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do
-    for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-  done
-  for _ in 1 2 3 4 5 6 7 8 9 10; do
-    sleep 0.2
-    for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do rmdir "$cg" 2>/dev/null; done
-    [ -z "$(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null)" ] && break
-  done
-  [ -n "${CGB:-}" ] && rmdir /sys/fs/cgroup/*/"$CGB" /sys/fs/cgroup/"$CGB" 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
+hv_require cgroups
+export VMKIT_IMAGES=$IMG
+hv_tmp hvbad
+export VMKIT_SOCK=$T/d.sock
 mkdir -p "$T/images" "$T/outside"
 cp "$IMG/disk.ext4" "$T/images/disk.img" 2>/dev/null || truncate -s 1M "$T/images/disk.img"
 truncate -s 1M "$T/outside/disk.img"
@@ -40,7 +20,7 @@ if ! "$VMKIT" serve --sock "$VMKIT_SOCK" --state-dir "$T/state" --no-jail --imag
      2>"$T/serve.err"; then
   echo "FAIL hv_badinput_daemon: $(cat "$T/serve.err")"; exit 0
 fi
-CGB=$(curl -s --unix-socket "$VMKIT_SOCK" http://d/host | sed -n 's/.*"cgroup_base":"\([^"]*\)".*/\1/p')
+hv_note_cgb "$VMKIT_SOCK"
 # with --images-root, the kernel too must be inside it: the default guest is copied there
 cp "$IMG/Image" "$IMG/initramfs.cpio.gz" "$IMG/fw_dynamic.bin" "$T/images/"
 GOOD="\"mem_mib\":64,\"nets\":[],\"append\":\"vmkit.net=0\",\"kernel\":\"$T/images/Image\",\"initrd\":\"$T/images/initramfs.cpio.gz\",\"bios\":\"$T/images/fw_dynamic.bin\""

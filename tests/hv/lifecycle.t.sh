@@ -7,43 +7,21 @@
 # another VM keeps running. Runs twice: with --no-jail, then (when the VMM has --jail) with the
 # default jailed VMMs, whose checks are named hv_jail_*.
 set -uo pipefail
-ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-VMKIT=${VMKIT:-$ROOT/build/vmkit}
-IMG=${VMKIT_IMAGES:-$ROOT/build/images}
 N=hv_lifecycle
-if [ ! -x "$VMKIT" ]; then echo "SKIP $N: $VMKIT not built"; exit 0; fi
-if [ ! -f "$IMG/Image" ]; then echo "SKIP $N: no guest image $IMG/Image (run make images)"; exit 0; fi
-if [ "$(id -u)" != 0 ]; then echo "SKIP $N: needs root (cgroups)"; exit 0; fi
-command -v curl >/dev/null || { echo "SKIP $N: no curl"; exit 0; }
-export VMKIT_IMAGES=$IMG
-T=$(mktemp -d /tmp/vmkit-hvlc.XXXXXX)
-export VMKIT_SOCK=$T/d.sock
 P=lc$$            # VM name prefix (unique: cgroups are host-wide)
+HV_TIMEOUT=60
+. "$(dirname "$0")/lib.sh"
+hv_require cgroups
+export VMKIT_IMAGES=$IMG
+hv_tmp hvlc
+export VMKIT_SOCK=$T/d.sock
 MODE=${HV_MODE:-nojail}
 JAILOPT=--no-jail; [ "$MODE" = jail ] && JAILOPT=
 vmm_of() {        # the VMM process of a VM (jailed: the child of the jail's waiter)
   local p; p=$(field "$1" vmm_pid)
   if [ "$MODE" = jail ]; then pgrep -P "$p" | head -n1; else echo "$p"; fi
 }
-daemon_pid() { cat "$T/state/daemon.pid" 2>/dev/null; }
-cleanup() {
-  local d cg; d=$(daemon_pid); [ -n "$d" ] && kill "$d" 2>/dev/null
-  for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do
-    for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-  done
-  for _ in 1 2 3 4 5 6 7 8 9 10; do
-    sleep 0.2
-    for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do rmdir "$cg" 2>/dev/null; done
-    [ -z "$(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null)" ] && break
-  done
-  [ -n "${CGB:-}" ] && rmdir /sys/fs/cgroup/*/"$CGB" /sys/fs/cgroup/"$CGB" 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
-V() { timeout 60 "$VMKIT" "$@"; }
 C() { curl -s --max-time 60 --unix-socket "$VMKIT_SOCK" -o "$T/body" -w '%{http_code}' "$@"; }
-state_of() { V inspect "$1" 2>/dev/null | sed -n 's/^\t"state":\t"\(.*\)",$/\1/p'; }
-field() { V inspect "$1" 2>/dev/null | sed -n "s/^\t\"$2\":\t\"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p"; }
 wait_ready() {   # NAME: the guest printed its banner
   for _ in $(seq 240); do V logs "$1" 2>/dev/null | grep -q "vmkit guest ready" && return 0; sleep 0.25; done
   return 1
@@ -51,7 +29,7 @@ wait_ready() {   # NAME: the guest printed its banner
 start_daemon() { VMKIT_TEST_HOOKS=1 "$VMKIT" serve --sock "$VMKIT_SOCK" --state-dir "$T/state" $JAILOPT "$@" 2>>"$T/serve.err"; }
 
 if ! start_daemon; then echo "FAIL hv_daemon_start: $(tail -n 3 "$T/serve.err" "$T/state/daemon.log" 2>/dev/null | tr '\n' ' ')"; exit 0; fi
-CGB=$(curl -s --unix-socket "$VMKIT_SOCK" http://d/host | sed -n 's/.*"cgroup_base":"\([^"]*\)".*/\1/p')
+hv_note_cgb "$VMKIT_SOCK"
 mode=$(stat -c %a "$VMKIT_SOCK")
 [ "$mode" = 600 ] && echo "PASS hv_socket_mode_0600" || echo "FAIL hv_socket_mode_0600: mode $mode"
 

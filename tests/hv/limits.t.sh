@@ -5,33 +5,14 @@
 # the cgroup files (v1 on this host: cpu, memory, pids hierarchies; v2 when unified), the VMM is in
 # the cgroup, `stats` shows the same figures, and the cgroup is removed when the VM stops.
 set -uo pipefail
-ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-VMKIT=${VMKIT:-$ROOT/build/vmkit}
-IMG=${VMKIT_IMAGES:-$ROOT/build/images}
 N=hv_limits
-if [ ! -x "$VMKIT" ]; then echo "SKIP $N: $VMKIT not built"; exit 0; fi
-if [ ! -f "$IMG/Image" ]; then echo "SKIP $N: no guest image $IMG/Image (run make images)"; exit 0; fi
-if [ "$(id -u)" != 0 ]; then echo "SKIP $N: needs root (cgroups)"; exit 0; fi
-export VMKIT_IMAGES=$IMG
-T=$(mktemp -d /tmp/vmkit-hvlim.XXXXXX)
-export VMKIT_SOCK=$T/d.sock
 P=lm$$
-daemon_pid() { cat "$T/state/daemon.pid" 2>/dev/null; }
-cleanup() {
-  local d cg; d=$(daemon_pid); [ -n "$d" ] && kill "$d" 2>/dev/null
-  for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do
-    for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-  done
-  for _ in 1 2 3 4 5 6 7 8 9 10; do
-    sleep 0.2
-    for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do rmdir "$cg" 2>/dev/null; done
-    [ -z "$(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null)" ] && break
-  done
-  [ -n "${CGB:-}" ] && rmdir /sys/fs/cgroup/*/"$CGB" /sys/fs/cgroup/"$CGB" 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
-V() { timeout 60 "$VMKIT" "$@"; }
+HV_TIMEOUT=60
+. "$(dirname "$0")/lib.sh"
+hv_require cgroups
+export VMKIT_IMAGES=$IMG
+hv_tmp hvlim
+export VMKIT_SOCK=$T/d.sock
 hostmem=$(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo)
 ncpu=$(nproc)
 # capacity: 2 vCPUs per host CPU; memory for exactly two 64 MiB VMs (2 x 96 MiB)
@@ -39,7 +20,7 @@ ocm=$(awk -v h="$hostmem" 'BEGIN{printf "%.6f", 200/h}')
 if ! "$VMKIT" serve --sock "$VMKIT_SOCK" --state-dir "$T/state" --no-jail --overcommit-cpu 2 --overcommit-mem "$ocm" 2>"$T/err"; then
   echo "FAIL hv_limits_daemon: $(cat "$T/err")"; exit 0
 fi
-CGB=$(curl -s --unix-socket "$VMKIT_SOCK" http://d/host | sed -n 's/.*"cgroup_base":"\([^"]*\)".*/\1/p')
+hv_note_cgb "$VMKIT_SOCK"
 cap=$(curl -s --unix-socket "$VMKIT_SOCK" http://d/host)
 echo "host: $cap"
 

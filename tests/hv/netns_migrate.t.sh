@@ -6,43 +6,21 @@
 # moves it to B over the veth. Checks: the source ends "migrated", the destination runs it, the counter
 # continues past the last value seen on A (no reboot), and the in-memory checksum is unchanged.
 set -uo pipefail
-ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-VMKIT=${VMKIT:-$ROOT/build/vmkit}
-IMG=${VMKIT_IMAGES:-$ROOT/build/images}
 N=hv_netns_migrate
-if [ "$(id -u)" != 0 ]; then echo "SKIP $N: needs root (network namespaces, jail, cgroups)"; exit 0; fi
-if [ ! -f "$IMG/Image" ]; then echo "SKIP $N: no guest image $IMG/Image (run make images)"; exit 0; fi
+P=nm$$
+. "$(dirname "$0")/lib.sh"
+hv_require "network namespaces, jail, cgroups"
 command -v ip >/dev/null && command -v nsenter >/dev/null || { echo "SKIP $N: needs ip and nsenter"; exit 0; }
-T=$(mktemp -d /tmp/vmkit-hvnetns.XXXXXX)
+hv_tmp hvnetns
 chmod 0755 "$T"
 mkdir -p "$T/img"
 cp "$IMG/Image" "$IMG/initramfs.cpio.gz" "$IMG/fw_dynamic.bin" "$T/img/"
 export VMKIT_IMAGES=$T/img
 export VMKIT_SOCK=$T/a.sock
 B=$T/b.sock
-P=nm$$
 NA=vmkhvA$$ NB=vmkhvB$$
 PORT=$((21000 + $$ % 20000))
-cleanup() {
-  local cg
-  for f in "$T/a/daemon.pid" "$T/b/daemon.pid"; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
-  for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do
-    for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-  done
-  for _ in 1 2 3 4 5 6 7 8 9 10; do
-    sleep 0.2
-    for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do rmdir "$cg" 2>/dev/null; done
-    [ -z "$(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null)" ] && break
-  done
-  for b in ${CGBS:-}; do rmdir /sys/fs/cgroup/*/"$b" /sys/fs/cgroup/"$b" 2>/dev/null; done
-  ip netns del "$NA" 2>/dev/null; ip netns del "$NB" 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-V() { timeout 120 "$VMKIT" "$@"; }
-field() { V inspect "$1" 2>/dev/null | sed -n "s/^\t\"$2\":\t\"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p"; }
-state_of() { field "$1" state; }
+hv_cleanup_more() { ip netns del "$NA" 2>/dev/null; ip netns del "$NB" 2>/dev/null; }
 log_of() { echo "$(field "$1" dir)/root/console.log"; }
 last_of() {   # last "cnt-N sum-X" line in NAME's console log
   { grep -ao 'cnt-[0-9]* sum-[0-9a-f-]*' "$(log_of "$1")" 2>/dev/null || true; } | tail -1
@@ -61,9 +39,7 @@ fi
 nsenter --net=/run/netns/"$NA" "$VMKIT" serve --sock "$VMKIT_SOCK" --state-dir "$T/a" --images-root "$T/img" 2>"$T/err" &&
 nsenter --net=/run/netns/"$NB" "$VMKIT" serve --sock "$B" --state-dir "$T/b" --images-root "$T/img" \
   --migrate-listen 10.201.0.2:$PORT 2>>"$T/err" || { echo "FAIL hv_netns_daemons: $(cat "$T/err")"; exit 0; }
-for s in "$VMKIT_SOCK" "$B"; do
-  CGBS="${CGBS:-} $(curl -s --unix-socket "$s" http://d/host | sed -n 's/.*"cgroup_base":"\([^"]*\)".*/\1/p')"
-done
+for s in "$VMKIT_SOCK" "$B"; do hv_note_cgb "$s"; done
 
 A=$P-a
 if ! { V create $A --mem 96M --net none --append vmkit.net=0 >/dev/null 2>"$T/cerr" && V start $A >/dev/null 2>>"$T/cerr"; }; then

@@ -5,40 +5,20 @@
 # (2) 200 create/start/stop/rm cycles (4 clients in parallel, short-lived guests stopped with a 1 s
 # timeout) with no growth in the daemon's open fds or RSS between the first 20 and the last cycle.
 set -uo pipefail
-ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-VMKIT=${VMKIT:-$ROOT/build/vmkit}
-IMG=${VMKIT_IMAGES:-$ROOT/build/images}
 N=hv_scale
 NVM=${HV_SCALE_VMS:-20}
 NCYC=${HV_SCALE_CYCLES:-200}
 HV_SCALE_JAIL=${HV_SCALE_JAIL---no-jail}   # HV_SCALE_JAIL= (empty): jailed VMMs
-if [ ! -x "$VMKIT" ]; then echo "SKIP $N: $VMKIT not built"; exit 0; fi
-if [ ! -f "$IMG/Image" ]; then echo "SKIP $N: no guest image $IMG/Image (run make images)"; exit 0; fi
-if [ "$(id -u)" != 0 ]; then echo "SKIP $N: needs root (cgroups)"; exit 0; fi
-export VMKIT_IMAGES=$IMG
-T=$(mktemp -d /tmp/vmkit-hvscale.XXXXXX)
-export VMKIT_SOCK=$T/d.sock
 P=sc$$
-daemon_pid() { cat "$T/state/daemon.pid" 2>/dev/null; }
-cleanup() {
-  local d cg; d=$(daemon_pid); [ -n "$d" ] && kill "$d" 2>/dev/null
-  for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do
-    for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-  done
-  for _ in 1 2 3 4 5 6 7 8 9 10; do
-    sleep 0.2
-    for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do rmdir "$cg" 2>/dev/null; done
-    [ -z "$(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null)" ] && break
-  done
-  [ -n "${CGB:-}" ] && rmdir /sys/fs/cgroup/*/"$CGB" /sys/fs/cgroup/"$CGB" 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
-V() { timeout 120 "$VMKIT" "$@"; }
+. "$(dirname "$0")/lib.sh"
+hv_require cgroups
+export VMKIT_IMAGES=$IMG
+hv_tmp hvscale
+export VMKIT_SOCK=$T/d.sock
 if ! "$VMKIT" serve --sock "$VMKIT_SOCK" --state-dir "$T/state" $HV_SCALE_JAIL --overcommit-cpu 16 2>"$T/err"; then
   echo "FAIL hv_scale_daemon: $(cat "$T/err")"; exit 0
 fi
-CGB=$(curl -s --unix-socket "$VMKIT_SOCK" http://d/host | sed -n 's/.*"cgroup_base":"\([^"]*\)".*/\1/p')
+hv_note_cgb "$VMKIT_SOCK"
 D=$(daemon_pid)
 
 # 1. NVM VMs at once

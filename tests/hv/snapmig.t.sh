@@ -6,37 +6,16 @@
 # destination "running" and answering); a migration to a daemon that already has that name is
 # refused with the destination's reason and the source keeps running.
 set -uo pipefail
-ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-VMKIT=${VMKIT:-$ROOT/build/vmkit}
-IMG=${VMKIT_IMAGES:-$ROOT/build/images}
 N=hv_snapmig
-if [ ! -x "$VMKIT" ]; then echo "SKIP $N: $VMKIT not built"; exit 0; fi
-if [ ! -f "$IMG/Image" ]; then echo "SKIP $N: no guest image $IMG/Image (run make images)"; exit 0; fi
-if [ "$(id -u)" != 0 ]; then echo "SKIP $N: needs root (cgroups)"; exit 0; fi
+P=sm$$
+. "$(dirname "$0")/lib.sh"
+hv_require cgroups
 if ! "$VMKIT" run --help 2>/dev/null | grep -- "--incoming-fd" >/dev/null; then echo "SKIP $N: this VMM has no --restore/--incoming-fd"; exit 0; fi
 export VMKIT_IMAGES=$IMG
-T=$(mktemp -d /tmp/vmkit-hvsnap.XXXXXX)
+hv_tmp hvsnap
 export VMKIT_SOCK=$T/a.sock
 B=$T/b.sock
-P=sm$$
 PORT=$((20000 + $$ % 20000))
-cleanup() {
-  local cg
-  for f in "$T/a/daemon.pid" "$T/b/daemon.pid"; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
-  for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do
-    for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-  done
-  for _ in 1 2 3 4 5 6 7 8 9 10; do
-    sleep 0.2
-    for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do rmdir "$cg" 2>/dev/null; done
-    [ -z "$(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null)" ] && break
-  done
-  for b in ${CGBS:-}; do rmdir /sys/fs/cgroup/*/"$b" /sys/fs/cgroup/"$b" 2>/dev/null; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-V() { timeout 120 "$VMKIT" "$@"; }
-state_of() { V inspect "$1" 2>/dev/null | sed -n 's/^\t"state":\t"\(.*\)",$/\1/p'; }
 answers() {   # NAME TAG SOCK: a command typed on the console prints its result
   local n=$1 tag=$2 sock=${3:-$VMKIT_SOCK} dir
   dir=$(VMKIT_SOCK=$sock V inspect "$n" | sed -n 's/^\t"dir":\t"\(.*\)",$/\1/p')
@@ -47,9 +26,7 @@ answers() {   # NAME TAG SOCK: a command typed on the console prints its result
 "$VMKIT" serve --sock "$VMKIT_SOCK" --state-dir "$T/a" --no-jail --overcommit-cpu 8 2>"$T/err" &&
 "$VMKIT" serve --sock "$B" --state-dir "$T/b" --no-jail --migrate-listen 127.0.0.1:$PORT 2>>"$T/err" ||
   { echo "FAIL hv_snapmig_daemons: $(cat "$T/err")"; exit 0; }
-for s in "$VMKIT_SOCK" "$B"; do
-  CGBS="${CGBS:-} $(curl -s --unix-socket "$s" http://d/host | sed -n 's/.*"cgroup_base":"\([^"]*\)".*/\1/p')"
-done
+for s in "$VMKIT_SOCK" "$B"; do hv_note_cgb "$s"; done
 
 A=$P-a
 V create $A --mem 64M --net none --append vmkit.net=0 >/dev/null && V start $A >/dev/null

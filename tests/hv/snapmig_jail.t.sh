@@ -9,15 +9,12 @@
 # so that the restore can lock the disk, and the restored VM is stopped before the clones (which
 # read the disk as the base of their overlays); at the end the diff is restored jailed.
 set -uo pipefail
-ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-VMKIT=${VMKIT:-$ROOT/build/vmkit}
-IMG=${VMKIT_IMAGES:-$ROOT/build/images}
 N=hv_snapmig_jail
-if [ ! -x "$VMKIT" ]; then echo "SKIP $N: $VMKIT not built"; exit 0; fi
-if [ ! -f "$IMG/Image" ]; then echo "SKIP $N: no guest image $IMG/Image (run make images)"; exit 0; fi
-if [ "$(id -u)" != 0 ]; then echo "SKIP $N: needs root (jail, cgroups)"; exit 0; fi
+P=sj$$
+. "$(dirname "$0")/lib.sh"
+hv_require "jail, cgroups"
 if ! "$VMKIT" run --help 2>/dev/null | grep -- "--allowed-root" >/dev/null; then echo "SKIP $N: this VMM cannot restore under the jail"; exit 0; fi
-T=$(mktemp -d /tmp/vmkit-hvjsnap.XXXXXX)
+hv_tmp hvjsnap
 chmod 0755 "$T"
 mkdir -p "$T/img"
 cp "$IMG/Image" "$IMG/initramfs.cpio.gz" "$IMG/fw_dynamic.bin" "$T/img/"
@@ -25,28 +22,7 @@ truncate -s 16M "$T/img/data.raw"          # root-owned 0644: the daemon chowns 
 export VMKIT_IMAGES=$T/img
 export VMKIT_SOCK=$T/a.sock
 B=$T/b.sock
-P=sj$$
 PORT=$((20000 + ($$ + 7) % 20000))
-cleanup() {
-  local cg
-  for f in "$T/a/daemon.pid" "$T/b/daemon.pid"; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
-  for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do
-    for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-  done
-  for _ in 1 2 3 4 5 6 7 8 9 10; do
-    sleep 0.2
-    for cg in $(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null); do rmdir "$cg" 2>/dev/null; done
-    [ -z "$(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/vmkit/*' -name "$P*" 2>/dev/null)" ] && break
-  done
-  for b in ${CGBS:-}; do rmdir /sys/fs/cgroup/*/"$b" /sys/fs/cgroup/"$b" 2>/dev/null; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-V() { timeout 120 "$VMKIT" "$@"; }
-state_of() { V inspect "$1" 2>/dev/null | sed -n 's/^\t"state":\t"\(.*\)",$/\1/p'; }
-field() { V inspect "$1" 2>/dev/null | sed -n "s/^\t\"$2\":\t\"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p"; }
-dir_of() { field "$1" dir; }
 # last counter value in NAME's console log (0 if none)
 count_of() {
   local d; d=$(dir_of "$1")
@@ -61,9 +37,7 @@ counts_past() {
 "$VMKIT" serve --sock "$VMKIT_SOCK" --state-dir "$T/a" --images-root "$T/img" --overcommit-cpu 8 2>"$T/err" &&
 "$VMKIT" serve --sock "$B" --state-dir "$T/b" --images-root "$T/img" --migrate-listen 127.0.0.1:$PORT 2>>"$T/err" ||
   { echo "FAIL hv_jail_daemons: $(cat "$T/err")"; exit 0; }
-for s in "$VMKIT_SOCK" "$B"; do
-  CGBS="${CGBS:-} $(curl -s --unix-socket "$s" http://d/host | sed -n 's/.*"cgroup_base":"\([^"]*\)".*/\1/p')"
-done
+for s in "$VMKIT_SOCK" "$B"; do hv_note_cgb "$s"; done
 
 A=$P-a
 if V create $A --mem 64M --net none --disk "$T/img/data.raw" --append vmkit.net=0 >/dev/null 2>"$T/cerr" && V start $A >/dev/null 2>>"$T/cerr"; then :
