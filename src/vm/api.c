@@ -137,7 +137,26 @@ static int parse_mac(const char *s, uint8_t mac[6])
 /* ---------------- strict JSON bodies ---------------- */
 
 /* The body as a JSON object whose members are all in known (NULL-terminated), none twice. */
-static cJSON *parse_obj(const vmk_http_req *req, const char *const *known, char *err, size_t errlen)
+/* One field of a request body. A request's table (ended by a NULL name) lists every field it knows
+ * (any other is refused) and checks them in table order: 's' a string, 'b' a boolean, 'u' an integer
+ * in [lo, hi], 'x' known but not supported (an error when present and not null; v.what says what),
+ * 'o' checked by the handler. has (optional) is set when the field is present. */
+typedef struct api_field {
+    const char *name;
+    char type;
+    bool required;
+    union { const char **s; bool *b; uint64_t *u; const char *what; } v;
+    uint64_t lo, hi;
+    bool *has;
+} api_field;
+#define F_STR(n, req, p, has)        { n, 's', req, { .s = p }, 0, 0, has }
+#define F_BOOL(n, req, p, has)       { n, 'b', req, { .b = p }, 0, 0, has }
+#define F_UINT(n, req, p, lo, hi, has) { n, 'u', req, { .u = p }, lo, hi, has }
+#define F_UNSUP(n, w)                { n, 'x', false, { .what = w }, 0, 0, NULL }
+#define F_OBJ(n)                     { n, 'o', false, { NULL }, 0, 0, NULL }
+#define F_END                        { NULL, 0, false, { NULL }, 0, 0, NULL }
+
+static cJSON *parse_obj(const vmk_http_req *req, const api_field *known, char *err, size_t errlen)
 {
     if (!req->body_len) { vmk_seterr(err, errlen, "missing request body (a JSON object)"); return NULL; }
     const char *end = NULL;
@@ -150,7 +169,7 @@ static cJSON *parse_obj(const vmk_http_req *req, const char *const *known, char 
     if (!cJSON_IsObject(j)) { vmk_seterr(err, errlen, "the request body must be a JSON object"); goto bad; }
     for (cJSON *c = j->child; c; c = c->next) {
         bool ok = false;
-        for (const char *const *k = known; *k && !ok; k++) ok = !strcmp(c->string, *k);
+        for (const api_field *k = known; k->name && !ok; k++) ok = !strcmp(c->string, k->name);
         if (!ok) { vmk_seterr(err, errlen, "unknown field '%.64s'", c->string); goto bad; }
         for (cJSON *d = c->next; d; d = d->next)
             if (!strcmp(c->string, d->string)) { vmk_seterr(err, errlen, "duplicate field '%.64s'", c->string); goto bad; }
@@ -214,6 +233,34 @@ static int unsupported(cJSON *o, const char *k, const char *what, char *err, siz
     cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     if (v && !cJSON_IsNull(v)) { vmk_seterr(err, errlen, "%s is not supported by vmkit", what); return -1; }
     return 0;
+}
+
+
+/* The body as a JSON object whose fields pass the table f; NULL with err set otherwise. */
+static cJSON *parse_fields(const vmk_http_req *req, const api_field *f, char *err, size_t errlen)
+{
+    cJSON *j = parse_obj(req, f, err, errlen);
+    for (; j && f->name; f++) {
+        int r = 0;
+        switch (f->type) {
+        case 's': r = get_str(j, f->name, f->required, f->v.s, err, errlen); break;
+        case 'b': r = get_bool(j, f->name, f->required, f->v.b, err, errlen); break;
+        case 'u': r = get_uint(j, f->name, f->required, f->lo, f->hi, f->v.u, err, errlen); break;
+        case 'x': r = unsupported(j, f->name, f->v.what, err, errlen); break;
+        default: break;
+        }
+        if (r < 0) { cJSON_Delete(j); return NULL; }
+        if (f->has) *f->has = r > 0;
+    }
+    return j;
+}
+
+/* Ends a request handler: frees the body; 204, or 400 with err. */
+static void finish(vmk_http_resp *resp, cJSON *j, const char *err)
+{
+    cJSON_Delete(j);
+    if (err) vmk_http_error(resp, 400, "%s", err);
+    else resp->status = 204;
 }
 
 /* ---------------- the attached VM ---------------- */
@@ -353,24 +400,23 @@ static cJSON *machine_json(vmk_api *a)
 
 static void put_machine_config(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp, bool patch)
 {
-    static const char *const known[] = { "vcpu_count", "mem_size_mib", "smt", "track_dirty_pages", "cpu_template",
-                                         "huge_pages", "vmkit_arch", NULL };
     char err[VMK_ERRLEN];
-    cJSON *j = parse_obj(req, known, err, sizeof(err));
-    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     uint64_t cpus = 0, mib = 0;
-    bool smt = false, track = false;
+    bool smt = false, track = false, hc, hm, ht, ha;
     const char *arch = NULL, *tmpl = NULL, *huge = NULL;
     vmk_engine_kind eng = VMK_ENGINE_RISCV;
-    int hc, hm, ht, ha;
-    if ((hc = get_uint(j, "vcpu_count", !patch, 1, API_MAX_CPUS, &cpus, err, sizeof(err))) < 0 ||
-        (hm = get_uint(j, "mem_size_mib", !patch, API_MIN_MIB, API_MAX_MIB, &mib, err, sizeof(err))) < 0 ||
-        get_bool(j, "smt", false, &smt, err, sizeof(err)) < 0 ||
-        (ht = get_bool(j, "track_dirty_pages", false, &track, err, sizeof(err))) < 0 ||
-        get_str(j, "cpu_template", false, &tmpl, err, sizeof(err)) < 0 ||
-        get_str(j, "huge_pages", false, &huge, err, sizeof(err)) < 0 ||
-        (ha = get_str(j, "vmkit_arch", false, &arch, err, sizeof(err))) < 0)
-        goto bad;
+    const api_field f[] = {
+        F_UINT("vcpu_count", !patch, &cpus, 1, API_MAX_CPUS, &hc),
+        F_UINT("mem_size_mib", !patch, &mib, API_MIN_MIB, API_MAX_MIB, &hm),
+        F_BOOL("smt", false, &smt, NULL),
+        F_BOOL("track_dirty_pages", false, &track, &ht),
+        F_STR("cpu_template", false, &tmpl, NULL),
+        F_STR("huge_pages", false, &huge, NULL),
+        F_STR("vmkit_arch", false, &arch, &ha),
+        F_END,
+    };
+    cJSON *j = parse_fields(req, f, err, sizeof(err));
+    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     if (smt) { vmk_seterr(err, sizeof(err), "smt is not supported by vmkit (must be false)"); goto bad; }
     if (tmpl && strcmp(tmpl, "None")) { vmk_seterr(err, sizeof(err), "CPU templates are not supported by vmkit"); goto bad; }
     if (huge && strcmp(huge, "None")) { vmk_seterr(err, sizeof(err), "huge pages are not supported by vmkit"); goto bad; }
@@ -384,27 +430,26 @@ static void put_machine_config(vmk_api *a, const vmk_http_req *req, vmk_http_res
     if (ht) a->track_dirty = track;
     if (ha) a->engine = eng;
     pthread_mutex_unlock(&a->mu);
-    cJSON_Delete(j);
-    resp->status = 204;
+    finish(resp, j, NULL);
     return;
 bad:
-    cJSON_Delete(j);
-    vmk_http_error(resp, 400, "%s", err);
+    finish(resp, j, err);
 }
 
 static void put_boot_source(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp)
 {
-    static const char *const known[] = { "kernel_image_path", "boot_args", "initrd_path", "vmkit_bios_path", NULL };
     char err[VMK_ERRLEN];
-    cJSON *j = parse_obj(req, known, err, sizeof(err));
-    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     const char *kernel = NULL, *args = NULL, *initrd = NULL, *bios = NULL, *why;
-    int ha, hb;
-    if (get_str(j, "kernel_image_path", true, &kernel, err, sizeof(err)) < 0 ||
-        (ha = get_str(j, "boot_args", false, &args, err, sizeof(err))) < 0 ||
-        get_str(j, "initrd_path", false, &initrd, err, sizeof(err)) < 0 ||
-        (hb = get_str(j, "vmkit_bios_path", false, &bios, err, sizeof(err))) < 0)
-        goto bad;
+    bool ha, hb;
+    const api_field f[] = {
+        F_STR("kernel_image_path", true, &kernel, NULL),
+        F_STR("boot_args", false, &args, &ha),
+        F_STR("initrd_path", false, &initrd, NULL),
+        F_STR("vmkit_bios_path", false, &bios, &hb),
+        F_END,
+    };
+    cJSON *j = parse_fields(req, f, err, sizeof(err));
+    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     if ((why = check_file(kernel, false))) { vmk_seterr(err, sizeof(err), "kernel_image_path '%.200s': %s", kernel, why); goto bad; }
     if (initrd && (why = check_file(initrd, false))) { vmk_seterr(err, sizeof(err), "initrd_path '%.200s': %s", initrd, why); goto bad; }
     if (bios && (why = check_file(bios, false))) { vmk_seterr(err, sizeof(err), "vmkit_bios_path '%.200s': %s", bios, why); goto bad; }
@@ -416,34 +461,32 @@ static void put_boot_source(vmk_api *a, const vmk_http_req *req, vmk_http_resp *
     if (hb) set_str(&a->bios, bios);
     a->boot_set = true;
     pthread_mutex_unlock(&a->mu);
-    cJSON_Delete(j);
-    resp->status = 204;
+    finish(resp, j, NULL);
     return;
 bad:
-    cJSON_Delete(j);
-    vmk_http_error(resp, 400, "%s", err);
+    finish(resp, j, err);
 }
 
 static void put_drive(vmk_api *a, const char *id, const vmk_http_req *req, vmk_http_resp *resp)
 {
-    static const char *const known[] = { "drive_id", "path_on_host", "is_root_device", "is_read_only", "cache_type",
-                                         "io_engine", "rate_limiter", "partuuid", "socket", NULL };
     char err[VMK_ERRLEN];
     if (!id_ok(id)) { vmk_http_error(resp, 400, "invalid drive id (1-%d letters, digits, '_' or '-')", ID_MAX); return; }
-    cJSON *j = parse_obj(req, known, err, sizeof(err));
-    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     const char *did = NULL, *path = NULL, *cache = NULL, *io = NULL, *why;
     bool root = false, ro = false;
-    if (get_str(j, "drive_id", true, &did, err, sizeof(err)) < 0 ||
-        get_str(j, "path_on_host", true, &path, err, sizeof(err)) < 0 ||
-        get_bool(j, "is_root_device", true, &root, err, sizeof(err)) < 0 ||
-        get_bool(j, "is_read_only", false, &ro, err, sizeof(err)) < 0 ||
-        get_str(j, "cache_type", false, &cache, err, sizeof(err)) < 0 ||
-        get_str(j, "io_engine", false, &io, err, sizeof(err)) < 0 ||
-        unsupported(j, "rate_limiter", "rate_limiter", err, sizeof(err)) < 0 ||
-        unsupported(j, "partuuid", "partuuid", err, sizeof(err)) < 0 ||
-        unsupported(j, "socket", "vhost-user drives (socket)", err, sizeof(err)) < 0)
-        goto bad;
+    const api_field f[] = {
+        F_STR("drive_id", true, &did, NULL),
+        F_STR("path_on_host", true, &path, NULL),
+        F_BOOL("is_root_device", true, &root, NULL),
+        F_BOOL("is_read_only", false, &ro, NULL),
+        F_STR("cache_type", false, &cache, NULL),
+        F_STR("io_engine", false, &io, NULL),
+        F_UNSUP("rate_limiter", "rate_limiter"),
+        F_UNSUP("partuuid", "partuuid"),
+        F_UNSUP("socket", "vhost-user drives (socket)"),
+        F_END,
+    };
+    cJSON *j = parse_fields(req, f, err, sizeof(err));
+    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     if (strcmp(did, id)) {
         vmk_seterr(err, sizeof(err), "the drive_id in the body ('%.64s') does not match the path ('%s')", did, id);
         goto bad;
@@ -475,31 +518,29 @@ static void put_drive(vmk_api *a, const char *id, const vmk_http_req *req, vmk_h
     a->drives[i].root = root;
     a->drives[i].ro = ro;
     pthread_mutex_unlock(&a->mu);
-    cJSON_Delete(j);
-    resp->status = 204;
+    finish(resp, j, NULL);
     return;
 bad:
-    cJSON_Delete(j);
-    vmk_http_error(resp, 400, "%s", err);
+    finish(resp, j, err);
 }
 
 static void put_net(vmk_api *a, const char *id, const vmk_http_req *req, vmk_http_resp *resp)
 {
-    static const char *const known[] = { "iface_id", "host_dev_name", "guest_mac", "vmkit_net", "rx_rate_limiter",
-                                         "tx_rate_limiter", NULL };
     char err[VMK_ERRLEN], perr[VMK_ERRLEN];
     if (!id_ok(id)) { vmk_http_error(resp, 400, "invalid interface id (1-%d letters, digits, '_' or '-')", ID_MAX); return; }
-    cJSON *j = parse_obj(req, known, err, sizeof(err));
-    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     const char *iid = NULL, *dev = NULL, *mac = NULL, *spec = NULL;
     uint8_t macb[6];
-    if (get_str(j, "iface_id", true, &iid, err, sizeof(err)) < 0 ||
-        get_str(j, "host_dev_name", false, &dev, err, sizeof(err)) < 0 ||
-        get_str(j, "guest_mac", false, &mac, err, sizeof(err)) < 0 ||
-        get_str(j, "vmkit_net", false, &spec, err, sizeof(err)) < 0 ||
-        unsupported(j, "rx_rate_limiter", "rx_rate_limiter", err, sizeof(err)) < 0 ||
-        unsupported(j, "tx_rate_limiter", "tx_rate_limiter", err, sizeof(err)) < 0)
-        goto bad;
+    const api_field f[] = {
+        F_STR("iface_id", true, &iid, NULL),
+        F_STR("host_dev_name", false, &dev, NULL),
+        F_STR("guest_mac", false, &mac, NULL),
+        F_STR("vmkit_net", false, &spec, NULL),
+        F_UNSUP("rx_rate_limiter", "rx_rate_limiter"),
+        F_UNSUP("tx_rate_limiter", "tx_rate_limiter"),
+        F_END,
+    };
+    cJSON *j = parse_fields(req, f, err, sizeof(err));
+    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     if (strcmp(iid, id)) {
         vmk_seterr(err, sizeof(err), "the iface_id in the body ('%.64s') does not match the path ('%s')", iid, id);
         goto bad;
@@ -533,12 +574,10 @@ static void put_net(vmk_api *a, const char *id, const vmk_http_req *req, vmk_htt
     set_str(&n->mac_str, mac);
     if (mac) memcpy(n->mac, macb, 6);
     pthread_mutex_unlock(&a->mu);
-    cJSON_Delete(j);
-    resp->status = 204;
+    finish(resp, j, NULL);
     return;
 bad:
-    cJSON_Delete(j);
-    vmk_http_error(resp, 400, "%s", err);
+    finish(resp, j, err);
 }
 
 static void get_vm_config(vmk_api *a, vmk_http_resp *resp)
@@ -577,19 +616,21 @@ static void get_vm_config(vmk_api *a, vmk_http_resp *resp)
 
 static void put_logger(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp)
 {
-    static const char *const known[] = { "log_path", "level", "show_level", "show_log_origin", "module", NULL };
     char err[VMK_ERRLEN];
     (void)a;
-    cJSON *j = parse_obj(req, known, err, sizeof(err));
-    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     const char *path = NULL, *level = NULL, *module = NULL;
     bool b;
     int lv = vmk_log_level;
-    if (get_str(j, "log_path", false, &path, err, sizeof(err)) < 0 || get_str(j, "level", false, &level, err, sizeof(err)) < 0 ||
-        get_bool(j, "show_level", false, &b, err, sizeof(err)) < 0 ||
-        get_bool(j, "show_log_origin", false, &b, err, sizeof(err)) < 0 ||
-        get_str(j, "module", false, &module, err, sizeof(err)) < 0)
-        goto bad;
+    const api_field f[] = {
+        F_STR("log_path", false, &path, NULL),
+        F_STR("level", false, &level, NULL),
+        F_BOOL("show_level", false, &b, NULL),
+        F_BOOL("show_log_origin", false, &b, NULL),
+        F_STR("module", false, &module, NULL),
+        F_END,
+    };
+    cJSON *j = parse_fields(req, f, err, sizeof(err));
+    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     if (level) {
         static const char *const names[] = { "Error", "Warning", "Info", "Debug", "Trace" };
         lv = -2;
@@ -610,22 +651,19 @@ static void put_logger(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp)
         close(fd);
     }
     vmk_log_level = lv;
-    cJSON_Delete(j);
-    resp->status = 204;
+    finish(resp, j, NULL);
     return;
 bad:
-    cJSON_Delete(j);
-    vmk_http_error(resp, 400, "%s", err);
+    finish(resp, j, err);
 }
 
 static void put_metrics(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp)
 {
-    static const char *const known[] = { "metrics_path", NULL };
     char err[VMK_ERRLEN];
-    cJSON *j = parse_obj(req, known, err, sizeof(err));
-    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     const char *path = NULL;
-    if (get_str(j, "metrics_path", true, &path, err, sizeof(err)) < 0) goto bad;
+    const api_field f[] = { F_STR("metrics_path", true, &path, NULL), F_END };
+    cJSON *j = parse_fields(req, f, err, sizeof(err));
+    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
@@ -637,12 +675,10 @@ static void put_metrics(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp
     if (a->metrics_fd >= 0) close(a->metrics_fd);
     a->metrics_fd = fd;
     pthread_mutex_unlock(&a->mu);
-    cJSON_Delete(j);
-    resp->status = 204;
+    finish(resp, j, NULL);
     return;
 bad:
-    cJSON_Delete(j);
-    vmk_http_error(resp, 400, "%s", err);
+    finish(resp, j, err);
 }
 
 static void flush_metrics(vmk_api *a, vmk_http_resp *resp)
@@ -699,16 +735,11 @@ static void hand_to_main(vmk_api *a, int req, vmk_http_resp *resp)
 
 static void put_actions(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp)
 {
-    static const char *const known[] = { "action_type", NULL };
     char err[VMK_ERRLEN];
-    cJSON *j = parse_obj(req, known, err, sizeof(err));
-    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     const char *t = NULL;
-    if (get_str(j, "action_type", true, &t, err, sizeof(err)) < 0) {
-        cJSON_Delete(j);
-        vmk_http_error(resp, 400, "%s", err);
-        return;
-    }
+    const api_field f[] = { F_STR("action_type", true, &t, NULL), F_END };
+    cJSON *j = parse_fields(req, f, err, sizeof(err));
+    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     if (!strcmp(t, "InstanceStart")) {
         pthread_mutex_lock(&a->mu);
         hand_to_main(a, REQ_START, resp);
@@ -726,13 +757,12 @@ static void put_actions(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp
 
 static void patch_vm(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp)
 {
-    static const char *const known[] = { "state", NULL };
     char err[VMK_ERRLEN];
-    cJSON *j = parse_obj(req, known, err, sizeof(err));
-    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     const char *s = NULL;
     bool pause = false;
-    if (get_str(j, "state", true, &s, err, sizeof(err)) < 0) goto bad;
+    const api_field f[] = { F_STR("state", true, &s, NULL), F_END };
+    cJSON *j = parse_fields(req, f, err, sizeof(err));
+    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     if (!strcmp(s, "Paused")) pause = true;
     else if (strcmp(s, "Resumed")) { vmk_seterr(err, sizeof(err), "state '%.32s' is not Paused or Resumed", s); goto bad; }
     vmk_vm *vm = use_vm(a);
@@ -742,32 +772,30 @@ static void patch_vm(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp)
     else if (!pause && vmk_vm_is_paused(vm)) vmk_vm_resume(vm);
     pthread_mutex_unlock(&a->ctl);
     release_vm(a);
-    cJSON_Delete(j);
-    resp->status = 204;
+    finish(resp, j, NULL);
     return;
 bad:
-    cJSON_Delete(j);
-    vmk_http_error(resp, 400, "%s", err);
+    finish(resp, j, err);
 }
 
 /* ---------------- snapshots ---------------- */
 
 static void put_snapshot_create(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp)
 {
-    static const char *const known[] = { "snapshot_type", "snapshot_path", "mem_file_path", "version", "vmkit_resume",
-                                         "vmkit_record_as", NULL };
     char err[VMK_ERRLEN];
-    cJSON *j = parse_obj(req, known, err, sizeof(err));
-    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     const char *type = NULL, *path = NULL, *mem = NULL, *ver = NULL, *record_as = NULL;
     bool resume = false;
-    if (get_str(j, "snapshot_type", false, &type, err, sizeof(err)) < 0 ||
-        get_str(j, "snapshot_path", true, &path, err, sizeof(err)) < 0 ||
-        get_str(j, "mem_file_path", false, &mem, err, sizeof(err)) < 0 ||
-        get_str(j, "version", false, &ver, err, sizeof(err)) < 0 ||
-        get_bool(j, "vmkit_resume", false, &resume, err, sizeof(err)) < 0 ||
-        get_str(j, "vmkit_record_as", false, &record_as, err, sizeof(err)) < 0)
-        goto bad;
+    const api_field f[] = {
+        F_STR("snapshot_type", false, &type, NULL),
+        F_STR("snapshot_path", true, &path, NULL),
+        F_STR("mem_file_path", false, &mem, NULL),
+        F_STR("version", false, &ver, NULL),
+        F_BOOL("vmkit_resume", false, &resume, NULL),
+        F_STR("vmkit_record_as", false, &record_as, NULL),
+        F_END,
+    };
+    cJSON *j = parse_fields(req, f, err, sizeof(err));
+    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     /* vmkit_record_as: where the caller will move the snapshot (a jailed VMM writes inside its
      * jail, the daemon moves it out): later diffs of this VM name that path as their parent */
     if (record_as && (record_as[0] != '/' || strlen(record_as) >= PATH_MAX)) {
@@ -798,13 +826,10 @@ static void put_snapshot_create(vmk_api *a, const vmk_http_req *req, vmk_http_re
     }
     pthread_mutex_unlock(&a->ctl);
     release_vm(a);
-    if (r < 0) goto bad;
-    cJSON_Delete(j);
-    resp->status = 204;
+    finish(resp, j, r < 0 ? err : NULL);
     return;
 bad:
-    cJSON_Delete(j);
-    vmk_http_error(resp, 400, "%s", err);
+    finish(resp, j, err);
 }
 
 /* mem_backend / mem_file_path: vmkit maps <dir>/memory; another file cannot be used. */
@@ -821,26 +846,26 @@ static int check_mem_path(const char *dir, const char *mem, char *err, size_t er
 
 static void put_snapshot_load(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp)
 {
-    static const char *const known[] = { "snapshot_path", "mem_backend", "mem_file_path", "enable_diff_snapshots",
-                                         "resume_vm", "track_dirty_pages", "vmkit_clone_dir", "vmkit_clone_index",
-                                         "vmkit_force_disks", NULL };
     static const char *const known_mb[] = { "backend_type", "backend_path", NULL };
     char err[VMK_ERRLEN];
-    cJSON *j = parse_obj(req, known, err, sizeof(err));
-    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     const char *dir = NULL, *mem = NULL, *clone = NULL, *bt = NULL, *bp = NULL;
     bool resume = false, force = false, b;
     uint64_t idx = 0;
     struct stat st;
-    if (get_str(j, "snapshot_path", true, &dir, err, sizeof(err)) < 0 ||
-        get_str(j, "mem_file_path", false, &mem, err, sizeof(err)) < 0 ||
-        get_bool(j, "enable_diff_snapshots", false, &b, err, sizeof(err)) < 0 ||
-        get_bool(j, "track_dirty_pages", false, &b, err, sizeof(err)) < 0 ||
-        get_bool(j, "resume_vm", false, &resume, err, sizeof(err)) < 0 ||
-        get_str(j, "vmkit_clone_dir", false, &clone, err, sizeof(err)) < 0 ||
-        get_uint(j, "vmkit_clone_index", false, 0, 65535, &idx, err, sizeof(err)) < 0 ||
-        get_bool(j, "vmkit_force_disks", false, &force, err, sizeof(err)) < 0)
-        goto bad;
+    const api_field f[] = {
+        F_STR("snapshot_path", true, &dir, NULL),
+        F_STR("mem_file_path", false, &mem, NULL),
+        F_BOOL("enable_diff_snapshots", false, &b, NULL),
+        F_BOOL("track_dirty_pages", false, &b, NULL),
+        F_BOOL("resume_vm", false, &resume, NULL),
+        F_STR("vmkit_clone_dir", false, &clone, NULL),
+        F_UINT("vmkit_clone_index", false, &idx, 0, 65535, NULL),
+        F_BOOL("vmkit_force_disks", false, &force, NULL),
+        F_OBJ("mem_backend"),
+        F_END,
+    };
+    cJSON *j = parse_fields(req, f, err, sizeof(err));
+    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     cJSON *mb = cJSON_GetObjectItemCaseSensitive(j, "mem_backend");
     if (mb) {
         if (!cJSON_IsObject(mb)) { vmk_seterr(err, sizeof(err), "field 'mem_backend' must be an object"); goto bad; }
@@ -1017,18 +1042,20 @@ static cJSON *definition_of(vmk_api *a, vmk_vm *vm)
 
 static void put_migrate(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp)
 {
-    static const char *const known[] = { "destination", "definition", "max_rounds", "max_downtime_pages", "copy_disks", NULL };
     char err[VMK_ERRLEN];
-    cJSON *j = parse_obj(req, known, err, sizeof(err));
-    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     const char *dest = NULL;
     uint64_t rounds = 30, downtime_pages = 0;      /* 0: vmk_vm_migrate_send's default */
     bool copy = false;
-    if (get_str(j, "destination", true, &dest, err, sizeof(err)) < 0 ||
-        get_uint(j, "max_rounds", false, 1, 1000, &rounds, err, sizeof(err)) < 0 ||
-        get_uint(j, "max_downtime_pages", false, 1, 1ull << 32, &downtime_pages, err, sizeof(err)) < 0 ||
-        get_bool(j, "copy_disks", false, &copy, err, sizeof(err)) < 0)
-        goto bad;
+    const api_field f[] = {
+        F_STR("destination", true, &dest, NULL),
+        F_UINT("max_rounds", false, &rounds, 1, 1000, NULL),
+        F_UINT("max_downtime_pages", false, &downtime_pages, 1, 1ull << 32, NULL),
+        F_BOOL("copy_disks", false, &copy, NULL),
+        F_OBJ("definition"),
+        F_END,
+    };
+    cJSON *j = parse_fields(req, f, err, sizeof(err));
+    if (!j) { vmk_http_error(resp, 400, "%s", err); return; }
     cJSON *def = cJSON_GetObjectItemCaseSensitive(j, "definition");
     if (def && !cJSON_IsObject(def)) { vmk_seterr(err, sizeof(err), "field 'definition' must be an object"); goto bad; }
     vmk_vm *vm = use_vm(a);
@@ -1061,13 +1088,10 @@ static void put_migrate(vmk_api *a, const vmk_http_req *req, vmk_http_resp *resp
     pthread_mutex_unlock(&a->mu);
     if (r == 0) vmk_vm_request_stop(vm, 0);     /* the VMM exits 0; the response goes out first */
     release_vm(a);
-    if (r < 0) goto bad;
-    cJSON_Delete(j);
-    resp->status = 204;
+    finish(resp, j, r < 0 ? err : NULL);
     return;
 bad:
-    cJSON_Delete(j);
-    vmk_http_error(resp, 400, "%s", err);
+    finish(resp, j, err);
 }
 
 static void get_migration(vmk_api *a, vmk_http_resp *resp)
