@@ -27,35 +27,11 @@ case "${1:-}" in
   *) echo "guest/x86/build.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 esac
 
-elapsed() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
-step()    { printf '[%6ss] x86: %s\n' "$(elapsed)" "$*"; }
-die()     { printf '[%6ss] x86: ERROR: %s\n' "$(elapsed)" "$*" >&2; exit 1; }
-need()    { command -v "$1" >/dev/null 2>&1 || die "missing tool '$1' (package $2): run 'make deps'"; }
-pkgver()  { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not-installed"; }
-hash_of() { sha256sum | cut -c1-16; }
-filehash() { sha256sum "$@" | cut -d' ' -f1; }
-asroot()  { if [ "$(id -u)" -eq 0 ]; then "$@"; else fakeroot -- "$@"; fi; }
+GUEST_TAG="x86: "
+. "$ROOT/guest/lib.sh"
 
 [ "$(uname -m)" = x86_64 ] || die "building the x86-64 guest needs an x86-64 host (native gcc)"
 mkdir -p "$OUT" "$LOGS" "$CACHE"
-
-# run_logged <name> <log> <cmd...>: a long command in its own process group, progress every 10 s.
-run_logged() {
-  local name=$1 log=$2; shift 2
-  setsid "$@" > "$log" 2>&1 &
-  local pid=$! t=0
-  RUN_PID=$pid
-  trap 'kill -TERM -- -$RUN_PID 2>/dev/null; exit 130' INT TERM
-  trap 'kill -TERM -- -$RUN_PID 2>/dev/null' EXIT
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 1; t=$((t+1))
-    if [ $((t % 10)) -eq 0 ]; then
-      step "  $name: $(grep -cE '^  (CC|AS|LD|AR)' "$log" || true) objects built, last: $(tail -n1 "$log" | cut -c1-60)"
-    fi
-  done
-  wait "$pid" || { tail -n 20 "$log" >&2; die "$name failed; read $log"; }
-  trap - INT TERM EXIT
-}
 
 # ---------------------------------------------------------------- kernel
 build_kernel() {
