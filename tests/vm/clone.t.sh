@@ -9,31 +9,16 @@
 # clones' disk overlays finds that clone's files and none of the other's, and the base disk and the
 # snapshot are unchanged.
 set -u
-ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-VMKIT=${VMKIT:-$ROOT/build/vmkit}
-IMAGES=${VMKIT_IMAGES:-$ROOT/build/images}
-export VMKIT_IMAGES=$IMAGES
 T=clone
 N=${VMKIT_CLONES:-10}
-
-[ -x "$VMKIT" ] || { echo "SKIP $T: $VMKIT not built"; exit 0; }
-for f in Image initramfs.cpio.gz fw_dynamic.bin disk.ext4; do
-  [ -f "$IMAGES/$f" ] || { echo "SKIP $T: guest image $IMAGES/$f missing (make images)"; exit 0; }
-done
-command -v curl >/dev/null || { echo "SKIP $T: curl not installed"; exit 0; }
+. "$(dirname "$0")/lib.sh"
+vm_require Image initramfs.cpio.gz fw_dynamic.bin disk.ext4
+vm_need curl
 
 W=$(mktemp -d /tmp/vmkit-clone-test.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$W"; }
 trap cleanup EXIT
-fail() { echo "FAIL $1: $2"; [ -n "${3:-}" ] && [ -f "$3" ] && tail -n 12 "$3" | sed 's/^/    /'; }
-api() {
-  local out
-  out=$(curl -s --max-time 30 --unix-socket "$1" -X "$2" -H 'Content-Type: application/json' ${4:+-d "$4"} \
-        -w '\n%{http_code}' "http://localhost$3")
-  echo "$(tail -n1 <<<"$out") $(head -n -1 <<<"$out" | tr '\n' ' ')"
-}
-wait_for() { local i; for ((i = 0; i < $3 * 10; i++)); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 
 PROG='mount /dev/vda /mnt || exit 1; i=0; while true; do i=$((i+1)); r=$(head -c 80 /dev/hwrng | md5sum | cut -c1-12); echo $r >/mnt/w-$r; sync; echo "i=$i mine=$r n=$(ls /mnt | grep -c ^w-)"; sleep 0.5; done'
 APPEND="vmkit.net=0 vmkit.run=b64:$(printf '%s' "$PROG" | base64 -w0)"

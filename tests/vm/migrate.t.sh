@@ -19,16 +19,11 @@
 # disk outside the root.
 # Needs root (netns); SKIPs otherwise.
 set -u
-ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-VMKIT=${VMKIT:-$ROOT/build/vmkit}
-IMAGES=${VMKIT_IMAGES:-$ROOT/build/images}
-export VMKIT_IMAGES=$IMAGES
 T=migrate
-[ -x "$VMKIT" ] || { echo "SKIP $T: $VMKIT not built"; exit 0; }
-for f in Image initramfs.cpio.gz; do
-  [ -f "$IMAGES/$f" ] || { echo "SKIP $T: guest image $IMAGES/$f missing (make images)"; exit 0; }
-done
-for c in ip curl python3 tc; do command -v $c >/dev/null || { echo "SKIP $T: $c not installed"; exit 0; }; done
+FAIL_TAIL=8
+. "$(dirname "$0")/lib.sh"
+vm_require Image initramfs.cpio.gz
+vm_need ip curl python3 tc
 [ "$(id -u)" = 0 ] || { echo "SKIP $T: needs root for network namespaces"; exit 0; }
 
 NSA=vmkmigA$$ NSB=vmkmigB$$
@@ -42,7 +37,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP      # the EXIT trap then cleans up
-fail() { echo "FAIL $1: $2"; [ -n "${3:-}" ] && [ -f "$3" ] && tail -n 8 "$3" | tr -d '\r' | sed 's/^/    /'; }
 
 if ! ip netns add $NSA 2>"$W/ns.err" || ! ip netns add $NSB 2>>"$W/ns.err"; then
   echo "SKIP $T: cannot create network namespaces: $(head -n1 "$W/ns.err")"; exit 0
@@ -102,6 +96,14 @@ migrate() {   # migrate API DEST [EXTRA_JSON] -> prints the HTTP status; body in
 }
 # still_counting LOG: the counter advances by at least 3 within 5 s
 still_counting() { local a; a=$(last_count "$1"); wait_count "$1" $((a + 3)) 5; }
+# move SRC DST NAME PORT [EXTRA_JSON]: destination DST listening on PORT (else FAIL NAME), PUT
+# /vmkit/migrate on SRC, wait for the source to exit; sets code (HTTP status) and slast (its last count)
+move() {
+  start_dest "$2" "$4" || fail "$3" "the destination is not listening" "$W/$2.out"
+  code=$(migrate "$W/$1.api" 10.200.0.2:$4 ${5:+"$5"})
+  for _ in $(seq 100); do kill -0 $SPID 2>/dev/null || break; sleep 0.1; done
+  slast=$(last_count "$W/$1.log")
+}
 
 # ---------------- 1. a successful migration ----------------
 start_source s1
@@ -140,10 +142,7 @@ VMKIT_LOG=info ip netns exec $NSA "$VMKIT" run --name s1a --api-sock "$W/s1a.api
 SPID=$!; PIDS+=($SPID)
 if wait_count "$W/s1a.log" 3 120; then
   PORT=42$((RANDOM % 900 + 100))
-  start_dest d1a $PORT || fail migrate_dirtying "the destination is not listening" "$W/d1a.out"
-  code=$(migrate "$W/s1a.api" 10.200.0.2:$PORT)
-  for _ in $(seq 100); do kill -0 $SPID 2>/dev/null || break; sleep 0.1; done
-  slast=$(last_count "$W/s1a.log")
+  move s1a d1a migrate_dirtying $PORT
   wait_count "$W/d1a.log" $((slast + 3)) 30
   read -r dfirst dlast _ <<<"$(counts "$W/d1a.log")"
   figs=$(grep -o 'migration: done.*' "$W/s1a.out" | tr -d '\r')
@@ -164,10 +163,7 @@ if [ -f "$IMAGES/disk.ext4" ] && cp "$IMAGES/disk.ext4" "$W/disk.img"; then
   start_source s1b "$W/disk.img"
   if wait_count "$W/s1b.log" 5 120; then
     PORT=45$((RANDOM % 900 + 100))
-    start_dest d1b $PORT || fail migrate_live_disk "the destination is not listening" "$W/d1b.out"
-    code=$(migrate "$W/s1b.api" 10.200.0.2:$PORT)
-    for _ in $(seq 100); do kill -0 $SPID 2>/dev/null || break; sleep 0.1; done
-    slast=$(last_count "$W/s1b.log")
+    move s1b d1b migrate_live_disk $PORT
     wait_count "$W/d1b.log" $((slast + 5)) 20
     dlast=$(last_count "$W/d1b.log")
     sleep 0.5
@@ -188,10 +184,7 @@ if [ -f "$IMAGES/disk.ext4" ] && cp "$IMAGES/disk.ext4" "$W/disk.img"; then
   if wait_count "$W/s1c.log" 5 120; then
     PORT=43$((RANDOM % 900 + 100))
     ino0=$(stat -c %i "$W/disk.img")
-    start_dest d1c $PORT || fail migrate_copy_disk "the destination is not listening" "$W/d1c.out"
-    code=$(migrate "$W/s1c.api" 10.200.0.2:$PORT '"copy_disks": true')
-    for _ in $(seq 100); do kill -0 $SPID 2>/dev/null || break; sleep 0.1; done
-    slast=$(last_count "$W/s1c.log")
+    move s1c d1c migrate_copy_disk $PORT '"copy_disks": true'
     wait_count "$W/d1c.log" $((slast + 5)) 20
     dlast=$(last_count "$W/d1c.log")
     sleep 0.5

@@ -10,17 +10,11 @@
 # leaves no valid-looking snapshot, the previous snapshot in that directory intact, the VM running;
 # kill -9 of the VMM while it writes a snapshot over an earlier one: the directory still restores.
 set -u
-ROOT=${VMKIT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-VMKIT=${VMKIT:-$ROOT/build/vmkit}
-IMAGES=${VMKIT_IMAGES:-$ROOT/build/images}
-export VMKIT_IMAGES=$IMAGES
 T=snapshot
-
-[ -x "$VMKIT" ] || { echo "SKIP $T: $VMKIT not built"; exit 0; }
-for f in Image initramfs.cpio.gz fw_dynamic.bin disk.ext4; do
-  [ -f "$IMAGES/$f" ] || { echo "SKIP $T: guest image $IMAGES/$f missing (make images)"; exit 0; }
-done
-command -v curl >/dev/null || { echo "SKIP $T: curl not installed"; exit 0; }
+FAIL_TAIL=15
+. "$(dirname "$0")/lib.sh"
+vm_require Image initramfs.cpio.gz fw_dynamic.bin disk.ext4
+vm_need curl
 
 W=$(mktemp -d /tmp/vmkit-snap-test.XXXXXX)
 PIDS=()
@@ -31,18 +25,6 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
-fail() { echo "FAIL $1: $2"; [ -n "${3:-}" ] && [ -f "$3" ] && tail -n 15 "$3" | sed 's/^/    /'; }
-api() {   # api SOCK METHOD PATH [BODY] -> prints "CODE BODY"
-  local out code
-  out=$(curl -s --max-time 30 --unix-socket "$1" -X "$2" -H 'Content-Type: application/json' \
-        ${4:+-d "$4"} -w '\n%{http_code}' "http://localhost$3")
-  code=$(tail -n1 <<<"$out"); echo "$code $(head -n -1 <<<"$out" | tr '\n' ' ')"
-}
-wait_for() {   # wait_for FILE REGEX SECONDS
-  local i
-  for ((i = 0; i < $3 * 10; i++)); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  return 1
-}
 last_c() { grep -oE 'c=[0-9]+ lines=[0-9]+' "$1" | tail -n1; }
 first_c() { grep -oE 'c=[0-9]+ lines=[0-9]+' "$1" | head -n1; }
 num() { sed -E 's/c=([0-9]+) lines=([0-9]+)/\1 \2/' <<<"$1"; }
