@@ -252,6 +252,16 @@ static int v_rm(int argc, char **argv)
     return 0;
 }
 
+/* Prints j indented on stdout and frees it; 0. */
+static int print_json(cJSON *j)
+{
+    char *s = cJSON_Print(j);
+    puts(s);
+    free(s);
+    cJSON_Delete(j);
+    return 0;
+}
+
 static int v_ls(int argc, char **argv)
 {
     if (argc >= 2 && is_help(argv[1])) { printf("usage: vmkit ls [--json]\nLists the VMs: NAME ENGINE STATE VCPUS MEMORY UPTIME.\n"); return 0; }
@@ -260,11 +270,7 @@ static int v_ls(int argc, char **argv)
     cJSON *j;
     if (call("GET", "/vms", NULL, &j, NULL, 10000) < 0) return 1;
     if (json) {
-        char *s = cJSON_Print(j);
-        puts(s);
-        free(s);
-        cJSON_Delete(j);
-        return 0;
+        return print_json(j);
     }
     printf("%-24s %-8s %-9s %5s %8s %8s\n", "NAME", "ENGINE", "STATE", "VCPUS", "MEMORY", "UPTIME");
     const cJSON *v;
@@ -288,11 +294,7 @@ static int v_inspect(int argc, char **argv)
     snprintf(path, sizeof(path), "/vms/%s", argv[1]);
     cJSON *j;
     if (call("GET", path, NULL, &j, NULL, 10000) < 0) return 1;
-    char *s = cJSON_Print(j);
-    puts(s);
-    free(s);
-    cJSON_Delete(j);
-    return 0;
+    return print_json(j);
 }
 
 static double pick(const cJSON *o, const char *a, const char *b)
@@ -313,11 +315,7 @@ static int v_stats(int argc, char **argv)
     cJSON *j;
     if (call("GET", path, NULL, &j, NULL, 10000) < 0) return 1;
     if (json) {
-        char *s = cJSON_Print(j);
-        puts(s);
-        free(s);
-        cJSON_Delete(j);
-        return 0;
+        return print_json(j);
     }
     printf("name:      %s\nstate:     %s\n", jstr(j, "name"), jstr(j, "state"));
     const cJSON *vm = cJSON_GetObjectItemCaseSensitive(j, "vmm"), *cg = cJSON_GetObjectItemCaseSensitive(j, "cgroup");
