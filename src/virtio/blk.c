@@ -51,10 +51,6 @@ static bool range_ok(const blk *b, uint64_t sector, uint64_t nsec)
     return sector <= b->capacity && nsec <= b->capacity - sector;
 }
 
-/* iovec helpers defined in cow.c (their declarations belong in virtio_impl.h next to vcow's) */
-int vcow_iov_slice(const struct iovec *src, int n, uint64_t skip, uint64_t len, struct iovec *dst, int max);
-int vcow_iov_rw(int fd, struct iovec *iov, int n, uint64_t off, bool wr);
-
 static int zero_range(blk *b, uint64_t off, uint64_t len, bool discard)
 {
     if (b->cow) {                          /* overlay: discard is a no-op, zeroes are written */

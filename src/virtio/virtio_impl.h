@@ -138,6 +138,10 @@ vcow *vcow_open(int fd, const char *path, bool readonly, uint64_t *size, char *e
 int   vcow_rw(vcow *c, const struct iovec *iov, int n, uint64_t off, uint64_t len, bool wr);
 int   vcow_flush(vcow *c);                /* data durable, then the bitmap */
 void  vcow_close(vcow *c);                /* flushes; closes the base, not the overlay fd */
+/* iovec helpers shared by blk.c and cow.c: the sub-vector [skip, skip+len) of src into dst (count or
+ * -1 when it does not fit in max); positioned read/write of a whole vector (0 or -1). */
+int   vcow_iov_slice(const struct iovec *src, int n, uint64_t skip, uint64_t len, struct iovec *dst, int max);
+int   vcow_iov_rw(int fd, struct iovec *iov, int n, uint64_t off, bool wr);
 
 /* loop.c internal: removes all poll hooks registered with opaque. */
 void vmk_loop_del_poll_hooks(vmk_loop *l, void *opaque);
