@@ -19,6 +19,8 @@ void vmk_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 #define vmk_debug(...) do { if (vmk_log_level >= VMK_LOG_DEBUG) vmk_log(VMK_LOG_DEBUG, __VA_ARGS__); } while (0)
 /* Prints "vmkit: <msg>" to stderr and exits 1. For user-facing fatal errors before the VM starts. */
 _Noreturn void vmk_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "vmkit: <msg>" to stderr and returns 1: `return vmk_user_error(...)` for a bad option or request. */
+int vmk_user_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Error buffer convention: functions that can fail take (char *err, size_t errlen), write a one-line
  * message without trailing newline and return a negative value / NULL. */

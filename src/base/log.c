@@ -30,15 +30,29 @@ void vmk_log(int level, const char *fmt, ...)
     fprintf(stderr, "\rvmkit: %s: %s\r\n", tags[level < 0 ? 0 : level > 3 ? 3 : level], buf);
 }
 
+static void user_vmsg(const char *fmt, va_list ap)
+{
+    fputs("vmkit: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void vmk_die(const char *fmt, ...)
 {
-    char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    user_vmsg(fmt, ap);
     va_end(ap);
-    fprintf(stderr, "vmkit: %s\n", buf);
     exit(1);
+}
+
+int vmk_user_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    user_vmsg(fmt, ap);
+    va_end(ap);
+    return 1;
 }
 
 void vmk_seterr(char *err, size_t errlen, const char *fmt, ...)

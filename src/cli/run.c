@@ -92,17 +92,6 @@ static void run_usage(FILE *f)
         RV_MAX_CPUS, VMK_VM_MAX_DISKS);
 }
 
-static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int bad(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("vmkit: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return 1;
-}
 
 static bool is_file(const char *p)
 {
@@ -244,7 +233,7 @@ static int incoming_listen(const char *spec)
     if (*h == '[' && h[strlen(h) - 1] == ']') { h[strlen(h) - 1] = 0; h++; }
     struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *res;
     int g = getaddrinfo(*h ? h : NULL, colon + 1, &hints, &res);
-    if (g) { bad("--incoming '%s': %s", spec, gai_strerror(g)); return -2; }
+    if (g) { vmk_user_error("--incoming '%s': %s", spec, gai_strerror(g)); return -2; }
     int fd = -1, e = 0;
     for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
@@ -254,7 +243,7 @@ static int incoming_listen(const char *spec)
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1) < 0) { e = errno; close(fd); fd = -1; }
     }
     freeaddrinfo(res);
-    if (fd < 0) { bad("--incoming '%s': cannot listen: %s", spec, strerror(e)); return -2; }
+    if (fd < 0) { vmk_user_error("--incoming '%s': cannot listen: %s", spec, strerror(e)); return -2; }
     return fd;
 }
 
@@ -351,8 +340,8 @@ static int run_main(int argc, char **argv)
             v = optval(argc, argv, &i, opts[k], &missing);
             if (v || missing) break;
         }
-        if (missing) return bad("option %s needs a value (see vmkit run --help)", a);
-        if (!v) return bad("unknown option '%s' (see vmkit run --help)", a);
+        if (missing) return vmk_user_error("option %s needs a value (see vmkit run --help)", a);
+        if (!v) return vmk_user_error("unknown option '%s' (see vmkit run --help)", a);
         unsigned long n;
         switch (k) {
         case OPT_KERNEL: cfg.kernel = v; break;
@@ -362,22 +351,22 @@ static int run_main(int argc, char **argv)
         case OPT_APPEND: append = v; break;
         case OPT_MEM: {
             uint64_t sz;
-            if (vmk_parse_size(v, &sz) < 0) return bad("--mem: '%s' is not a size (e.g. 256M, 1G)", v);
-            if (sz < MIN_MEM) return bad("--mem: %s is too small (at least 32M)", v);
-            if (sz > MAX_MEM) return bad("--mem: %s is too large (at most 64G)", v);
-            if (sz % 4096) return bad("--mem: %s is not a multiple of 4 KiB", v);
+            if (vmk_parse_size(v, &sz) < 0) return vmk_user_error("--mem: '%s' is not a size (e.g. 256M, 1G)", v);
+            if (sz < MIN_MEM) return vmk_user_error("--mem: %s is too small (at least 32M)", v);
+            if (sz > MAX_MEM) return vmk_user_error("--mem: %s is too large (at most 64G)", v);
+            if (sz % 4096) return vmk_user_error("--mem: %s is not a multiple of 4 KiB", v);
             cfg.mem_size = sz;
             mem_given = true;
             break;
         }
         case OPT_CPUS:
             if (!parse_uint(v, RV_MAX_CPUS, &n) || n < 1)
-                return bad("--cpus: '%s' is not a number between 1 and %u", v, RV_MAX_CPUS);
+                return vmk_user_error("--cpus: '%s' is not a number between 1 and %u", v, RV_MAX_CPUS);
             cfg.ncpus = (unsigned)n;
             cpus_given = true;
             break;
         case OPT_DISK: {
-            if (cfg.ndisks >= VMK_VM_MAX_DISKS) return bad("--disk: at most %d disks", VMK_VM_MAX_DISKS);
+            if (cfg.ndisks >= VMK_VM_MAX_DISKS) return vmk_user_error("--disk: at most %d disks", VMK_VM_MAX_DISKS);
             char *s = own(vmk_xstrdup(v));
             char *comma = strchr(s, ',');
             bool ro = false;
@@ -386,10 +375,10 @@ static int run_main(int argc, char **argv)
                 for (char *o = strtok(comma + 1, ","); o; o = strtok(NULL, ",")) {
                     if (!strcmp(o, "ro")) ro = true;
                     else if (!strcmp(o, "rw")) ro = false;
-                    else return bad("--disk '%s': unknown option '%s' (use PATH[,ro])", v, o);
+                    else return vmk_user_error("--disk '%s': unknown option '%s' (use PATH[,ro])", v, o);
                 }
             }
-            if (!*s) return bad("--disk '%s': empty path", v);
+            if (!*s) return vmk_user_error("--disk '%s': empty path", v);
             cfg.disks[cfg.ndisks].path = s;
             cfg.disks[cfg.ndisks].readonly = ro;
             cfg.ndisks++;
@@ -399,77 +388,77 @@ static int run_main(int argc, char **argv)
             char err[VMK_ERRLEN];
             net_given = true;
             if (!strcmp(v, "none")) { net_none = true; break; }
-            if (cfg.nnets >= VMK_VM_MAX_NETS) return bad("--net: at most %d networks", VMK_VM_MAX_NETS);
-            if (virtio_net_parse_spec(v, err, sizeof(err)) < 0) return bad("--net '%s': %s", v, err);
+            if (cfg.nnets >= VMK_VM_MAX_NETS) return vmk_user_error("--net: at most %d networks", VMK_VM_MAX_NETS);
+            if (virtio_net_parse_spec(v, err, sizeof(err)) < 0) return vmk_user_error("--net '%s': %s", v, err);
             cfg.nets[cfg.nnets++] = v;
             break;
         }
         case OPT_CONSOLE:
             if (strcmp(v, "stdio") && strcmp(v, "null") && (strncmp(v, "socket=", 7) || !v[7]))
-                return bad("--console: '%s' is not stdio, socket=PATH or null", v);
+                return vmk_user_error("--console: '%s' is not stdio, socket=PATH or null", v);
             cfg.console = v;
             break;
         case OPT_API:
-            if (!*v) return bad("--api-sock: empty path");
-            if (strlen(v) >= 108) return bad("--api-sock: '%s' is too long for a unix socket path", v);
+            if (!*v) return vmk_user_error("--api-sock: empty path");
+            if (strlen(v) >= 108) return vmk_user_error("--api-sock: '%s' is too long for a unix socket path", v);
             api_sock = v;
             break;
         case OPT_ARCH:
-            if (strcmp(v, "riscv64") && strcmp(v, "x86_64")) return bad("--arch: '%s' is not riscv64 or x86_64", v);
+            if (strcmp(v, "riscv64") && strcmp(v, "x86_64")) return vmk_user_error("--arch: '%s' is not riscv64 or x86_64", v);
             arch = v;
             break;
         case OPT_ACCEL:
-            if (strcmp(v, "tcg") && strcmp(v, "kvm")) return bad("--accel: '%s' is not tcg or kvm", v);
+            if (strcmp(v, "tcg") && strcmp(v, "kvm")) return vmk_user_error("--accel: '%s' is not tcg or kvm", v);
             accel = v;
             break;
         case OPT_RESTORE:
-            if (!*v) return bad("--restore: empty path");
+            if (!*v) return vmk_user_error("--restore: empty path");
             restore = v;
             break;
         case OPT_CLONE_DIR:
-            if (!*v) return bad("--clone-dir: empty path");
+            if (!*v) return vmk_user_error("--clone-dir: empty path");
             clone_dir = v;
             break;
         case OPT_CLONE_INDEX:
-            if (!parse_uint(v, 65535, &n)) return bad("--clone-index: '%s' is not a number between 0 and 65535", v);
+            if (!parse_uint(v, 65535, &n)) return vmk_user_error("--clone-index: '%s' is not a number between 0 and 65535", v);
             clone_index = (long)n;
             break;
         case OPT_INCOMING:
             if (strncmp(v, "tcp:", 4) || !strrchr(v + 4, ':') || !strrchr(v + 4, ':')[1] ||
                 !parse_uint(strrchr(v + 4, ':') + 1, 65535, &n) || n == 0)
-                return bad("--incoming: '%s' is not tcp:[ADDR]:PORT", v);
+                return vmk_user_error("--incoming: '%s' is not tcp:[ADDR]:PORT", v);
             incoming = v;
             break;
         case OPT_INCOMING_FD:
-            if (!parse_uint(v, INT_MAX, &n) || n < 3) return bad("--incoming-fd: '%s' is not a file descriptor (3 or more)", v);
-            if (fcntl((int)n, F_GETFD) < 0) return bad("--incoming-fd: fd %s is not open", v);
+            if (!parse_uint(v, INT_MAX, &n) || n < 3) return vmk_user_error("--incoming-fd: '%s' is not a file descriptor (3 or more)", v);
+            if (fcntl((int)n, F_GETFD) < 0) return vmk_user_error("--incoming-fd: fd %s is not open", v);
             incoming_fd = (long)n;
             break;
         case OPT_JAIL:
-            if (v[0] != '/') return bad("--jail: '%s' is not an absolute path", v);
+            if (v[0] != '/') return vmk_user_error("--jail: '%s' is not an absolute path", v);
             jail_dir = v;
             break;
         case OPT_UID:
-            if (!parse_uint(v, 0xfffffffeul, &n) || n == 0) return bad("--uid: '%s' is not an unprivileged user id (1 or more)", v);
+            if (!parse_uint(v, 0xfffffffeul, &n) || n == 0) return vmk_user_error("--uid: '%s' is not an unprivileged user id (1 or more)", v);
             uid = (long)n;
             break;
         case OPT_GID:
-            if (!parse_uint(v, 0xfffffffeul, &n) || n == 0) return bad("--gid: '%s' is not an unprivileged group id (1 or more)", v);
+            if (!parse_uint(v, 0xfffffffeul, &n) || n == 0) return vmk_user_error("--gid: '%s' is not an unprivileged group id (1 or more)", v);
             gid = (long)n;
             break;
         case OPT_JAIL_ROOT:
-            if (!*v) return bad("--jail-root: empty path");
+            if (!*v) return vmk_user_error("--jail-root: empty path");
             jail_root = v;
             break;
         case OPT_ALLOWED_ROOT: {
             struct stat st;
-            if (v[0] != '/') return bad("--allowed-root: '%s' is not an absolute path", v);
-            if (stat(v, &st) != 0 || !S_ISDIR(st.st_mode)) return bad("--allowed-root: '%s' is not a directory", v);
+            if (v[0] != '/') return vmk_user_error("--allowed-root: '%s' is not an absolute path", v);
+            if (stat(v, &st) != 0 || !S_ISDIR(st.st_mode)) return vmk_user_error("--allowed-root: '%s' is not a directory", v);
             allowed_root = v;
             break;
         }
         case OPT_NAME:
-            if (!name_ok(v)) return bad("--name: '%s' is not a VM name (1-63 letters, digits, '.', '_' or '-')", v);
+            if (!name_ok(v)) return vmk_user_error("--name: '%s' is not a VM name (1-63 letters, digits, '.', '_' or '-')", v);
             name = v;
             break;
         }
@@ -477,41 +466,41 @@ static int run_main(int argc, char **argv)
 
     /* combinations */
     if (accel && arch && (!strcmp(accel, "kvm")) != (!strcmp(arch, "x86_64"))) {
-        if (!strcmp(arch, "riscv64")) return bad("--arch riscv64 runs on the software engine only: use --accel tcg (or --arch x86_64 for KVM)");
-        return bad("--arch x86_64 runs on KVM only: use --accel kvm");
+        if (!strcmp(arch, "riscv64")) return vmk_user_error("--arch riscv64 runs on the software engine only: use --accel tcg (or --arch x86_64 for KVM)");
+        return vmk_user_error("--arch x86_64 runs on KVM only: use --accel kvm");
     }
     bool x86 = (arch && !strcmp(arch, "x86_64")) || (accel && !strcmp(accel, "kvm"));
     if (x86) cfg.engine = VMK_ENGINE_KVM_X86;
-    if (start && !api_sock) return bad("--start needs --api-sock (without the API, vmkit run boots at once)");
+    if (start && !api_sock) return vmk_user_error("--start needs --api-sock (without the API, vmkit run boots at once)");
     int sources = (restore != NULL) + (incoming != NULL) + (incoming_fd >= 0);
-    if (sources > 1) return bad("--restore, --incoming and --incoming-fd cannot be combined");
-    if (sources && start) return bad("--start boots from the command line: it cannot be combined with --restore or --incoming");
+    if (sources > 1) return vmk_user_error("--restore, --incoming and --incoming-fd cannot be combined");
+    if (sources && start) return vmk_user_error("--start boots from the command line: it cannot be combined with --restore or --incoming");
     if ((clone_dir || clone_index >= 0 || force_disks || paused) && !restore)
-        return bad("%s needs --restore", clone_dir ? "--clone-dir" : clone_index >= 0 ? "--clone-index" :
+        return vmk_user_error("%s needs --restore", clone_dir ? "--clone-dir" : clone_index >= 0 ? "--clone-index" :
                                          force_disks ? "--force-disks" : "--paused");
-    if (clone_index >= 0 && !clone_dir) return bad("--clone-index needs --clone-dir");
+    if (clone_index >= 0 && !clone_dir) return vmk_user_error("--clone-index needs --clone-dir");
     if (sources) {
         const char *given = cfg.kernel ? "--kernel" : cfg.initrd ? "--initrd" : cfg.bios ? "--bios" : cmdline ? "--cmdline" :
                             append ? "--append" : mem_given ? "--mem" : cpus_given ? "--cpus" :
                             (arch || accel) ? (arch ? "--arch" : "--accel") : NULL;
-        if (given) return bad("%s cannot be combined with %s: the machine comes from the %s", given,
+        if (given) return vmk_user_error("%s cannot be combined with %s: the machine comes from the %s", given,
                               restore ? "--restore" : "--incoming", restore ? "snapshot" : "migration stream");
     }
     if ((uid >= 0 || gid >= 0 || jail_root) && !jail_dir)
-        return bad("%s needs --jail", uid >= 0 ? "--uid" : gid >= 0 ? "--gid" : "--jail-root");
-    if (jail_dir && (uid < 0 || gid < 0)) return bad("--jail needs --uid and --gid");
-    if (allowed_root && !incoming && incoming_fd < 0) return bad("--allowed-root needs --incoming or --incoming-fd");
-    if (allowed_root && jail_dir) return bad("--allowed-root cannot be combined with --jail: the jail confines the stream's paths (use --jail-root)");
+        return vmk_user_error("%s needs --jail", uid >= 0 ? "--uid" : gid >= 0 ? "--gid" : "--jail-root");
+    if (jail_dir && (uid < 0 || gid < 0)) return vmk_user_error("--jail needs --uid and --gid");
+    if (allowed_root && !incoming && incoming_fd < 0) return vmk_user_error("--allowed-root needs --incoming or --incoming-fd");
+    if (allowed_root && jail_dir) return vmk_user_error("--allowed-root cannot be combined with --jail: the jail confines the stream's paths (use --jail-root)");
     if (cfg.ndisks && sources) {          /* overrides: the files must be usable here */
         const char *why;
         for (unsigned i = 0; i < cfg.ndisks; i++)
             if ((why = check_readable(cfg.disks[i].path, !cfg.disks[i].readonly)))
-                return bad("disk '%s': %s", cfg.disks[i].path, why);
+                return vmk_user_error("disk '%s': %s", cfg.disks[i].path, why);
     }
     if (jail_dir && api_sock && !jail_inside(jail_dir, api_sock))
-        return bad("--api-sock: with --jail the socket must be directly inside %s/root", jail_dir);
+        return vmk_user_error("--api-sock: with --jail the socket must be directly inside %s/root", jail_dir);
     if (jail_dir && !strncmp(cfg.console, "socket=", 7) && !jail_inside(jail_dir, cfg.console + 7))
-        return bad("--console: with --jail the socket must be directly inside %s/root", jail_dir);
+        return vmk_user_error("--console: with --jail the socket must be directly inside %s/root", jail_dir);
     /* --restore: the snapshot's disks (recorded, or the --disk overrides) and, for a diff, the
      * directories of its parents, which a jailed VMM gets bound into its jail */
     static char snap_disks[VMK_VM_MAX_DISKS][4096], parents[16][4096];
@@ -522,19 +511,19 @@ static int run_main(int argc, char **argv)
     if (restore) {
         struct stat st;
         char err[VMK_ERRLEN];
-        if (stat(restore, &st) != 0) return bad("--restore '%s': %s", restore, strerror(errno));
-        if (!S_ISDIR(st.st_mode)) return bad("--restore '%s': not a snapshot directory", restore);
-        if (vmk_snapshot_disks(restore, snap_disks, snap_ro, &nsnap, err, sizeof(err)) < 0) return bad("%s", err);
-        if (jail_dir && !realpath(restore, restore_host)) return bad("--restore '%s': %s", restore, strerror(errno));
+        if (stat(restore, &st) != 0) return vmk_user_error("--restore '%s': %s", restore, strerror(errno));
+        if (!S_ISDIR(st.st_mode)) return vmk_user_error("--restore '%s': not a snapshot directory", restore);
+        if (vmk_snapshot_disks(restore, snap_disks, snap_ro, &nsnap, err, sizeof(err)) < 0) return vmk_user_error("%s", err);
+        if (jail_dir && !realpath(restore, restore_host)) return vmk_user_error("--restore '%s': %s", restore, strerror(errno));
         if (cfg.ndisks && cfg.ndisks != nsnap)
-            return bad("--disk: the snapshot has %u disk(s), %u given", nsnap, cfg.ndisks);
+            return vmk_user_error("--disk: the snapshot has %u disk(s), %u given", nsnap, cfg.ndisks);
         if (jail_dir) {
-            if (vmk_snapshot_parents(restore, parents, 16 - 2 - nsnap, &nparents, err, sizeof(err)) < 0) return bad("%s", err);
+            if (vmk_snapshot_parents(restore, parents, 16 - 2 - nsnap, &nparents, err, sizeof(err)) < 0) return vmk_user_error("%s", err);
             for (unsigned i = 0; i < nparents; i++) parent_ptr[i] = parents[i];
             for (unsigned i = 0; i < nsnap; i++) {
                 if (cfg.ndisks) { cfg.disks[i].readonly = snap_ro[i]; continue; }    /* the snapshot says */
                 if (!is_file(snap_disks[i]))
-                    return bad("--restore: disk %s of the snapshot is not here (a jailed VMM's snapshot records its in-jail paths): pass --disk", snap_disks[i]);
+                    return vmk_user_error("--restore: disk %s of the snapshot is not here (a jailed VMM's snapshot records its in-jail paths): pass --disk", snap_disks[i]);
                 cfg.disks[i].path = snap_disks[i];
                 cfg.disks[i].readonly = snap_ro[i];
             }
@@ -546,17 +535,17 @@ static int run_main(int argc, char **argv)
     if (jail_dir && clone_dir && !clone_inside) {
         struct stat st;
         if (mkdir(clone_dir, 0700) == 0) {
-            if (chown(clone_dir, (uid_t)uid, (gid_t)gid) < 0) return bad("--clone-dir '%s': chown: %s", clone_dir, strerror(errno));
+            if (chown(clone_dir, (uid_t)uid, (gid_t)gid) < 0) return vmk_user_error("--clone-dir '%s': chown: %s", clone_dir, strerror(errno));
         } else if (errno != EEXIST) {
-            return bad("--clone-dir '%s': %s", clone_dir, strerror(errno));
+            return vmk_user_error("--clone-dir '%s': %s", clone_dir, strerror(errno));
         }
-        if (stat(clone_dir, &st) != 0 || !S_ISDIR(st.st_mode)) return bad("--clone-dir '%s': not a directory", clone_dir);
+        if (stat(clone_dir, &st) != 0 || !S_ISDIR(st.st_mode)) return vmk_user_error("--clone-dir '%s': not a directory", clone_dir);
     }
 
     bool api_wait = api_sock && !start && !sources;   /* the images may come later, through the API */
     bool no_initrd = cfg.initrd && !strcmp(cfg.initrd, "none");
     if (no_initrd) cfg.initrd = NULL;
-    if (net_none && cfg.nnets) return bad("--net none cannot be combined with other --net options");
+    if (net_none && cfg.nnets) return vmk_user_error("--net none cannot be combined with other --net options");
     if (!net_given && !api_sock && !sources) cfg.nets[cfg.nnets++] = "user";
 
     char *imgdir = own(images_dir());
@@ -566,7 +555,7 @@ static int run_main(int argc, char **argv)
         /* images: the default guest, or the files given */
         bool default_kernel = cfg.kernel == NULL;
         if (x86) {
-            if (cfg.bios) return bad("--bios is for riscv64 only (x86_64 boots the kernel directly)");
+            if (cfg.bios) return vmk_user_error("--bios is for riscv64 only (x86_64 boots the kernel directly)");
             if (default_kernel) {
                 char *k = own(join(imgdir, "x86_64/bzImage"));
                 if (is_file(k)) {
@@ -574,10 +563,10 @@ static int run_main(int argc, char **argv)
                     if (!cfg.initrd && !no_initrd) {
                         char *r = own(join(imgdir, "x86_64/initramfs.cpio.gz"));
                         if (is_file(r)) cfg.initrd = r;
-                        else if (!api_wait) return bad("the default x86_64 guest images are missing (no %s): run `make images-x86`", r);
+                        else if (!api_wait) return vmk_user_error("the default x86_64 guest images are missing (no %s): run `make images-x86`", r);
                     }
                 } else if (!api_wait) {
-                    return bad("the default x86_64 guest images are missing (no %s): run `make images-x86` or pass --kernel", k);
+                    return vmk_user_error("the default x86_64 guest images are missing (no %s): run `make images-x86` or pass --kernel", k);
                 }
             }
         } else {
@@ -587,11 +576,11 @@ static int run_main(int argc, char **argv)
                     cfg.kernel = k;
                     if (!cfg.initrd && !no_initrd) {
                         char *r = own(join(imgdir, "initramfs.cpio.gz"));
-                        if (!is_file(r) && !api_wait) return bad("the default guest images are missing (no %s): run `make images`", r);
+                        if (!is_file(r) && !api_wait) return vmk_user_error("the default guest images are missing (no %s): run `make images`", r);
                         if (is_file(r)) cfg.initrd = r;
                     }
                 } else if (!api_wait) {
-                    return bad("the default guest images are missing (no %s): run `make images` or pass --kernel", k);
+                    return vmk_user_error("the default guest images are missing (no %s): run `make images` or pass --kernel", k);
                 }
                 /* the API may switch the default guest to x86_64 (machine-config vmkit_arch) */
                 char *xk = own(join(imgdir, "x86_64/bzImage")), *xr = own(join(imgdir, "x86_64/initramfs.cpio.gz"));
@@ -602,17 +591,17 @@ static int run_main(int argc, char **argv)
                 if (is_file(b)) cfg.bios = b;
                 else if (is_file(SYSTEM_OPENSBI)) cfg.bios = SYSTEM_OPENSBI;
                 else if (!api_wait)
-                    return bad("no OpenSBI firmware: %s and %s are missing (install opensbi or pass --bios)", b, SYSTEM_OPENSBI);
+                    return vmk_user_error("no OpenSBI firmware: %s and %s are missing (install opensbi or pass --bios)", b, SYSTEM_OPENSBI);
             }
         }
         const char *why;
-        if (cfg.kernel && (why = check_readable(cfg.kernel, false))) return bad("kernel '%s': %s", cfg.kernel, why);
-        if (cfg.initrd && (why = check_readable(cfg.initrd, false))) return bad("initrd '%s': %s", cfg.initrd, why);
-        if (cfg.bios && (why = check_readable(cfg.bios, false))) return bad("firmware '%s': %s", cfg.bios, why);
+        if (cfg.kernel && (why = check_readable(cfg.kernel, false))) return vmk_user_error("kernel '%s': %s", cfg.kernel, why);
+        if (cfg.initrd && (why = check_readable(cfg.initrd, false))) return vmk_user_error("initrd '%s': %s", cfg.initrd, why);
+        if (cfg.bios && (why = check_readable(cfg.bios, false))) return vmk_user_error("firmware '%s': %s", cfg.bios, why);
         for (unsigned i = 0; i < cfg.ndisks; i++)
             if ((why = check_readable(cfg.disks[i].path, !cfg.disks[i].readonly)))
-                return bad("disk '%s': %s", cfg.disks[i].path, why);
-        if (cfg.kernel && !x86 && rv_check_kernel(cfg.kernel, err, sizeof(err)) < 0) return bad("%s", err);
+                return vmk_user_error("disk '%s': %s", cfg.disks[i].path, why);
+        if (cfg.kernel && !x86 && rv_check_kernel(cfg.kernel, err, sizeof(err)) < 0) return vmk_user_error("%s", err);
 
         const char *base = cmdline ? cmdline : x86 ? X86_CMDLINE : DEFAULT_CMDLINE;
         size_t cl = strlen(base) + (append ? strlen(append) + 1 : 0) + 1;
@@ -633,11 +622,11 @@ static int run_main(int argc, char **argv)
             /* the jail checks every bound file against its allowed root, but the snapshot's
              * directories are not drives: the drives are checked here instead (canonical paths) */
             char rr[PATH_MAX], rp[PATH_MAX];
-            if (!realpath(jail_root, rr)) return bad("--jail-root '%s': %s", jail_root, strerror(errno));
+            if (!realpath(jail_root, rr)) return vmk_user_error("--jail-root '%s': %s", jail_root, strerror(errno));
             size_t l = strlen(rr);
             for (unsigned i = 0; i < cfg.ndisks; i++)
                 if (!realpath(cfg.disks[i].path, rp) || (l > 1 && (strncmp(rp, rr, l) || (rp[l] && rp[l] != '/'))))
-                    return bad("--jail: drive path %s is outside the VM's directory %s", cfg.disks[i].path, jail_root);
+                    return vmk_user_error("--jail: drive path %s is outside the VM's directory %s", cfg.disks[i].path, jail_root);
             j.allowed_root = NULL;
         }
         bool tap = false;
@@ -658,7 +647,7 @@ static int run_main(int argc, char **argv)
         if (incoming_fd >= 0) j.keep_fds[j.nkeep++] = (int)incoming_fd;
         const char *api_inside = api_sock ? jail_inside(jail_dir, api_sock) : NULL;
         const char *con_inside = !strncmp(cfg.console, "socket=", 7) ? jail_inside(jail_dir, cfg.console + 7) : NULL;
-        if (vmk_jail_enter(&j, err, sizeof(err)) < 0) return bad("--jail: %s", err);
+        if (vmk_jail_enter(&j, err, sizeof(err)) < 0) return vmk_user_error("--jail: %s", err);
         /* in the jail now (the waiter outside never returns) */
         if (api_inside) api_sock = api_inside;
         if (clone_inside) clone_dir = clone_inside;
@@ -688,7 +677,7 @@ static int run_main(int argc, char **argv)
                             .x86_initrd = x86_initrd, .x86_cmdline = X86_CMDLINE,
                             .test_forbidden_syscall = jail_dir ? vmk_jail_test_forbidden_syscall : NULL,
                             .external_start = !api_wait };
-        if (!(api = vmk_api_new(&ao, err, sizeof(err)))) return bad("--api-sock: %s", err);
+        if (!(api = vmk_api_new(&ao, err, sizeof(err)))) return vmk_user_error("--api-sock: %s", err);
         g_api = api;
     }
 
@@ -737,7 +726,7 @@ static int run_main(int argc, char **argv)
 built:
     if (!vm) {
         if (g_signal) goto out;
-        status = bad("%s", err[0] ? err : "cannot start the VM");
+        status = vmk_user_error("%s", err[0] ? err : "cannot start the VM");
         goto out;
     }
     if (sources) cfg_dup(&cfg, vmk_vm_config_of(vm));   /* a reboot starts the same machine afresh */
@@ -764,7 +753,7 @@ built:
         }
         if (!again || g_signal) break;
         fprintf(stderr, "vmkit: the guest rebooted: starting it again\n");
-        if (!(vm = vmk_vm_new(&cfg, err, sizeof(err)))) { status = bad("%s", err); break; }
+        if (!(vm = vmk_vm_new(&cfg, err, sizeof(err)))) { status = vmk_user_error("%s", err); break; }
     }
 out:
     sa.sa_handler = SIG_IGN;        /* a second signal from now on must not cut the exit short */

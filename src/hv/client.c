@@ -21,17 +21,6 @@
 
 static const char *g_sock;
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("vmkit: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return 1;
-}
 
 /* One request; returns the HTTP status and the parsed JSON (or raw text in *raw). -1: printed. */
 static int call(const char *method, const char *path, const char *body, cJSON **out, char **raw, int tmo_ms)
@@ -40,15 +29,15 @@ static int call(const char *method, const char *path, const char *body, cJSON **
     if (out) *out = NULL;
     int st = vmk_http_call_unix(g_sock, method, path, body, &resp, tmo_ms, err, sizeof(err));
     if (st < 0) {
-        if (strstr(err, "cannot connect")) fail("cannot reach the daemon at %s (is `vmkit serve` running?)", g_sock);
-        else fail("%s", err);
+        if (strstr(err, "cannot connect")) vmk_user_error("cannot reach the daemon at %s (is `vmkit serve` running?)", g_sock);
+        else vmk_user_error("%s", err);
         return -1;
     }
     if (raw) { *raw = resp; return st; }
     cJSON *j = resp ? cJSON_Parse(resp) : NULL;
     if (st >= 300) {
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-        fail("%s", cJSON_IsString(e) ? e->valuestring : resp ? resp : "error");
+        vmk_user_error("%s", cJSON_IsString(e) ? e->valuestring : resp ? resp : "error");
         cJSON_Delete(j);
         free(resp);
         return -1;
@@ -99,7 +88,7 @@ static void print_state(const cJSON *j)
 /* ---------------- create ---------------- */
 static int abs_path(const char *what, const char *in, char *out)
 {
-    if (!realpath(in, out)) return fail("%s '%s': %s", what, in, strerror(errno));
+    if (!realpath(in, out)) return vmk_user_error("%s '%s': %s", what, in, strerror(errno));
     return 0;
 }
 
@@ -118,7 +107,7 @@ static int v_create(int argc, char **argv)
         return argc < 2 ? 1 : 0;
     }
     const char *name = argv[1];
-    if (!hv_name_ok(name)) return fail("invalid VM name '%s' (use 1-63 of a-z 0-9 _ . -, starting with a letter or digit)", name);
+    if (!hv_name_ok(name)) return vmk_user_error("invalid VM name '%s' (use 1-63 of a-z 0-9 _ . -, starting with a letter or digit)", name);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "name", name);
     cJSON *disks = cJSON_AddArrayToObject(j, "disks"), *nets = NULL;
@@ -127,7 +116,7 @@ static int v_create(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (is_help(a)) { cJSON_Delete(j); return v_create(2, (char *[]){ argv[0], "--help" }); }
-        if (i + 1 >= argc) { fail("create: %s needs a value (or is unknown; see vmkit create --help)", a); goto out; }
+        if (i + 1 >= argc) { vmk_user_error("create: %s needs a value (or is unknown; see vmkit create --help)", a); goto out; }
         const char *v = argv[++i];
         char p[PATH_MAX];
         if (!strcmp(a, "--kernel") || !strcmp(a, "--bios") || (!strcmp(a, "--initrd") && strcmp(v, "none"))) {
@@ -139,18 +128,18 @@ static int v_create(int argc, char **argv)
             cJSON_AddStringToObject(j, a + 2, v);
         } else if (!strcmp(a, "--mem")) {
             uint64_t sz;
-            if (vmk_parse_size(v, &sz) < 0 || sz % (1u << 20)) { fail("--mem: '%s' is not a size in MiB (e.g. 256M, 1G)", v); goto out; }
+            if (vmk_parse_size(v, &sz) < 0 || sz % (1u << 20)) { vmk_user_error("--mem: '%s' is not a size in MiB (e.g. 256M, 1G)", v); goto out; }
             cJSON_AddNumberToObject(j, "mem_mib", (double)(sz >> 20));
         } else if (!strcmp(a, "--cpus") || !strcmp(a, "--cpu-weight") || !strcmp(a, "--pids-max") || !strcmp(a, "--cpu-limit")) {
             char *end;
             double x = strtod(v, &end);
-            if (!*v || *end || x < 0) { fail("%s: '%s' is not a number", a, v); goto out; }
+            if (!*v || *end || x < 0) { vmk_user_error("%s: '%s' is not a number", a, v); goto out; }
             cJSON_AddNumberToObject(j, !strcmp(a, "--cpus") ? "vcpus" : !strcmp(a, "--cpu-weight") ? "cpu_weight"
                                        : !strcmp(a, "--pids-max") ? "pids_max" : "cpu_limit", x);
         } else if (!strcmp(a, "--arch")) {
             cJSON_AddStringToObject(j, "engine", v);
         } else if (!strcmp(a, "--accel")) {
-            if (strcmp(v, "tcg") && strcmp(v, "kvm")) { fail("--accel: '%s' is not tcg or kvm", v); goto out; }
+            if (strcmp(v, "tcg") && strcmp(v, "kvm")) { vmk_user_error("--accel: '%s' is not tcg or kvm", v); goto out; }
             cJSON_AddStringToObject(j, "engine", !strcmp(v, "kvm") ? "x86_64" : "riscv64");
         } else if (!strcmp(a, "--disk")) {
             char path[PATH_MAX];
@@ -158,7 +147,7 @@ static int v_create(int argc, char **argv)
             bool ro = false;
             char *comma = strchr(path, ',');
             if (comma) {
-                if (strcmp(comma, ",ro")) { fail("--disk '%s': unknown option '%s' (use PATH[,ro])", v, comma + 1); goto out; }
+                if (strcmp(comma, ",ro")) { vmk_user_error("--disk '%s': unknown option '%s' (use PATH[,ro])", v, comma + 1); goto out; }
                 *comma = 0;
                 ro = true;
             }
@@ -172,11 +161,11 @@ static int v_create(int argc, char **argv)
             if (!strcmp(v, "none")) net_none = true;
             else cJSON_AddItemToArray(nets, cJSON_CreateString(v));
         } else {
-            fail("create: unknown option '%s' (see vmkit create --help)", a);
+            vmk_user_error("create: unknown option '%s' (see vmkit create --help)", a);
             goto out;
         }
     }
-    if (net_none && cJSON_GetArraySize(nets)) { fail("--net none cannot be combined with other --net options"); goto out; }
+    if (net_none && cJSON_GetArraySize(nets)) { vmk_user_error("--net none cannot be combined with other --net options"); goto out; }
     char *body = cJSON_PrintUnformatted(j);
     cJSON *r;
     int st = call("POST", "/vms", body, &r, NULL, 30000);
@@ -194,8 +183,8 @@ out:
 static int need_name(int argc, char **argv, const char *usage)
 {
     if (argc >= 2 && is_help(argv[1])) { printf("usage: vmkit %s %s\n", argv[0], usage); return 0; }
-    if (argc < 2) return fail("usage: vmkit %s %.*s", argv[0], (int)strcspn(usage, "\n"), usage);
-    if (!hv_name_ok(argv[1])) return fail("invalid VM name '%s'", argv[1]);
+    if (argc < 2) return vmk_user_error("usage: vmkit %s %.*s", argv[0], (int)strcspn(usage, "\n"), usage);
+    if (!hv_name_ok(argv[1])) return vmk_user_error("invalid VM name '%s'", argv[1]);
     return -1;
 }
 
@@ -213,10 +202,10 @@ static int v_action(int argc, char **argv)
         if (!strcmp(verb, "stop") && !strcmp(argv[i], "--timeout") && i + 1 < argc) {
             char *end;
             double t = strtod(argv[++i], &end);
-            if (!*argv[i] || *end || t < 0 || t > 3600) return fail("--timeout: '%s' is not a number of seconds (0..3600)", argv[i]);
+            if (!*argv[i] || *end || t < 0 || t > 3600) return vmk_user_error("--timeout: '%s' is not a number of seconds (0..3600)", argv[i]);
             snprintf(body, sizeof(body), "{\"timeout\":%g}", t);
         } else {
-            return fail("%s: unknown option '%s' (see vmkit %s --help)", verb, argv[i], verb);
+            return vmk_user_error("%s: unknown option '%s' (see vmkit %s --help)", verb, argv[i], verb);
         }
     }
     char path[160];
@@ -243,7 +232,7 @@ static int v_rm(int argc, char **argv)
     bool force = false;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f")) force = true;
-        else return fail("rm: unknown option '%s'", argv[i]);
+        else return vmk_user_error("rm: unknown option '%s'", argv[i]);
     }
     char path[160];
     snprintf(path, sizeof(path), "/vms/%s%s", argv[1], force ? "?force=1" : "");
@@ -266,7 +255,7 @@ static int v_ls(int argc, char **argv)
 {
     if (argc >= 2 && is_help(argv[1])) { printf("usage: vmkit ls [--json]\nLists the VMs: NAME ENGINE STATE VCPUS MEMORY UPTIME.\n"); return 0; }
     bool json = argc >= 2 && !strcmp(argv[1], "--json");
-    if (argc >= 2 && !json) return fail("ls: unknown option '%s'", argv[1]);
+    if (argc >= 2 && !json) return vmk_user_error("ls: unknown option '%s'", argv[1]);
     cJSON *j;
     if (call("GET", "/vms", NULL, &j, NULL, 10000) < 0) return 1;
     if (json) {
@@ -289,7 +278,7 @@ static int v_inspect(int argc, char **argv)
 {
     int r = need_name(argc, argv, "NAME\nPrints the VM's definition and state as JSON.");
     if (r >= 0) return r;
-    if (argc > 2) return fail("inspect: unexpected argument '%s'", argv[2]);
+    if (argc > 2) return vmk_user_error("inspect: unexpected argument '%s'", argv[2]);
     char path[160];
     snprintf(path, sizeof(path), "/vms/%s", argv[1]);
     cJSON *j;
@@ -309,7 +298,7 @@ static int v_stats(int argc, char **argv)
     int r = need_name(argc, argv, "NAME [--json]\nCPU time, memory, disk and network bytes, and the cgroup limits in effect.");
     if (r >= 0) return r;
     bool json = argc > 2 && !strcmp(argv[2], "--json");
-    if (argc > 2 && !json) return fail("stats: unknown option '%s'", argv[2]);
+    if (argc > 2 && !json) return vmk_user_error("stats: unknown option '%s'", argv[2]);
     char path[160];
     snprintf(path, sizeof(path), "/vms/%s/stats", argv[1]);
     cJSON *j;
@@ -355,7 +344,7 @@ static int v_logs(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--follow")) follow = true;
         else if (!strcmp(argv[i], "--vmm")) vmm = true;
-        else return fail("logs: unknown option '%s'", argv[i]);
+        else return vmk_user_error("logs: unknown option '%s'", argv[i]);
     }
     unsigned long long off = 0;
     for (;;) {
@@ -365,7 +354,7 @@ static int v_logs(int argc, char **argv)
         if (st < 0) return 1;
         if (st >= 300) {
             cJSON *e = txt ? cJSON_Parse(txt) : NULL;
-            fail("%s", e && *jstr(e, "error") ? jstr(e, "error") : "cannot read the logs");
+            vmk_user_error("%s", e && *jstr(e, "error") ? jstr(e, "error") : "cannot read the logs");
             cJSON_Delete(e);
             free(txt);
             return 1;
@@ -396,7 +385,7 @@ static int v_console(int argc, char **argv)
     cJSON *j;
     if (call("GET", path, NULL, &j, NULL, 10000) < 0) return 1;
     if (strcmp(jstr(j, "state"), "running") && strcmp(jstr(j, "state"), "paused")) {
-        int rc = fail("%s is %s: no console to attach to", argv[1], jstr(j, "state"));
+        int rc = vmk_user_error("%s is %s: no console to attach to", argv[1], jstr(j, "state"));
         cJSON_Delete(j);
         return rc;
     }
@@ -405,7 +394,7 @@ static int v_console(int argc, char **argv)
     cJSON_Delete(j);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-        return fail("cannot connect to the console of %s (%s): %s", argv[1], sa.sun_path, strerror(errno));
+        return vmk_user_error("cannot connect to the console of %s (%s): %s", argv[1], sa.sun_path, strerror(errno));
     bool tty = isatty(0);
     if (tty && tcgetattr(0, &g_tio) == 0) {
         struct termios raw = g_tio;
@@ -429,7 +418,7 @@ static int v_console(int argc, char **argv)
                 restore_tty();
                 if (!got_any) {   /* closed before any history arrived: the single client slot is taken */
                     close(fd);
-                    return fail("the console of %s is in use by another client", argv[1]);
+                    return vmk_user_error("the console of %s is in use by another client", argv[1]);
                 }
                 fprintf(stderr, "\n[console of %s closed]\n", argv[1]);
                 break;
@@ -459,19 +448,19 @@ static int v_snapshot(int argc, char **argv)
                "Pauses the VM, writes a snapshot directory DIR (with the VM's definition), resumes it.\n");
         return 0;
     }
-    if (argc < 3) return fail("usage: vmkit snapshot NAME DIR [--diff] [--leave-paused]");
-    if (!hv_name_ok(argv[1])) return fail("invalid VM name '%s'", argv[1]);
+    if (argc < 3) return vmk_user_error("usage: vmkit snapshot NAME DIR [--diff] [--leave-paused]");
+    if (!hv_name_ok(argv[1])) return vmk_user_error("invalid VM name '%s'", argv[1]);
     bool diff = false, leave = false;
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--diff")) diff = true;
         else if (!strcmp(argv[i], "--leave-paused")) leave = true;
-        else return fail("snapshot: unknown option '%s'", argv[i]);
+        else return vmk_user_error("snapshot: unknown option '%s'", argv[i]);
     }
     char dir[PATH_MAX];
     if (argv[2][0] == '/') snprintf(dir, sizeof(dir), "%s", argv[2]);
     else {
         char cwd[PATH_MAX / 2];
-        if (!getcwd(cwd, sizeof(cwd))) return fail("getcwd: %s", strerror(errno));
+        if (!getcwd(cwd, sizeof(cwd))) return vmk_user_error("getcwd: %s", strerror(errno));
         snprintf(dir, sizeof(dir), "%s/%s", cwd, argv[2]);
     }
     cJSON *b = cJSON_CreateObject();
@@ -496,25 +485,25 @@ static int v_restore(int argc, char **argv, bool clone)
     const char *usage = clone ? "clone DIR --count N [--prefix P]\nStarts N clones of the snapshot DIR (names P-0 .. P-N-1)."
                               : "restore DIR [--name NEW]\nStarts a new VM from the snapshot DIR.";
     if (argc >= 2 && is_help(argv[1])) { printf("usage: vmkit %s\n", usage); return 0; }
-    if (argc < 2) return fail("usage: vmkit %s", usage);
+    if (argc < 2) return vmk_user_error("usage: vmkit %s", usage);
     char dir[PATH_MAX];
-    if (!realpath(argv[1], dir)) return fail("snapshot '%s': %s", argv[1], strerror(errno));
+    if (!realpath(argv[1], dir)) return vmk_user_error("snapshot '%s': %s", argv[1], strerror(errno));
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "dir", dir);
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        if (i + 1 >= argc) { cJSON_Delete(b); return fail("%s: %s needs a value", argv[0], a); }
+        if (i + 1 >= argc) { cJSON_Delete(b); return vmk_user_error("%s: %s needs a value", argv[0], a); }
         const char *v = argv[++i];
         if (!clone && !strcmp(a, "--name")) cJSON_AddStringToObject(b, "name", v);
         else if (clone && !strcmp(a, "--prefix")) cJSON_AddStringToObject(b, "prefix", v);
         else if (clone && !strcmp(a, "--count")) {
             char *end;
             long n = strtol(v, &end, 10);
-            if (!*v || *end || n < 1 || n > 64) { cJSON_Delete(b); return fail("--count: '%s' is not a number 1..64", v); }
+            if (!*v || *end || n < 1 || n > 64) { cJSON_Delete(b); return vmk_user_error("--count: '%s' is not a number 1..64", v); }
             cJSON_AddNumberToObject(b, "count", (double)n);
-        } else { cJSON_Delete(b); return fail("%s: unknown option '%s'", argv[0], a); }
+        } else { cJSON_Delete(b); return vmk_user_error("%s: unknown option '%s'", argv[0], a); }
     }
-    if (clone && !cJSON_GetObjectItemCaseSensitive(b, "count")) { cJSON_Delete(b); return fail("clone: --count N is required"); }
+    if (clone && !cJSON_GetObjectItemCaseSensitive(b, "count")) { cJSON_Delete(b); return vmk_user_error("clone: --count N is required"); }
     char *body = cJSON_PrintUnformatted(b);
     cJSON_Delete(b);
     cJSON *j;
@@ -559,7 +548,7 @@ static int v_migrate(int argc, char **argv)
                                   "Live-migrates the VM to the daemon listening (serve --migrate-listen) at HOST:PORT;\n"
                                   "prints progress; on success the VM here becomes \"migrated\".");
     if (r >= 0) return r;
-    if (argc < 3 || !strchr(argv[2], ':')) return fail("usage: vmkit migrate NAME HOST:PORT");
+    if (argc < 3 || !strchr(argv[2], ':')) return vmk_user_error("usage: vmkit migrate NAME HOST:PORT");
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "destination", argv[2]);
     for (int i = 3; i < argc; i++) {
@@ -567,17 +556,17 @@ static int v_migrate(int argc, char **argv)
         else if (!strcmp(argv[i], "--max-rounds") && i + 1 < argc) {
             char *end;
             long n = strtol(argv[++i], &end, 10);
-            if (!*argv[i] || *end || n < 1 || n > 1000) { cJSON_Delete(b); return fail("--max-rounds: '%s' is not 1..1000", argv[i]); }
+            if (!*argv[i] || *end || n < 1 || n > 1000) { cJSON_Delete(b); return vmk_user_error("--max-rounds: '%s' is not 1..1000", argv[i]); }
             cJSON_AddNumberToObject(b, "max_rounds", (double)n);
         } else if (!strcmp(argv[i], "--max-downtime-pages") && i + 1 < argc) {
             char *end;
             unsigned long long n = strtoull(argv[++i], &end, 10);
             if (!*argv[i] || *end || argv[i][0] == '-' || n < 1 || n > (1ull << 32)) {
                 cJSON_Delete(b);
-                return fail("--max-downtime-pages: '%s' is not 1..4294967296", argv[i]);
+                return vmk_user_error("--max-downtime-pages: '%s' is not 1..4294967296", argv[i]);
             }
             cJSON_AddNumberToObject(b, "max_downtime_pages", (double)n);
-        } else { cJSON_Delete(b); return fail("migrate: unknown option '%s'", argv[i]); }
+        } else { cJSON_Delete(b); return vmk_user_error("migrate: unknown option '%s'", argv[i]); }
     }
     char *body = cJSON_PrintUnformatted(b);
     cJSON_Delete(b);
@@ -607,7 +596,7 @@ int hv_client_main(int argc, char **argv)
     int n = 0;
     for (int i = 0; i < argc; i++) {
         if (i > 0 && !strcmp(argv[i], "--sock")) {
-            if (i + 1 >= argc) { free(args); return fail("--sock needs a path"); }
+            if (i + 1 >= argc) { free(args); return vmk_user_error("--sock needs a path"); }
             g_sock = argv[++i];
         } else if (i > 0 && !strncmp(argv[i], "--sock=", 7)) {
             g_sock = argv[i] + 7;
@@ -630,7 +619,7 @@ int hv_client_main(int argc, char **argv)
     else if (!strcmp(v, "restore")) rc = v_restore(n, args, false);
     else if (!strcmp(v, "clone")) rc = v_restore(n, args, true);
     else if (!strcmp(v, "migrate")) rc = v_migrate(n, args);
-    else rc = fail("unknown command '%s'", v);
+    else rc = vmk_user_error("unknown command '%s'", v);
     free(args);
     return rc;
 }

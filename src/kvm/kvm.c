@@ -417,16 +417,6 @@ void kvm_machine_get_stats(kvm_machine *m, kvm_machine_stats *st)
 
 #define KVM_STATE_VERSION 1u
 
-static void sb_blob(vmk_sbuf *b, const void *p, uint32_t n) { vmk_sb_u32(b, n); vmk_sb_bytes(b, p, n); }
-
-static bool sr_blob(vmk_sread *r, void *p, uint32_t n, const char *what)
-{
-    uint32_t got = vmk_sr_u32(r);
-    if (!vmk_sr_ok(r)) return false;
-    if (got != n) { vmk_sr_fail(r, "%s: %u bytes, expected %u", what, got, n); return false; }
-    return vmk_sr_bytes(r, p, n);
-}
-
 int kvm_machine_save(kvm_machine *m, vmk_sbuf *b)
 {
     vmk_sb_u32(b, KVM_STATE_VERSION);
@@ -437,12 +427,12 @@ int kvm_machine_save(kvm_machine *m, vmk_sbuf *b)
     for (uint32_t chip = 0; chip < 3; chip++) {
         struct kvm_irqchip ic = { .chip_id = chip };
         if (kvm_ioctl(m->vm_fd, KVM_GET_IRQCHIP, &ic) < 0) { vmk_error("kvm: KVM_GET_IRQCHIP: %s", strerror(errno)); return -1; }
-        sb_blob(b, &ic, sizeof(ic));
+        kvm_sb_blob(b, &ic, sizeof(ic));
     }
     struct kvm_pit_state2 pit;
     memset(&pit, 0, sizeof(pit));
     if (kvm_ioctl(m->vm_fd, KVM_GET_PIT2, &pit) < 0) { vmk_error("kvm: KVM_GET_PIT2: %s", strerror(errno)); return -1; }
-    sb_blob(b, &pit, sizeof(pit));
+    kvm_sb_blob(b, &pit, sizeof(pit));
     vmk_uart_save(m->uart, b);
     pthread_mutex_lock(&m->pio_mtx);
     vmk_sb_u8(b, m->cmos_idx);
@@ -461,11 +451,11 @@ int kvm_machine_load(kvm_machine *m, vmk_sread *r, char *err, size_t errlen)
     clk.clock = vmk_sr_u64(r);
     struct kvm_irqchip ic[3];
     for (uint32_t chip = 0; chip < 3 && vmk_sr_ok(r); chip++) {
-        if (!sr_blob(r, &ic[chip], sizeof(ic[chip]), "irqchip")) break;
+        if (!kvm_sr_blob(r, &ic[chip], sizeof(ic[chip]), "irqchip")) break;
         if (ic[chip].chip_id != chip) vmk_sr_fail(r, "irqchip %u has id %u", chip, ic[chip].chip_id);
     }
     struct kvm_pit_state2 pit;
-    sr_blob(r, &pit, sizeof(pit), "PIT");
+    kvm_sr_blob(r, &pit, sizeof(pit), "PIT");
     if (!vmk_sr_ok(r)) goto bad;
     if (vmk_uart_load(m->uart, r) < 0) { if (vmk_sr_ok(r)) vmk_sr_fail(r, "UART state"); goto bad; }
     uint8_t idx = vmk_sr_u8(r);

@@ -93,4 +93,15 @@ int  kvm_kick_signal_init(void);
 /* pio.c: one port access of len 1/2/4 bytes (data little-endian). */
 void kvm_pio(kvm_machine *m, kvm_vcpu *v, uint16_t port, uint8_t *data, unsigned len, bool is_write);
 
+/* State blobs (kvm.c and vcpu.c): a fixed-size KVM structure as u32 length + bytes; the reader
+ * insists on the exact length. */
+static inline void kvm_sb_blob(vmk_sbuf *b, const void *p, uint32_t n) { vmk_sb_u32(b, n); vmk_sb_bytes(b, p, n); }
+static inline bool kvm_sr_blob(vmk_sread *r, void *p, uint32_t n, const char *what)
+{
+    uint32_t got = vmk_sr_u32(r);
+    if (!vmk_sr_ok(r)) return false;
+    if (got != n) { vmk_sr_fail(r, "%s: %u bytes, expected %u", what, got, n); return false; }
+    return vmk_sr_bytes(r, p, n);
+}
+
 #endif

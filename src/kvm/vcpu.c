@@ -499,16 +499,6 @@ static int xsave_size(kvm_machine *m)
     return n > (int)sizeof(struct kvm_xsave) ? n : (int)sizeof(struct kvm_xsave);
 }
 
-static void sb_blob(vmk_sbuf *b, const void *p, uint32_t n) { vmk_sb_u32(b, n); vmk_sb_bytes(b, p, n); }
-
-static bool sr_blob(vmk_sread *r, void *p, uint32_t n, const char *what)
-{
-    uint32_t got = vmk_sr_u32(r);
-    if (!vmk_sr_ok(r)) return false;
-    if (got != n) { vmk_sr_fail(r, "%s: %u bytes, expected %u", what, got, n); return false; }
-    return vmk_sr_bytes(r, p, n);
-}
-
 /* Everything kvm_vcpu_save writes and kvm_vcpu_load reads; zeroed, the XSAVE area sized at run time. */
 typedef struct vcpu_state {
     struct kvm_mp_state mp;
@@ -576,7 +566,7 @@ int kvm_vcpu_save(kvm_vcpu *v, vmk_sbuf *b)
     vmk_sb_u32(b, VCPU_STATE_MAGIC);
     vmk_sb_u32(b, s->mp.mp_state);
     vcpu_blobs(s, bl);
-    for (int i = 0; i < VCPU_NBLOBS; i++) sb_blob(b, bl[i].p, bl[i].n);
+    for (int i = 0; i < VCPU_NBLOBS; i++) kvm_sb_blob(b, bl[i].p, bl[i].n);
     vmk_sb_u32(b, (uint32_t)n);
     for (int i = 0; i < n; i++) { vmk_sb_u32(b, msrs->e[i].index); vmk_sb_u64(b, msrs->e[i].data); }
     rc = 0;
@@ -598,7 +588,7 @@ int kvm_vcpu_load(kvm_vcpu *v, vmk_sread *r, char *err, size_t errlen)
     s->mp.mp_state = vmk_sr_u32(r);
     if (vmk_sr_ok(r) && s->mp.mp_state > KVM_MP_STATE_AP_RESET_HOLD) vmk_sr_fail(r, "vCPU %u: bad MP state %u", v->idx, s->mp.mp_state);
     vcpu_blobs(s, bl);
-    for (int i = 0; i < VCPU_NBLOBS; i++) sr_blob(r, bl[i].p, bl[i].n, bl[i].what);
+    for (int i = 0; i < VCPU_NBLOBS; i++) kvm_sr_blob(r, bl[i].p, bl[i].n, bl[i].what);
     uint32_t n = vmk_sr_u32(r);
     if (vmk_sr_ok(r) && n > v->m->nmsrs) vmk_sr_fail(r, "vCPU %u: %u MSRs, at most %u", v->idx, n, v->m->nmsrs);
     for (uint32_t i = 0; i < n && vmk_sr_ok(r); i++) {
